@@ -1,0 +1,1 @@
+"""The embedded launcher (`make run`) and the test infrastructure."""

@@ -1,0 +1,1 @@
+"""Medley gateway: the only public HTTP surface."""

@@ -1,0 +1,1 @@
+"""Medley's published language: event envelopes, payloads and subjects."""

@@ -1,0 +1,1 @@
+"""Medley's shared kernel: the mechanics every service uses, written once."""

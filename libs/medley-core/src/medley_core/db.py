@@ -1,0 +1,83 @@
+"""Database access for one service's schema: URLs, engine, sessions, metadata."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_core.settings import ServiceSettings
+
+# Constraint names Alembic can diff and drop; the same in every schema.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """The metadata of one service: every table lands in ``schema`` and nowhere else.
+
+    Set it as the ``metadata`` class attribute of the service's SQLModel base class (the
+    ``metadata=`` class keyword does not work: tables silently land in SQLModel's global
+    metadata, unqualified).
+    """
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://…`` as SQLAlchemy's asyncpg URL."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy or libpq URL as a plain DSN asyncpg accepts."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_credentials(url: str, user: str, password: str | None, database: str | None = None) -> str:
+    """The same server as ``url``, logged in as another role (and optionally database)."""
+    parsed = make_url(url).set(username=user, password=password)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """The service's pooled engine; its search_path is the service's own schema."""
+    return create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        echo=settings.db_echo,
+        connect_args={
+            "server_settings": {
+                "search_path": settings.schema_name,
+                "application_name": f"medley-{settings.service_name}",
+            }
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: committed when the block ends, rolled back if it raises."""
+    async with sessions() as session, session.begin():
+        yield session

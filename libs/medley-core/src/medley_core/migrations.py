@@ -1,0 +1,81 @@
+"""The body of every service's Alembic ``env.py``: async, confined to one schema.
+
+A service's ``migrations/env.py`` is three lines::
+
+    from medley_core.migrations import run_migrations
+    from medley_users.models import UsersModel
+    from medley_users.settings import UsersSettings
+
+    run_migrations(UsersModel.metadata, UsersSettings)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from medley_core.db import sqlalchemy_url
+from medley_core.settings import ServiceSettings
+
+
+def run_migrations(metadata: MetaData, settings_cls: type[ServiceSettings]) -> None:
+    schema = metadata.schema
+    if schema is None:
+        raise RuntimeError("a service's metadata must name its schema")
+    config = context.config
+    url = config.attributes.get("database_url") or settings_cls().database_url
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        # Autogenerate looks at this service's schema and nothing else.
+        if type_ == "schema":
+            return name == schema
+        return True
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        if type_ == "table":
+            return bool(obj.schema == schema)
+        return True
+
+    options: dict[str, Any] = {
+        "target_metadata": metadata,
+        "include_schemas": True,
+        "include_name": include_name,
+        "include_object": include_object,
+        "version_table_schema": schema,
+        "compare_type": True,
+    }
+
+    if context.is_offline_mode():
+        context.configure(url=sqlalchemy_url(url), literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection: Connection) -> None:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        # Unqualified names in hand-written SQL resolve to the service's schema.
+        connection.execute(text(f'SET search_path TO "{schema}", public'))
+        connection.commit()
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+        await engine.dispose()
+
+    asyncio.run(run_async())
+
