@@ -1,0 +1,154 @@
+"""The Litestar app factory every service uses: one shape, one set of cross-cutting parts.
+
+What every app gets: problem details for every error, the request-context middleware,
+JSON logs, Prometheus ``/metrics``, ``/health`` (liveness) and ``/health/ready`` (database
+and NATS), the database engine and a transactional ``db_session`` dependency, and the
+events runtime (outbox relay, consumers, dead-letter admin endpoints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler, Middleware
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_core.db import create_engine, create_session_factory
+from medley_core.events.runtime import EventHandler, EventRuntime
+from medley_core.logs import configure_logging
+from medley_core.problems import ServiceUnavailable, exception_handlers
+from medley_core.settings import ServiceSettings
+from medley_core.tracing import RequestContextMiddleware
+
+READINESS_TIMEOUT_S = 2.0
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds: its settings, database and events machinery."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    events: EventRuntime
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def database_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_S), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+
+def runtime_of(request: Request[Any, Any, Any]) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction: committed when the handler returns, rolled back if it
+    raises, so a failed request never leaves anything half-written."""
+    async with runtime_of(request).sessions() as session, session.begin():
+        yield session
+
+
+def provide_runtime(request: Request[Any, Any, Any]) -> ServiceRuntime:
+    return runtime_of(request)
+
+
+@get("/health", tags=["health"], summary="Liveness", include_in_schema=True, sync_to_thread=False)
+def liveness() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/health/ready", tags=["health"], summary="Readiness: database and NATS")
+async def readiness(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    checks = {
+        "database": "up" if await runtime.database_ready() else "down",
+        "nats": "up" if runtime.events.nats_connected else "down",
+    }
+    if any(state != "up" for state in checks.values()):
+        raise ServiceUnavailable("a dependency is not ready", checks=checks)
+    return {"status": "ready", "checks": checks}
+
+
+StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    route_handlers: Sequence[ControllerRouterHandler],
+    dependencies: Mapping[str, Provide] | None = None,
+    event_handlers: Mapping[str, EventHandler] | None = None,
+    on_startup: Sequence[StartupHook] = (),
+    middleware: Sequence[Middleware] = (),
+    title: str | None = None,
+    version: str = "1.0.0",
+) -> Litestar:
+    """Build a service's app. ``event_handlers`` maps event types it consumes to handlers."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+        events = EventRuntime(settings, sessions, event_handlers or {})
+        runtime = ServiceRuntime(settings, engine, sessions, events)
+        app.state.runtime = runtime
+        try:
+            await events.start()
+            for hook in on_startup:
+                await hook(runtime)
+            yield
+        finally:
+            await events.stop()
+            await engine.dispose()
+
+    metrics = PrometheusConfig(
+        app_name=f"medley_{settings.service_name}",
+        prefix="medley",
+        group_path=True,
+        exclude=["/metrics", "/health"],
+    )
+    config = AppConfig(
+        route_handlers=[
+            liveness,
+            readiness,
+            PrometheusController,
+            Router(path="/", route_handlers=list(route_handlers)),
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            **(dependencies or {}),
+        },
+        middleware=[RequestContextMiddleware, metrics.middleware, *middleware],
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title=title or f"Medley {settings.service_name}",
+            version=version,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        # Larger uploads (exports, audio) go through their own streaming endpoints.
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    return Litestar.from_config(config)

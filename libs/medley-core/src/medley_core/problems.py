@@ -1,0 +1,226 @@
+"""RFC 9457 problem details: the one error shape every Medley endpoint answers with.
+
+Domain code raises a :class:`Problem` subclass (``NotFound``, ``Conflict``…); framework
+errors (validation, unknown route, wrong method) and unexpected exceptions are turned into
+the same shape by :func:`exception_handlers`, so a client never sees anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from medley_core.tracing import current_request_id, new_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://medley.dev/problems/"
+
+log = logging.getLogger("medley.problems")
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class Problem(Exception):
+    """An error the client should see, with a stable machine-readable ``type`` slug."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.slug_override = slug
+        self.title = title or _TITLES.get(self.status, "Error")
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_TYPE_BASE + (self.slug_override or self.slug)
+
+
+class BadRequest(Problem):
+    status = 400
+    slug = "bad-request"
+
+
+class Unauthorized(Problem):
+    status = 401
+    slug = "unauthorized"
+
+    def __init__(self, detail: str = "missing or invalid credentials", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="medley"'})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+
+
+class NotFound(Problem):
+    status = 404
+    slug = "not-found"
+
+
+class Conflict(Problem):
+    status = 409
+    slug = "conflict"
+
+
+class ContentTooLarge(Problem):
+    status = 413
+    slug = "content-too-large"
+
+
+class Unprocessable(Problem):
+    status = 422
+    slug = "validation-failed"
+
+
+class TooManyRequests(Problem):
+    status = 429
+    slug = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after_s: int, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(max(1, retry_after_s))})
+        super().__init__(detail, retry_after_s=max(1, retry_after_s), **kwargs)
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+    slug = "service-unavailable"
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    *,
+    status: int,
+    type_uri: str,
+    title: str,
+    detail: str | None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    # Errors raised before routing (unknown path, wrong method) never passed the request
+    # context middleware; give them an id all the same so they can be quoted.
+    request_id = current_request_id() or new_request_id()
+    body["request_id"] = request_id
+    body.update(extensions or {})
+    headers = {"X-Request-ID": request_id, **(headers or {})}
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _from_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[dict[str, Any]]:
+    return problem_response(
+        request,
+        status=exc.status,
+        type_uri=exc.type_uri,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+        extensions=exc.extensions,
+    )
+
+
+def _validation_errors(extra: Any) -> list[dict[str, Any]]:
+    """Litestar's validation details as ``[{"field": "body.email", "message": …}]``."""
+    errors: list[dict[str, Any]] = []
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                field = item.get("key") or item.get("loc") or item.get("source")
+                errors.append({"field": field, "message": str(item.get("message", item))})
+            else:
+                errors.append({"field": None, "message": str(item)})
+    elif isinstance(extra, dict):
+        errors.extend({"field": k, "message": str(v)} for k, v in extra.items())
+    return errors
+
+
+def _from_validation(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    errors = _validation_errors(exc.extra)
+    # A body that is not JSON at all is a malformed request (400); a well-formed body
+    # with wrong or missing fields is unprocessable (422).
+    malformed = not errors or any("JSON" in e["message"] and not e["field"] for e in errors)
+    status = 400 if malformed else 422
+    return problem_response(
+        request,
+        status=status,
+        type_uri=PROBLEM_TYPE_BASE + ("malformed-request" if malformed else "validation-failed"),
+        title=_TITLES[status],
+        detail=exc.detail if malformed else "the request has invalid or missing fields",
+        extensions={"errors": errors} if errors else None,
+    )
+
+
+def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    title = _TITLES.get(status, "Error")
+    slug = title.lower().replace(" ", "-")
+    extensions = {"errors": _validation_errors(exc.extra)} if exc.extra else None
+    return problem_response(
+        request,
+        status=status,
+        type_uri=PROBLEM_TYPE_BASE + slug,
+        title=title,
+        detail=exc.detail if exc.detail != title else None,
+        headers=exc.headers,
+        extensions=extensions,
+    )
+
+
+def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        type_uri=PROBLEM_TYPE_BASE + "internal-error",
+        title=_TITLES[500],
+        detail="an unexpected error occurred; quote the request id when reporting it",
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """Every error as problem details; install on every Litestar app."""
+    return {
+        Problem: _from_problem,
+        ValidationException: _from_validation,
+        HTTPException: _from_http,
+        Exception: _from_unexpected,
+    }
