@@ -103,7 +103,6 @@ class ServiceSettings(BaseSettings):
         return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
 
 
-
 def env_prefix_for(service_name: str) -> str:
     """The environment prefix of a service: ``users`` → ``MEDLEY_USERS_``."""
     return f"{SHARED_PREFIX}{service_name.upper()}_"
