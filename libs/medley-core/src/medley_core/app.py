@@ -25,6 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.auth import (
+    VERIFIER_STATE_KEY,
+    TokenVerifier,
+    provide_principal,
+    verifier_from_settings,
+)
 from medley_core.db import create_engine, create_session_factory
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
@@ -100,9 +106,15 @@ def create_service_app(
     middleware: Sequence[Middleware] = (),
     title: str | None = None,
     version: str = "1.0.0",
+    verifier: TokenVerifier | None = None,
 ) -> Litestar:
-    """Build a service's app. ``event_handlers`` maps event types it consumes to handlers."""
+    """Build a service's app. ``event_handlers`` maps event types it consumes to handlers.
+
+    ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
+    default one over the users service's JWKS (``jwks_url``, else ``users_url``).
+    """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    token_verifier = verifier or verifier_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -111,6 +123,7 @@ def create_service_app(
         events = EventRuntime(settings, sessions, event_handlers or {})
         runtime = ServiceRuntime(settings, engine, sessions, events)
         app.state.runtime = runtime
+        app.state[VERIFIER_STATE_KEY] = token_verifier
         try:
             await events.start()
             for hook in on_startup:
@@ -119,6 +132,8 @@ def create_service_app(
         finally:
             await events.stop()
             await engine.dispose()
+            if verifier is None:
+                await token_verifier.aclose()
 
     metrics = PrometheusConfig(
         app_name=f"medley_{settings.service_name}",
@@ -136,6 +151,7 @@ def create_service_app(
         dependencies={
             "db_session": Provide(provide_db_session),
             "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "principal": Provide(provide_principal),
             **(dependencies or {}),
         },
         middleware=[RequestContextMiddleware, metrics.middleware, *middleware],
