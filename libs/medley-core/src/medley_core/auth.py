@@ -1,26 +1,85 @@
-"""STUB (to be implemented): verifying Medley access tokens, locally, with cached public keys.
+"""Verifying Medley access tokens, locally, with cached public keys.
 
 The users service signs short-lived JWTs (EdDSA/Ed25519, ``kid`` in the header) and
 publishes its public keys at ``/.well-known/jwks.json``. Everyone else verifies them here:
 the algorithm is pinned (never taken from the token), ``iss``/``aud``/``exp`` are checked,
 and an unknown ``kid`` triggers one (rate-limited) JWKS refresh, so key rotation needs no
 restart. The users service is not on the path of every request.
+
+The token the users service issues (the contract both sides keep):
+
+* header ``{"alg": "EdDSA", "kid": "<key id>", "typ": "JWT"}``
+* claims ``iss``, ``aud``, ``sub`` (the user id, a UUID, for user tokens; the client id for
+  service tokens), ``iat``, ``exp``, ``jti``, ``roles`` (list of strings),
+  ``token_use`` (``"access"`` for user tokens, ``"service"`` for client-credentials tokens)
+  and, on service tokens only, ``scope`` (space-separated).
+
+In a Litestar app, :func:`require_roles` / :func:`require_service` are guards and
+:func:`provide_principal` is the ``principal`` dependency. Guards run before dependencies, so
+a guard verifies the token once and leaves the :class:`Principal` on ``connection.state``
+where the dependency picks it up. The verifier itself lives on ``app.state`` under
+:data:`VERIFIER_STATE_KEY` (``create_service_app`` puts it there).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import httpx
+import jwt
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from medley_core.problems import Forbidden, ServiceUnavailable, Unauthorized
+from medley_core.tracing import propagation_headers
+
+if TYPE_CHECKING:
+    from medley_core.settings import ServiceSettings
 
 ALGORITHMS: tuple[str, ...] = ("EdDSA",)
 TokenKind = Literal["user", "service"]
+
+# Where the verifier lives on ``app.state``; where a verified principal lives on
+# ``connection.state`` for the rest of the request.
+VERIFIER_STATE_KEY = "verifier"
+PRINCIPAL_STATE_KEY = "principal"
+
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+_TOKEN_USE_KINDS: dict[str, TokenKind] = {"access": "user", "service": "service"}
+_ACCEPTED_TYP = frozenset({"jwt", "at+jwt"})
+
+log = logging.getLogger("medley.auth")
+
+
+class InvalidToken(Unauthorized):
+    """A token that is not acceptable; the detail says why (never which key would work)."""
+
+    slug = "invalid-token"
+
+    def __init__(self, detail: str = "the token is invalid", **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "headers", {"WWW-Authenticate": 'Bearer realm="medley", error="invalid_token"'}
+        )
+        super().__init__(detail, **kwargs)
+
+
+class TokenExpired(InvalidToken):
+    slug = "token-expired"
+
+
+class KeysUnavailable(ServiceUnavailable):
+    """No verification keys could be had at all (the JWKS endpoint never answered)."""
+
+    slug = "verification-keys-unavailable"
 
 
 @dataclass(frozen=True)
@@ -37,12 +96,28 @@ class Principal:
 
     @property
     def user_id(self) -> uuid.UUID:
-        """The caller's user id; only for user tokens."""
-        raise NotImplementedError
+        """The caller's user id; only for user tokens (a service token gets a 403 problem)."""
+        if self.kind != "user":
+            raise Forbidden("this operation needs a user token, not a service token")
+        return uuid.UUID(self.subject)
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def __repr__(self) -> str:  # never print the token itself
+        return (
+            f"Principal(subject={self.subject!r}, kind={self.kind!r}, "
+            f"roles={sorted(self.roles)!r}, scopes={sorted(self.scopes)!r}, "
+            f"token_id={self.token_id!r})"
+        )
 
 
 class KeySource(Protocol):
@@ -51,30 +126,141 @@ class KeySource(Protocol):
     async def key_for(self, kid: str) -> Any: ...
 
 
-class JwksKeySource:
-    """Keys fetched from a JWKS URL, cached, refreshed on an unknown ``kid``."""
+def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    """The signing keys of a JWKS document by ``kid``; keys it cannot use are skipped."""
+    keys: dict[str, jwt.PyJWK] = {}
+    entries = jwks.get("keys")
+    if not isinstance(entries, list):
+        raise ValueError("a JWKS document needs a 'keys' list")
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        kid = entry.get("kid")
+        if not isinstance(kid, str) or not kid:
+            log.warning("JWKS key without a kid skipped")
+            continue
+        if entry.get("use", "sig") != "sig":
+            continue
+        if "d" in entry:
+            # A private key published by mistake: use nothing from it, and say so loudly.
+            log.error("JWKS key %s contains private material; skipped", kid)
+            continue
+        try:
+            keys[kid] = jwt.PyJWK(entry)
+        except jwt.PyJWTError as exc:
+            log.warning("JWKS key %s skipped: %s", kid, exc)
+    return keys
 
-    def __init__(self, url: str, *, cache_ttl_s: float = 300.0, min_refresh_s: float = 5.0):
-        raise NotImplementedError
+
+class JwksKeySource:
+    """Keys fetched from a JWKS URL, cached, refreshed on an unknown ``kid``.
+
+    * Keys are cached for ``cache_ttl_s``; after that the next lookup refetches.
+    * An unknown ``kid`` refetches at once (a key was rotated in), but at most once every
+      ``min_refresh_s``, so tokens with made-up kids cannot hammer the users service.
+    * Concurrent lookups share one fetch.
+    * If a refetch fails, the cached keys keep being served (the endpoint being briefly
+      down must not log everybody out). Only when no keys were ever fetched does a lookup
+      fail with a 503 problem (:class:`KeysUnavailable`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cache_ttl_s: float = 300.0,
+        min_refresh_s: float = 5.0,
+        timeout_s: float = 5.0,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.url = url
+        self.cache_ttl_s = cache_ttl_s
+        self.min_refresh_s = min_refresh_s
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last attempt, successful or not
+        self._lock = asyncio.Lock()
+
+    @property
+    def kids(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
+    def _fresh(self, now: float) -> bool:
+        return self._fetched_at is not None and now - self._fetched_at < self.cache_ttl_s
+
+    def _may_refresh(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self.min_refresh_s
 
     async def key_for(self, kid: str) -> Any:
-        raise NotImplementedError
+        now = self._clock()
+        if kid in self._keys and self._fresh(now):
+            return self._keys[kid]
+        async with self._lock:
+            # Someone else may have refreshed while this lookup waited for the lock.
+            now = self._clock()
+            needed = kid not in self._keys or not self._fresh(now)
+            if needed and self._may_refresh(now):
+                await self._refresh(now)
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if self._fetched_at is None:
+            raise KeysUnavailable("the token signing keys cannot be fetched; try again shortly")
+        raise InvalidToken("the token is signed with an unknown key")
+
+    async def refresh(self) -> None:
+        """Fetch the keys now (at start-up, say), whatever the cache holds."""
+        async with self._lock:
+            await self._refresh(self._clock())
+
+    async def _refresh(self, now: float) -> None:
+        self._attempted_at = now
+        try:
+            response = await self._client.get(
+                self.url, headers={"Accept": "application/json", **propagation_headers()}
+            )
+            response.raise_for_status()
+            keys = parse_jwks(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning(
+                "JWKS fetch from %s failed (%s); serving %d cached keys",
+                self.url,
+                exc,
+                len(self._keys),
+            )
+            return
+        self._keys = keys
+        self._fetched_at = now
 
     async def aclose(self) -> None:
-        raise NotImplementedError
+        if self._owns_client:
+            await self._client.aclose()
 
 
 class StaticKeySource:
     """Keys from a JWKS document in memory (the users service verifies its own tokens)."""
 
     def __init__(self, jwks: Mapping[str, Any]):
-        raise NotImplementedError
+        self._keys = parse_jwks(jwks)
+
+    @property
+    def kids(self) -> frozenset[str]:
+        return frozenset(self._keys)
 
     async def key_for(self, kid: str) -> Any:
-        raise NotImplementedError
+        key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken("the token is signed with an unknown key")
+        return key
 
 
 class TokenVerifier:
+    """Checks a token's signature (pinned algorithm), issuer, audience, lifetime and shape."""
+
     def __init__(
         self,
         keys: KeySource,
@@ -84,27 +270,187 @@ class TokenVerifier:
         algorithms: Sequence[str] = ALGORITHMS,
         leeway_s: float = 10.0,
     ) -> None:
-        raise NotImplementedError
+        if not algorithms or any(alg.lower() == "none" for alg in algorithms):
+            raise ValueError("pin at least one real signing algorithm")
+        if any(alg.startswith("HS") for alg in algorithms):
+            raise ValueError("symmetric algorithms cannot be verified with public keys")
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = tuple(algorithms)
+        self.leeway_s = leeway_s
 
     async def verify(self, token: str) -> Principal:
         """The token's principal; raises ``medley_core.problems.Unauthorized`` otherwise."""
-        raise NotImplementedError
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is not a well-formed JWT") from None
+        alg = header.get("alg")
+        # Checked before any key is looked up: "none", HS256-with-the-public-key and every
+        # other algorithm than the pinned ones are refused here, whatever the key.
+        if alg not in self.algorithms:
+            raise InvalidToken("the token's signing algorithm is not accepted")
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP):
+            raise InvalidToken("the token is not an access token")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("the token names no signing key")
+        key = await self.keys.key_for(kid)
+        if isinstance(key, jwt.PyJWK) and key.algorithm_name != alg:
+            raise InvalidToken("the token's signing algorithm does not match its key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=list(self.algorithms),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired("the token has expired") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken(f"the token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("the token is not meant for this audience") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("the token is from an unknown issuer") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("the token is not valid yet") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("the token's signature is invalid") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is invalid") from None
+        return _principal(claims, token)
+
+    async def aclose(self) -> None:
+        close = getattr(self.keys, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _principal(claims: Mapping[str, Any], token: str) -> Principal:
+    kind = _TOKEN_USE_KINDS.get(claims.get("token_use"))  # type: ignore[arg-type]
+    if kind is None:
+        raise InvalidToken("the token is not an access or service token")
+    subject, jti, exp = claims["sub"], claims["jti"], claims["exp"]
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("the token's subject is malformed")
+    if kind == "user":
+        try:
+            uuid.UUID(subject)
+        except ValueError:
+            raise InvalidToken("the token's subject is not a user id") from None
+    if not isinstance(jti, str) or not jti:
+        raise InvalidToken("the token's id is malformed")
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InvalidToken("the token's roles are malformed")
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise InvalidToken("the token's scope is malformed")
+    return Principal(
+        subject=subject,
+        kind=kind,
+        roles=frozenset(roles),
+        scopes=frozenset(scope.split()),
+        token_id=jti,
+        expires_at=datetime.fromtimestamp(exp, UTC),
+        token=token,
+    )
+
+
+def default_jwks_url(settings: ServiceSettings) -> str:
+    """``MEDLEY_JWKS_URL`` if set, else the users service's well-known JWKS document."""
+    return settings.jwks_url or f"{settings.users_url.rstrip('/')}/.well-known/jwks.json"
+
+
+def verifier_from_settings(settings: ServiceSettings) -> TokenVerifier:
+    """A verifier over the users service's JWKS, as the settings describe it."""
+    return TokenVerifier(
+        JwksKeySource(default_jwks_url(settings)),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, if any."""
-    raise NotImplementedError
+    value = connection.headers.get("authorization")
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def verifier_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenVerifier:
+    verifier = connection.app.state.get(VERIFIER_STATE_KEY)
+    if not isinstance(verifier, TokenVerifier):
+        raise RuntimeError(f"no TokenVerifier on app.state[{VERIFIER_STATE_KEY!r}]")
+    return verifier
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The verified caller (verified once per request, then kept on ``connection.state``)."""
+    cached = connection.state.get(PRINCIPAL_STATE_KEY)
+    if isinstance(cached, Principal):
+        return cached
+    token = bearer_token(connection)
+    if token is None:
+        raise Unauthorized("a bearer token is required")
+    principal = await verifier_of(connection).verify(token)
+    connection.state[PRINCIPAL_STATE_KEY] = principal
+    return principal
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency ``principal``: the verified caller, or a 401 problem."""
-    raise NotImplementedError
+    return await authenticate(request)
 
 
-def require_roles(*roles: str) -> Any:
-    """A Litestar guard: 401 without a valid token, 403 without one of ``roles``."""
+def require_roles(*roles: str) -> Guard:
+    """A Litestar guard: 401 without a valid token, 403 without one of ``roles``.
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        raise NotImplementedError
+    With no roles it only requires a valid token (user or service).
+    """
+    wanted = frozenset(roles)
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await authenticate(connection)
+        if wanted and not (principal.roles & wanted):
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(wanted))}")
+
+    return guard
+
+
+def require_user() -> Guard:
+    """A Litestar guard: 401 without a valid token, 403 for a service token."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await authenticate(connection)
+        if principal.kind != "user":
+            raise Forbidden("this operation needs a user token, not a service token")
+
+    return guard
+
+
+def require_service(scope: str | None = None) -> Guard:
+    """A Litestar guard for internal endpoints: service tokens only, with ``scope`` if given.
+
+    401 without a valid token; 403 for a user token or a service token lacking the scope.
+    """
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await authenticate(connection)
+        if principal.kind != "service":
+            raise Forbidden("this endpoint is for services only")
+        if scope is not None and scope not in principal.scopes:
+            raise Forbidden(f"this needs the {scope!r} scope")
 
     return guard
