@@ -1,0 +1,38 @@
+"""The catalog's settings: ``MEDLEY_CATALOG_*`` (shared ones fall back to ``MEDLEY_*``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from medley_core.settings import ServiceSettings, env_prefix_for
+
+SERVICE_NAME = "catalog"
+SCHEMA = "catalog"
+DEFAULT_PORT = 8102
+# What the administrator creates in the catalog's schema at provisioning time.
+EXTENSIONS: tuple[str, ...] = ("pg_trgm", "unaccent")
+
+
+class CatalogSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix=env_prefix_for(SERVICE_NAME), extra="ignore")
+
+    schema_name: ClassVar[str] = SCHEMA
+    service_name: ClassVar[str] = SERVICE_NAME
+
+    port: int = DEFAULT_PORT
+    # A resolution batch of 1,000 rich candidates is well under 1 MiB; leave room.
+    max_body_bytes: int = Field(default=4 * 1_048_576, ge=1024)
+
+    # Entity resolution (beets-style distance; see resolution.py).
+    resolve_max_candidates: int = Field(default=1_000, ge=1, le=10_000)
+    fuzzy_min_confidence: int = Field(default=80, ge=0, le=100)
+    duration_grace_ms: int = Field(default=10_000, ge=0)
+    duration_max_ms: int = Field(default=30_000, ge=1)
+    variant_duration_tolerance_ms: int = Field(default=3_000, ge=0)
+
+    # Reads.
+    batch_get_max: int = Field(default=1_000, ge=1, le=10_000)
+    page_max_limit: int = Field(default=1_000, ge=1, le=10_000)
