@@ -1,0 +1,66 @@
+"""``/api/v1/admin``: what operators do to accounts. The ``admin`` role, checked here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+
+from medley_core.auth import require_roles
+from medley_gateway.api.common import USERS, responses
+from medley_gateway.docs import BEARER
+from medley_gateway.schemas import Erasure, User, UserPage
+from medley_gateway.upstreams import forward
+
+_AUTH = (401, 403)
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ["admin"]
+    guards = [require_roles("admin")]
+    security = BEARER
+
+    @get(
+        "/users",
+        summary="List accounts",
+        responses=responses((200, UserPage, "A page."), *_AUTH, 400),
+    )
+    async def list_users(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """The query string (paging, search) is passed to the users service as it came."""
+        return await forward(request, USERS, "/admin/users")
+
+    @post(
+        "/users/{user_id:uuid}/disable",
+        status_code=200,
+        summary="Disable an account",
+        responses=responses((200, User, "Disabled; its sessions are revoked."), *_AUTH, 404),
+    )
+    async def disable_user(
+        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+    ) -> Response[bytes]:
+        return await forward(request, USERS, f"/admin/users/{user_id}/disable")
+
+    @post(
+        "/users/{user_id:uuid}/enable",
+        status_code=200,
+        summary="Enable an account",
+        responses=responses((200, User, "Enabled."), *_AUTH, 404),
+    )
+    async def enable_user(
+        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+    ) -> Response[bytes]:
+        return await forward(request, USERS, f"/admin/users/{user_id}/enable")
+
+    @get(
+        "/erasures/{user_id:uuid}",
+        summary="An account erasure's progress",
+        responses=responses(
+            (200, Erasure, "Which contexts have erased the user's data."), *_AUTH, 404
+        ),
+    )
+    async def get_erasure(
+        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+    ) -> Response[bytes]:
+        return await forward(request, USERS, f"/admin/erasures/{user_id}")

@@ -1,0 +1,91 @@
+"""The gateway app: Medley's only public HTTP surface.
+
+It owns no data: it verifies access tokens itself (the users service's JWKS, cached), rate
+limits the guessable endpoints, forwards to the services over pooled clients with retries and
+circuit breakers, and relays their answers. Same cross-cutting parts as every service:
+problem details for every error, request ids and trace context, JSON logs, Prometheus
+``/metrics``. Run with ``uvicorn --factory medley_gateway.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from medley_core.auth import VERIFIER_STATE_KEY, JwksKeySource, TokenVerifier, default_jwks_url
+from medley_core.logs import configure_logging
+from medley_core.problems import exception_handlers
+from medley_core.tracing import RequestContextMiddleware
+from medley_gateway.api import route_handlers
+from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
+from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
+from medley_gateway.docs import openapi_config, static_files_router
+from medley_gateway.ratelimit import AuthRateLimits
+from medley_gateway.settings import GatewaySettings
+from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
+
+VERSION = "1.0.0"
+
+
+class _MetricsController(PrometheusController):
+    include_in_schema = False
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> Litestar:
+    """The gateway. With no arguments (as uvicorn's ``--factory`` calls it), the settings come
+    from the environment. ``verifier`` and ``transports`` are for tests."""
+    settings = settings or GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    upstreams = Upstreams.from_settings(settings, transports=transports)
+    token_verifier = verifier or TokenVerifier(
+        JwksKeySource(
+            default_jwks_url(settings),
+            cache_ttl_s=settings.jwks_cache_ttl_s,
+            min_refresh_s=settings.jwks_min_refresh_s,
+        ),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await upstreams.aclose()
+            if verifier is None:
+                await token_verifier.aclose()
+
+    metrics = PrometheusConfig(
+        app_name="medley_gateway",
+        prefix="medley",
+        group_path=True,
+        exclude=["/metrics", "/health", "/static", "/docs"],
+    )
+    config = AppConfig(
+        route_handlers=[*route_handlers(), _MetricsController, static_files_router()],
+        middleware=[RequestContextMiddleware, metrics.middleware],
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+        openapi_config=openapi_config(version=VERSION, enabled=settings.docs_enabled),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app = Litestar.from_config(config)
+    app.state[UPSTREAMS_STATE_KEY] = upstreams
+    app.state[VERIFIER_STATE_KEY] = token_verifier
+    app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
+    app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
+    app.state["settings"] = settings
+    return app

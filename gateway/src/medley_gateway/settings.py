@@ -1,0 +1,84 @@
+"""The gateway's settings: ``MEDLEY_GATEWAY_<NAME>``, shared ones falling back to ``MEDLEY_<NAME>``.
+
+Upstream URLs are data-driven: every service in :data:`medley_gateway.upstreams.UPSTREAMS`
+is found at ``MEDLEY_GATEWAY_<SVC>_URL``, else ``MEDLEY_<SVC>_URL`` (what the launcher and
+compose files set for everyone), else its development default. ``users_url`` is also a
+field of every service's settings (it is where the JWKS is fetched from), so it is read as
+that field.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from medley_core.settings import SHARED_PREFIX, ServiceSettings
+from medley_gateway.upstreams import UPSTREAMS
+
+ENV_PREFIX = "MEDLEY_GATEWAY_"
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    schema_name: ClassVar[str] = "public"  # owns no data
+    service_name: ClassVar[str] = "gateway"
+
+    port: int = 8000
+    # The public API takes small JSON bodies; uploads go to their own streaming endpoints.
+    max_body_bytes: int = Field(default=262_144, ge=1024)
+
+    # {service: base URL} for upstreams other than users; see the module docstring.
+    upstream_urls: dict[str, str] = Field(default_factory=dict)
+    upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
+    upstream_timeout_s: float = Field(default=10.0, gt=0)
+    upstream_retries: int = Field(default=2, ge=0, le=5)
+    upstream_max_connections: int = Field(default=100, ge=1)
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_reset_s: float = Field(default=10.0, gt=0)
+    health_timeout_s: float = Field(default=2.0, gt=0)
+
+    jwks_cache_ttl_s: float = Field(default=300.0, gt=0)
+    jwks_min_refresh_s: float = Field(default=5.0, ge=0)
+
+    # How many reverse proxies in front of the gateway append to X-Forwarded-For. 0: the
+    # client address is the TCP peer and X-Forwarded-For is ignored (it can be forged).
+    forwarded_for_depth: int = Field(default=0, ge=0, le=10)
+
+    # Rate limits (token buckets, in memory, per gateway replica): N attempts per window.
+    rate_limit_enabled: bool = True
+    login_per_address: int = Field(default=30, ge=1)
+    login_per_account: int = Field(default=10, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+    register_per_address: int = Field(default=20, ge=1)
+    register_per_account: int = Field(default=5, ge=1)
+    register_window_s: float = Field(default=600.0, gt=0)
+    rate_limit_max_keys: int = Field(default=100_000, ge=100)
+
+    docs_enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upstream_urls_from_env(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = dict(data.get("upstream_urls") or {})
+        for spec in UPSTREAMS:
+            if spec.name in given or f"{spec.name}_url" in cls.model_fields:
+                continue
+            env = spec.name.upper()
+            url = os.environ.get(f"{ENV_PREFIX}{env}_URL") or os.environ.get(
+                f"{SHARED_PREFIX}{env}_URL"
+            )
+            given[spec.name] = url or spec.default_url
+        return {**data, "upstream_urls": given}
+
+    def upstream_url(self, name: str) -> str:
+        """The base URL of the upstream ``name``."""
+        field = f"{name}_url"
+        if field in type(self).model_fields:
+            return str(getattr(self, field))
+        return self.upstream_urls[name]
