@@ -1,0 +1,143 @@
+"""Registration, login, refresh and logout; the caller's own account (``/me``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_core.app import ServiceRuntime
+from medley_core.auth import require_user
+from medley_core.db import transaction
+from medley_core.problems import Forbidden, Unauthorized, Unprocessable
+from medley_users import accounts
+from medley_users.api.deps import provide_current_user
+from medley_users.api.schemas import (
+    DeleteMeIn,
+    ErasureStartedOut,
+    LoginIn,
+    PasswordChangeIn,
+    ProfilePatch,
+    RefreshIn,
+    RegisterIn,
+    TokenPairOut,
+    UserOut,
+)
+from medley_users.context import UsersContext
+from medley_users.models import User
+from medley_users.tokens import RefreshVerdict
+
+NO_STORE = CacheControlHeader(no_store=True)
+
+
+def _pair(pair: accounts.TokenPair) -> TokenPairOut:
+    return TokenPairOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+class AuthController(Controller):
+    tags = ["auth"]
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account")
+    async def register(
+        self, data: RegisterIn, db_session: AsyncSession, users: UsersContext
+    ) -> UserOut:
+        user = await accounts.register(
+            db_session,
+            users,
+            accounts.Registration(
+                username=data.username,
+                email=data.email,
+                password=data.password,
+                display_name=data.display_name,
+            ),
+        )
+        return UserOut.of(user)
+
+    @post("/login", status_code=HTTP_200_OK, cache_control=NO_STORE, summary="Log in")
+    async def login(
+        self, data: LoginIn, db_session: AsyncSession, users: UsersContext
+    ) -> TokenPairOut:
+        return _pair(await accounts.login(db_session, users, data.login, data.password))
+
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        cache_control=NO_STORE,
+        summary="Exchange a refresh token for a new pair (the old one is used up)",
+    )
+    async def refresh(
+        self, data: RefreshIn, runtime: ServiceRuntime, users: UsersContext
+    ) -> TokenPairOut:
+        # Its own transaction, committed before answering: a refusal for reuse has just
+        # revoked the whole family, and that must stick even though the answer is a 401.
+        async with transaction(runtime.sessions) as session:
+            result = await accounts.refresh(session, users, data.refresh_token)
+        if isinstance(result, RefreshVerdict):
+            slug = f"refresh-token-{result.value}"
+            if result is RefreshVerdict.DISABLED:
+                raise Forbidden(result.detail, slug="account-disabled")
+            raise Unauthorized(result.detail, slug=slug)
+        return _pair(result)
+
+    @post("/logout", status_code=204, summary="End the session of a refresh token")
+    async def logout(self, data: RefreshIn, db_session: AsyncSession, users: UsersContext) -> None:
+        await accounts.logout(db_session, users, data.refresh_token)
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["me"]
+    guards = [require_user()]
+    dependencies = {"me": Provide(provide_current_user)}
+
+    @get("/", summary="The caller's account")
+    async def me(self, me: User) -> UserOut:
+        return UserOut.of(me)
+
+    @patch("/", summary="Change the display name and/or the email address")
+    async def update(self, data: ProfilePatch, me: User, db_session: AsyncSession) -> UserOut:
+        changes: dict[str, Any] = {}
+        if "display_name" in data.model_fields_set:
+            changes["display_name"] = data.display_name
+        if "email" in data.model_fields_set:
+            if data.email is None:
+                raise Unprocessable(
+                    "the email address cannot be removed",
+                    errors=[{"field": "email", "message": "must not be null"}],
+                )
+            changes["email"] = data.email
+        return UserOut.of(await accounts.update_profile(db_session, me, **changes))
+
+    @post(
+        "/password",
+        status_code=HTTP_200_OK,
+        cache_control=NO_STORE,
+        summary="Change the password: other sessions end, a fresh pair is returned",
+    )
+    async def change_password(
+        self, data: PasswordChangeIn, me: User, db_session: AsyncSession, users: UsersContext
+    ) -> TokenPairOut:
+        pair = await accounts.change_password(
+            db_session, users, me, data.current_password, data.new_password
+        )
+        return _pair(pair)
+
+    @delete(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Delete the account (password confirmation); starts the erasure",
+    )
+    async def delete_me(
+        self, data: DeleteMeIn, me: User, db_session: AsyncSession, users: UsersContext
+    ) -> ErasureStartedOut:
+        erasure = await accounts.delete_account(db_session, users, me, data.password)
+        return ErasureStartedOut(
+            erasure_id=erasure.id,
+            status="completed" if erasure.completed_at is not None else "pending",
+        )

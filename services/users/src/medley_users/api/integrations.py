@@ -1,0 +1,88 @@
+"""The caller's connected integrations; their tokens for services acting for the user."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, delete, get, put
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_core.auth import require_service, require_user
+from medley_users import integrations
+from medley_users.api.deps import provide_current_user
+from medley_users.api.schemas import IntegrationIn, IntegrationOut, IntegrationSecretsOut
+from medley_users.context import UsersContext
+from medley_users.models import User
+
+
+class IntegrationsController(Controller):
+    path = "/me/integrations"
+    tags = ["integrations"]
+    guards = [require_user()]
+    dependencies = {"me": Provide(provide_current_user)}
+
+    @get("/", summary="The caller's connected integrations (without tokens)")
+    async def list_integrations(self, me: User, db_session: AsyncSession) -> list[IntegrationOut]:
+        return [IntegrationOut.of(row) for row in await integrations.list_for(db_session, me.id)]
+
+    @put(
+        "/{provider:str}",
+        summary="Connect a provider, or replace its connection (201 when new, else 200)",
+    )
+    async def connect(
+        self,
+        provider: str,
+        data: IntegrationIn,
+        me: User,
+        db_session: AsyncSession,
+        users: UsersContext,
+    ) -> Response[IntegrationOut]:
+        row, created = await integrations.connect(
+            db_session,
+            users.cipher,
+            me.id,
+            provider,
+            integrations.Connection(
+                external_user_id=data.external_user_id,
+                scopes=data.scopes,
+                access_token=data.access_token,
+                refresh_token=data.refresh_token,
+                expires_at=data.expires_at,
+            ),
+        )
+        return Response(
+            IntegrationOut.of(row), status_code=HTTP_201_CREATED if created else HTTP_200_OK
+        )
+
+    @delete("/{provider:str}", summary="Disconnect a provider")
+    async def disconnect(self, provider: str, me: User, db_session: AsyncSession) -> None:
+        await integrations.disconnect(db_session, me.id, provider)
+
+
+class InternalIntegrationsController(Controller):
+    path = "/internal/users/{user_id:uuid}/integrations"
+    tags = ["internal"]
+    guards = [require_service()]
+
+    @get(
+        "/{provider:str}",
+        cache_control=CacheControlHeader(no_store=True),
+        summary="A user's integration with its tokens decrypted (services only)",
+    )
+    async def secrets(
+        self, user_id: uuid.UUID, provider: str, db_session: AsyncSession, users: UsersContext
+    ) -> IntegrationSecretsOut:
+        found = await integrations.secrets_for(db_session, users.cipher, user_id, provider)
+        row = found.integration
+        return IntegrationSecretsOut(
+            user_id=row.user_id,
+            provider=row.provider,
+            external_user_id=row.external_user_id,
+            scopes=list(row.scopes),
+            access_token=found.access_token,
+            refresh_token=found.refresh_token,
+            expires_at=row.expires_at,
+        )
