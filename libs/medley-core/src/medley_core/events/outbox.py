@@ -1,0 +1,80 @@
+"""Writing events: the transactional outbox.
+
+A service never publishes to NATS from a request. It writes the event into its ``outbox``
+table in the same transaction as the state change, so either both are committed or
+neither is; the relay (:mod:`medley_core.events.relay`) publishes it afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_contracts.envelope import EventEnvelope, EventType
+from medley_core.events.tables import tables_for
+from medley_core.ids import new_id, utcnow
+from medley_core.tracing import propagation_headers
+
+P = TypeVar("P", bound=BaseModel)
+
+NOTIFY_SUFFIX = "_outbox"
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel a service's relay waits on: ``users_outbox``."""
+    return f"{schema}{NOTIFY_SUFFIX}"
+
+
+async def record_event(
+    session: AsyncSession,
+    event: EventType[P],
+    payload: P,
+    *,
+    subject: str,
+    occurred_at: datetime | None = None,
+) -> uuid.UUID:
+    """Write ``event`` into the outbox, in the caller's transaction; returns the event id.
+
+    ``subject`` is the id of the entity the event is about. The row goes into the
+    ``outbox`` of the session's schema (the first one on its ``search_path``, which every
+    service engine sets to its own schema). A notification wakes the relay when the
+    transaction commits; if it rolls back, the event never existed.
+    """
+    if not isinstance(payload, event.payload):
+        raise TypeError(
+            f"{event.name} v{event.version} carries {event.payload.__name__}, "
+            f"not {type(payload).__name__}"
+        )
+    # Build the envelope now: an event the relay could not carry fails here, in the
+    # request that wrote it, rather than sitting in the outbox.
+    envelope = EventEnvelope(
+        id=new_id(),
+        type=event.name,
+        version=event.version,
+        source="outbox",  # the relay stamps the service's name when it publishes
+        occurred_at=occurred_at or utcnow(),
+        subject=subject,
+        data=payload.model_dump(mode="json"),
+    )
+    outbox = tables_for(None).outbox
+    conn = await session.connection()
+    await conn.execute(
+        insert(outbox).values(
+            id=envelope.id,
+            type=envelope.type,
+            version=envelope.version,
+            subject=envelope.subject,
+            data=envelope.data,
+            headers=propagation_headers(),
+            occurred_at=envelope.occurred_at,
+        )
+    )
+    # Delivered at commit, and folded into one per transaction however many events it holds.
+    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
+    await conn.execute(select(func.pg_notify(channel, "")))
+    return envelope.id
