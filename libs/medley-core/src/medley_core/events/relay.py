@@ -1,0 +1,300 @@
+"""The outbox relay: moves committed events from a service's outbox to JetStream.
+
+It wakes on ``NOTIFY <schema>_outbox`` (sent by :func:`record_event` at commit) and also
+polls, so a missed notification (relay restarting, LISTEN connection dropped) only delays
+an event, never strands it. Rows are claimed with ``FOR UPDATE SKIP LOCKED``: several
+replicas can relay side by side, each publishing a different batch. A row is marked sent in
+the transaction that claimed it, after JetStream acknowledged it; it is published with
+``Nats-Msg-Id`` = event id, so a republish after a crash between the two is dropped by the
+stream's duplicate window (and by the consumers' inboxes beyond it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NATS
+from nats.js.errors import NoStreamResponseError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_contracts.envelope import EventEnvelope, context_of, nats_subject
+from medley_core.db import asyncpg_dsn
+from medley_core.events.outbox import notify_channel
+from medley_core.events.streams import ensure_stream
+from medley_core.events.tables import tables_for
+from medley_core.settings import ServiceSettings
+
+log = logging.getLogger("medley.events.relay")
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+# Headers captured at write time that travel with the message.
+PROPAGATED_HEADERS = ("X-Request-ID", "traceparent")
+
+LISTEN_KEEPALIVE_S = 30.0
+LISTEN_RECONNECT_MAX_S = 10.0
+PUBLISHED_RETENTION = timedelta(days=7)
+PRUNE_EVERY_S = 3600.0
+PRUNE_BATCH = 10_000
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one claim-and-publish pass did."""
+
+    claimed: int
+    published: int
+    failed: bool
+
+
+def build_envelope(row: Mapping[Any, Any], source: str) -> EventEnvelope:
+    """The envelope of an outbox row."""
+    return EventEnvelope(
+        id=row["id"],
+        type=row["type"],
+        version=row["version"],
+        source=source,
+        occurred_at=row["occurred_at"],
+        subject=row["subject"],
+        data=row["data"],
+    )
+
+
+def message_headers(event_id: uuid.UUID, stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """NATS headers of an event: its id for de-duplication, the writer's request context."""
+    headers = {MSG_ID_HEADER: str(event_id)}
+    for name in PROPAGATED_HEADERS:
+        value = (stored or {}).get(name)
+        if isinstance(value, str) and value:
+            headers[name] = value
+    return headers
+
+
+class OutboxRelay:
+    """Publishes one service's outbox. Safe to run in every replica at once."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        nc: NATS,
+        *,
+        batch_size: int = 100,
+        retry_base_s: float = 0.5,
+        retry_cap_s: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.batch_size = batch_size
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self.outbox = tables_for(settings.schema_name).outbox
+        self.channel = notify_channel(settings.schema_name)
+        self.source = settings.service_name
+        # How many events this relay got JetStream to store (duplicates excluded), and how
+        # many JetStream reported as duplicates: what tests and metrics look at.
+        self.published = 0
+        self.duplicates = 0
+        self.listening = False
+        self._wake = asyncio.Event()
+        self._last_prune = time.monotonic()
+
+    def wake(self) -> None:
+        """Look at the outbox now (a notification arrived, NATS came back)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until cancelled: drain on every wake-up and every poll interval."""
+        listener = asyncio.create_task(self._listen(), name=f"{self.source}-outbox-listen")
+        failures = 0
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    ok = await self.drain()
+                except Exception:
+                    log.exception("outbox relay pass failed")
+                    ok = False
+                if ok:
+                    failures = 0
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self.settings.relay_poll_interval_s
+                        )
+                    await self._maybe_prune()
+                else:
+                    # Back off; a notification does not cut it short (NATS is likely down,
+                    # retrying on every commit would only hammer it).
+                    failures += 1
+                    await asyncio.sleep(
+                        min(self.retry_base_s * 2 ** (failures - 1), self.retry_cap_s)
+                    )
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def drain(self) -> bool:
+        """Publish until the outbox is empty; False if a publish failed (back off)."""
+        while True:
+            outcome = await self.publish_batch()
+            if outcome.failed:
+                return False
+            if outcome.claimed < self.batch_size:
+                return True
+
+    async def publish_batch(self) -> BatchOutcome:
+        """Claim up to ``batch_size`` unpublished rows, publish them, mark them, commit."""
+        if not self.nc.is_connected:
+            # Nothing can go out; the events wait in the outbox, the runtime wakes us on
+            # reconnect. Not a failure: no backoff needed.
+            return BatchOutcome(claimed=0, published=0, failed=False)
+        outbox = self.outbox
+        async with self.sessions() as session, session.begin():
+            conn = await session.connection()
+            rows = (
+                (
+                    await conn.execute(
+                        select(outbox)
+                        .where(outbox.c.published_at.is_(None))
+                        .order_by(outbox.c.id)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            sent: list[uuid.UUID] = []
+            failed = False
+            for row in rows:
+                try:
+                    await self._publish(row)
+                except _PublishFailed as exc:
+                    await conn.execute(
+                        update(outbox)
+                        .where(outbox.c.id == row["id"])
+                        .values(
+                            attempts=outbox.c.attempts + 1,
+                            last_error=exc.error[:MAX_ERROR_CHARS],
+                        )
+                    )
+                    if exc.transport:
+                        # NATS is unreachable or refusing: the rest would fail too.
+                        failed = True
+                        break
+                    continue
+                sent.append(row["id"])
+            if sent:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(sent))
+                    .values(published_at=func.now(), last_error=None)
+                )
+        if rows:
+            log.debug("relayed %d of %d claimed events", len(sent), len(rows))
+        return BatchOutcome(claimed=len(rows), published=len(sent), failed=failed)
+
+    async def _publish(self, row: Mapping[Any, Any]) -> None:
+        """Publish one row, or raise :class:`_PublishFailed` saying why it did not go out."""
+        try:
+            envelope = build_envelope(row, self.source)
+        except ValueError as exc:
+            # A row no envelope can carry: leave it (and say why) but do not hold the others.
+            log.error("outbox event %s cannot be published: %s", row["id"], exc)
+            raise _PublishFailed(f"invalid event: {exc}", transport=False) from exc
+        subject = nats_subject(envelope.type, self.settings.event_prefix)
+        body = envelope.model_dump_json().encode()
+        headers = message_headers(envelope.id, row["headers"])
+        try:
+            try:
+                ack = await self.js.publish(subject, body, headers=dict(headers))
+            except NoStreamResponseError:
+                # No stream takes this subject yet (fresh server, or another context's
+                # event): create it and try once more.
+                await ensure_stream(self.js, context_of(envelope.type), self.settings.event_prefix)
+                ack = await self.js.publish(subject, body, headers=dict(headers))
+        except Exception as exc:
+            log.warning("publishing event %s failed: %s", envelope.id, exc)
+            raise _PublishFailed(f"{type(exc).__name__}: {exc}", transport=True) from exc
+        if ack.duplicate:
+            self.duplicates += 1
+        else:
+            self.published += 1
+
+    async def _maybe_prune(self) -> None:
+        """Delete rows published long ago, a batch at a time, at most once an hour."""
+        if time.monotonic() - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = time.monotonic()
+        outbox = self.outbox
+        try:
+            async with self.sessions() as session, session.begin():
+                conn = await session.connection()
+                old = (
+                    select(outbox.c.id)
+                    .where(outbox.c.published_at < func.now() - PUBLISHED_RETENTION)
+                    .limit(PRUNE_BATCH)
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
+                await conn.execute(delete(outbox).where(outbox.c.id.in_(old)))
+        except Exception:
+            log.exception("pruning the outbox failed")
+
+    async def _listen(self) -> None:
+        """Hold a LISTEN connection, reconnecting when it drops; wake the relay on NOTIFY."""
+        delay = 0.5
+        while True:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(
+                    asyncpg_dsn(self.settings.database_url),
+                    server_settings={"application_name": f"medley-{self.source}-relay"},
+                )
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(self.channel, lambda *_args: self._wake.set())
+                self.listening = True
+                delay = 0.5
+                # Whatever was committed while nobody listened is waiting.
+                self._wake.set()
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), LISTEN_KEEPALIVE_S)
+                    except TimeoutError:
+                        # A silent network drop is only noticed by using the connection.
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_KEEPALIVE_S)
+                log.warning("outbox LISTEN connection lost; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox LISTEN connection failed (%s); retrying in %.1fs", exc, delay)
+            finally:
+                self.listening = False
+                if conn is not None:
+                    conn.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RECONNECT_MAX_S)
+
+
+class _PublishFailed(Exception):
+    """An event did not go out; ``transport`` when NATS itself is the problem."""
+
+    def __init__(self, error: str, *, transport: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.transport = transport
