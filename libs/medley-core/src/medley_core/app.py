@@ -32,6 +32,7 @@ from medley_core.auth import (
     verifier_from_settings,
 )
 from medley_core.db import create_engine, create_session_factory
+from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
 from medley_core.problems import ServiceUnavailable, exception_handlers
@@ -146,6 +147,7 @@ def create_service_app(
             liveness,
             readiness,
             PrometheusController,
+            dead_letters_router(),
             Router(path="/", route_handlers=list(route_handlers)),
         ],
         dependencies={
