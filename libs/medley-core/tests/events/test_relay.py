@@ -1,0 +1,219 @@
+"""The outbox relay: every committed event goes out exactly once, even with two relays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js.api import StorageType, StreamConfig
+from sqlalchemy import func, select
+
+from medley_contracts.envelope import stream_name
+from medley_core import tracing
+from medley_core.events.outbox import record_event
+from medley_core.events.relay import OutboxRelay
+from medley_core.events.streams import DUPLICATE_WINDOW_S, ensure_stream
+
+from .conftest import (
+    CONTEXT,
+    THING_HAPPENED,
+    EventDb,
+    SettingsFactory,
+    ThingHappenedV1,
+    eventually,
+)
+
+
+@pytest.fixture
+async def connect(event_infra: object) -> AsyncIterator[Callable[[], asyncio.Future[NATS]]]:
+    """Opens NATS connections (closed after the test)."""
+    opened: list[NATS] = []
+
+    async def open_one() -> NATS:
+        nc: NATS = await nats.connect(event_infra.nats_url)  # type: ignore[attr-defined]
+        opened.append(nc)
+        return nc
+
+    yield open_one  # type: ignore[misc]
+    for nc in opened:
+        await nc.close()
+
+
+async def record_many(db: EventDb, keys: list[str]) -> list[uuid.UUID]:
+    async with db.sessions() as session, session.begin():
+        return [
+            await record_event(session, THING_HAPPENED, ThingHappenedV1(key=k), subject=k)
+            for k in keys
+        ]
+
+
+async def unpublished(db: EventDb) -> int:
+    outbox = db.tables.outbox
+    async with db.engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        )
+    return int(count or 0)
+
+
+async def test_stream_is_created_idempotently_with_file_storage_and_a_dedupe_window(
+    make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    js = (await connect()).jetstream()
+    first = await ensure_stream(js, CONTEXT, settings.event_prefix)
+    again = await ensure_stream(js, CONTEXT, settings.event_prefix)
+    assert first.config.name == again.config.name == stream_name(CONTEXT, settings.event_prefix)
+    assert again.config.subjects == [f"{settings.event_prefix}.{CONTEXT}.>"]
+    assert again.config.storage == StorageType.FILE
+    assert again.config.duplicate_window == DUPLICATE_WINDOW_S >= 120
+
+
+async def test_two_relays_publish_each_of_200_events_exactly_once(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    relays = [OutboxRelay(settings, db.sessions, await connect(), batch_size=10) for _ in range(2)]
+    await ensure_stream(relays[0].js, CONTEXT, settings.event_prefix)
+    ids = await record_many(db, [f"k{i}" for i in range(200)])
+
+    assert all(await asyncio.gather(*(relay.drain() for relay in relays)))
+
+    # Each relay counts what JetStream stored for it, and what JetStream called a
+    # duplicate: no event was published twice, so the Nats-Msg-Id dedupe saved nothing.
+    assert sum(relay.published for relay in relays) == 200
+    assert [relay.duplicates for relay in relays] == [0, 0]
+    assert all(relay.published > 0 for relay in relays), "both relays should have worked"
+    assert await unpublished(db) == 0
+    info = await relays[0].js.stream_info(stream_name(CONTEXT, settings.event_prefix))
+    assert info.state.messages == 200
+
+    # In outbox order, each with its event id as Nats-Msg-Id.
+    sub = await relays[0].js.subscribe(f"{settings.event_prefix}.>", ordered_consumer=True)
+    seen: list[uuid.UUID] = []
+    for _ in range(200):
+        msg = await sub.next_msg(timeout=10)
+        envelope = json.loads(msg.data)
+        assert msg.headers is not None
+        assert msg.headers["Nats-Msg-Id"] == envelope["id"]
+        assert envelope["source"] == CONTEXT
+        seen.append(uuid.UUID(envelope["id"]))
+    assert sorted(seen) == sorted(ids)
+    await sub.unsubscribe()
+
+
+async def test_published_message_carries_envelope_and_request_context(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    relay = OutboxRelay(settings, db.sessions, await connect())
+    tracing.bind("req-relay-1", "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
+    [event_id] = await record_many(db, ["one"])
+    assert await relay.drain()
+
+    msg = await relay.js.get_last_msg(
+        stream_name(CONTEXT, settings.event_prefix),
+        f"{settings.event_prefix}.{THING_HAPPENED.name}",
+    )
+    assert msg.headers is not None
+    assert msg.headers["Nats-Msg-Id"] == str(event_id)
+    assert msg.headers["X-Request-ID"] == "req-relay-1"
+    assert msg.headers["traceparent"].startswith("00-0123456789abcdef0123456789abcdef-")
+    body = json.loads(msg.data or b"")
+    assert body["id"] == str(event_id)
+    assert body["type"] == "evtest.thing.happened"
+    assert body["version"] == 1
+    assert body["subject"] == "one"
+    assert body["data"] == {"key": "one", "note": ""}
+    assert body["source"] == "evtest"
+
+
+async def test_relay_creates_a_missing_stream_on_first_publish(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    relay = OutboxRelay(settings, db.sessions, await connect())
+    await record_many(db, ["fresh"])
+    assert await relay.drain()
+    assert relay.published == 1
+    info = await relay.js.stream_info(stream_name(CONTEXT, settings.event_prefix))
+    assert info.state.messages == 1
+
+
+async def test_notification_wakes_the_relay_and_listen_survives_a_dropped_connection(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    # Polling once an hour: only LISTEN/NOTIFY can get these events out during the test.
+    settings = make_settings(relay_poll_interval_s=3600)
+    relay = OutboxRelay(settings, db.sessions, await connect())
+    await ensure_stream(relay.js, CONTEXT, settings.event_prefix)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _true(relay.listening), what="LISTEN")
+        await record_many(db, ["woken"])
+        await eventually(lambda: _equals(unpublished(db), 0), what="publish on NOTIFY")
+        assert relay.published == 1
+
+        # Kill the relay's LISTEN backend: it reconnects, and NOTIFY works again.
+        old_pid = await _listen_pid(db)
+        assert old_pid is not None
+        await db.scalar("SELECT pg_terminate_backend(:pid)", pid=old_pid)
+
+        async def new_backend() -> bool:
+            pid = await _listen_pid(db)
+            return pid is not None and pid != old_pid and relay.listening
+
+        await eventually(new_backend, what="LISTEN reconnect")
+        await record_many(db, ["woken-again"])
+        await eventually(lambda: _equals(unpublished(db), 0), what="publish after reconnect")
+        assert relay.published == 2
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_publish_failure_is_recorded_and_the_event_stays(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    nc = await connect()
+    relay = OutboxRelay(settings, db.sessions, nc)
+    # A stream that takes our subjects but refuses messages this big.
+    await nc.jetstream().add_stream(
+        StreamConfig(
+            name=stream_name(CONTEXT, settings.event_prefix),
+            subjects=[f"{settings.event_prefix}.{CONTEXT}.>"],
+            max_msg_size=16,
+        )
+    )
+    await record_many(db, ["too-big"])
+    assert not await relay.drain()
+    outbox = db.tables.outbox
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(outbox))).mappings().one()
+    assert row["published_at"] is None
+    assert row["attempts"] == 1
+    assert "APIError" in row["last_error"] or "size" in row["last_error"].lower()
+    assert relay.published == 0
+
+
+async def _listen_pid(db: EventDb) -> int | None:
+    pid = await db.scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'medley-evtest-relay' "
+        "AND query ILIKE 'LISTEN%' ORDER BY backend_start DESC LIMIT 1"
+    )
+    return int(pid) if pid is not None else None
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _equals(value: object, expected: object) -> bool:
+    return (await value) == expected  # type: ignore[misc]
