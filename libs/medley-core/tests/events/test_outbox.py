@@ -129,3 +129,34 @@ async def test_notification_is_sent_at_commit(db: EventDb) -> None:
             assert await conn.scalar(select(func.count()).select_from(db.tables.outbox)) == 3
     finally:
         await listener.close()
+
+
+async def test_many_events_in_one_statement(db: EventDb) -> None:
+    from medley_core.events.outbox import record_events
+
+    async with db.sessions() as session, session.begin():
+        ids = await record_events(
+            session,
+            [(THING_HAPPENED, ThingHappenedV1(key=f"bulk{i}"), f"s{i}") for i in range(50)],
+        )
+        assert await record_events(session, []) == []
+    rows = await outbox_rows(db)
+    assert [row["id"] for row in rows] == ids  # time-ordered ids: the order they were given
+    assert [row["subject"] for row in rows] == [f"s{i}" for i in range(50)]
+    assert len({row["occurred_at"] for row in rows}) == 1
+
+
+async def test_bulk_write_refuses_a_wrong_payload_before_writing_anything(db: EventDb) -> None:
+    from medley_contracts.users import USER_DELETED
+    from medley_core.events.outbox import record_events
+
+    async with db.sessions() as session, session.begin():
+        with pytest.raises(TypeError):
+            await record_events(
+                session,
+                [
+                    (THING_HAPPENED, ThingHappenedV1(key="ok"), "s"),
+                    (USER_DELETED, ThingHappenedV1(key="wrong"), "s"),
+                ],
+            )
+    assert await outbox_rows(db) == []

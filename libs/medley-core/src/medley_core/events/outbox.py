@@ -8,8 +8,9 @@ neither is; the relay (:mod:`medley_core.events.relay`) publishes it afterwards.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select
@@ -23,6 +24,9 @@ from medley_core.tracing import propagation_headers
 P = TypeVar("P", bound=BaseModel)
 
 NOTIFY_SUFFIX = "_outbox"
+
+# (event type, payload, subject): one event for :func:`record_events`.
+PendingEvent: TypeAlias = tuple[EventType[Any], BaseModel, str]
 
 
 def notify_channel(schema: str) -> str:
@@ -45,36 +49,61 @@ async def record_event(
     service engine sets to its own schema). A notification wakes the relay when the
     transaction commits; if it rolls back, the event never existed.
     """
+    [event_id] = await record_events(session, [(event, payload, subject)], occurred_at=occurred_at)
+    return event_id
+
+
+async def record_events(
+    session: AsyncSession,
+    events: Iterable[PendingEvent],
+    *,
+    occurred_at: datetime | None = None,
+) -> list[uuid.UUID]:
+    """:func:`record_event` for many events at once (bulk paths): one multi-row insert and
+    one notification. ``events`` are ``(event type, payload, subject)``; ids in order."""
+    when = occurred_at or utcnow()
+    headers = propagation_headers()
+    rows: list[dict[str, Any]] = []
+    for event, payload, subject in events:
+        envelope = _envelope(event, payload, subject, when)
+        rows.append(
+            {
+                "id": envelope.id,
+                "type": envelope.type,
+                "version": envelope.version,
+                "subject": envelope.subject,
+                "data": envelope.data,
+                "headers": headers,
+                "occurred_at": envelope.occurred_at,
+            }
+        )
+    if not rows:
+        return []
+    outbox = tables_for(None).outbox
+    conn = await session.connection()
+    await conn.execute(insert(outbox), rows)
+    # Delivered at commit, and folded into one per transaction however many events it holds.
+    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
+    await conn.execute(select(func.pg_notify(channel, "")))
+    return [row["id"] for row in rows]
+
+
+def _envelope(
+    event: EventType[Any], payload: BaseModel, subject: str, occurred_at: datetime
+) -> EventEnvelope:
+    """The envelope the relay will publish, built now: an event it could not carry fails
+    here, in the request that wrote it, rather than sitting in the outbox."""
     if not isinstance(payload, event.payload):
         raise TypeError(
             f"{event.name} v{event.version} carries {event.payload.__name__}, "
             f"not {type(payload).__name__}"
         )
-    # Build the envelope now: an event the relay could not carry fails here, in the
-    # request that wrote it, rather than sitting in the outbox.
-    envelope = EventEnvelope(
+    return EventEnvelope(
         id=new_id(),
         type=event.name,
         version=event.version,
         source="outbox",  # the relay stamps the service's name when it publishes
-        occurred_at=occurred_at or utcnow(),
+        occurred_at=occurred_at,
         subject=subject,
         data=payload.model_dump(mode="json"),
     )
-    outbox = tables_for(None).outbox
-    conn = await session.connection()
-    await conn.execute(
-        insert(outbox).values(
-            id=envelope.id,
-            type=envelope.type,
-            version=envelope.version,
-            subject=envelope.subject,
-            data=envelope.data,
-            headers=propagation_headers(),
-            occurred_at=envelope.occurred_at,
-        )
-    )
-    # Delivered at commit, and folded into one per transaction however many events it holds.
-    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
-    await conn.execute(select(func.pg_notify(channel, "")))
-    return envelope.id
