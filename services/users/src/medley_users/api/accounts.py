@@ -7,15 +7,14 @@ from typing import Any
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.app import ServiceRuntime
 from medley_core.auth import require_user
 from medley_core.db import transaction
 from medley_core.problems import Forbidden, Unauthorized, Unprocessable
 from medley_users import accounts
-from medley_users.api.deps import provide_current_user
+from medley_users.api.deps import Me, Runtime, Session, Users, provide_current_user
 from medley_users.api.schemas import (
     DeleteMeIn,
     ErasureStartedOut,
@@ -27,8 +26,6 @@ from medley_users.api.schemas import (
     TokenPairOut,
     UserOut,
 )
-from medley_users.context import UsersContext
-from medley_users.models import User
 from medley_users.tokens import RefreshVerdict
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -45,7 +42,7 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account")
     async def register(
-        self, data: RegisterIn, db_session: AsyncSession, users: UsersContext
+        self, data: JSONBody[RegisterIn], db_session: Session, users: Users
     ) -> UserOut:
         user = await accounts.register(
             db_session,
@@ -61,7 +58,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, cache_control=NO_STORE, summary="Log in")
     async def login(
-        self, data: LoginIn, db_session: AsyncSession, users: UsersContext
+        self, data: JSONBody[LoginIn], db_session: Session, users: Users
     ) -> TokenPairOut:
         return _pair(await accounts.login(db_session, users, data.login, data.password))
 
@@ -72,7 +69,7 @@ class AuthController(Controller):
         summary="Exchange a refresh token for a new pair (the old one is used up)",
     )
     async def refresh(
-        self, data: RefreshIn, runtime: ServiceRuntime, users: UsersContext
+        self, data: JSONBody[RefreshIn], runtime: Runtime, users: Users
     ) -> TokenPairOut:
         # Its own transaction, committed before answering: a refusal for reuse has just
         # revoked the whole family, and that must stick even though the answer is a 401.
@@ -86,7 +83,7 @@ class AuthController(Controller):
         return _pair(result)
 
     @post("/logout", status_code=204, summary="End the session of a refresh token")
-    async def logout(self, data: RefreshIn, db_session: AsyncSession, users: UsersContext) -> None:
+    async def logout(self, data: JSONBody[RefreshIn], db_session: Session, users: Users) -> None:
         await accounts.logout(db_session, users, data.refresh_token)
 
 
@@ -97,11 +94,11 @@ class MeController(Controller):
     dependencies = {"me": Provide(provide_current_user)}
 
     @get("/", summary="The caller's account")
-    async def me(self, me: User) -> UserOut:
+    async def me(self, me: Me) -> UserOut:
         return UserOut.of(me)
 
     @patch("/", summary="Change the display name and/or the email address")
-    async def update(self, data: ProfilePatch, me: User, db_session: AsyncSession) -> UserOut:
+    async def update(self, data: JSONBody[ProfilePatch], me: Me, db_session: Session) -> UserOut:
         changes: dict[str, Any] = {}
         if "display_name" in data.model_fields_set:
             changes["display_name"] = data.display_name
@@ -121,7 +118,7 @@ class MeController(Controller):
         summary="Change the password: other sessions end, a fresh pair is returned",
     )
     async def change_password(
-        self, data: PasswordChangeIn, me: User, db_session: AsyncSession, users: UsersContext
+        self, data: JSONBody[PasswordChangeIn], me: Me, db_session: Session, users: Users
     ) -> TokenPairOut:
         pair = await accounts.change_password(
             db_session, users, me, data.current_password, data.new_password
@@ -134,7 +131,7 @@ class MeController(Controller):
         summary="Delete the account (password confirmation); starts the erasure",
     )
     async def delete_me(
-        self, data: DeleteMeIn, me: User, db_session: AsyncSession, users: UsersContext
+        self, data: JSONBody[DeleteMeIn], me: Me, db_session: Session, users: Users
     ) -> ErasureStartedOut:
         erasure = await accounts.delete_account(db_session, users, me, data.password)
         return ErasureStartedOut(

@@ -8,22 +8,20 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import require_roles
 from medley_core.problems import NotFound
 from medley_users import accounts, erasure, integrations
-from medley_users.api.deps import provide_current_user
+from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import (
     AdminUserOut,
     ErasureStatusOut,
     ReencryptedOut,
     UserPageOut,
 )
-from medley_users.context import UsersContext
-from medley_users.models import ROLE_ADMIN, ROLES, User
+from medley_users.models import ROLE_ADMIN, ROLES
 
 
 class AdminController(Controller):
@@ -36,13 +34,13 @@ class AdminController(Controller):
     @get("/users", summary="Accounts, oldest first, a page at a time (keyset: ?after=)")
     async def list_users(
         self,
-        me: User,
-        db_session: AsyncSession,
+        me: Me,
+        db_session: Session,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        after: uuid.UUID | None = None,
+        after: FromQuery[uuid.UUID | None] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        status: Literal["active", "disabled"] | None = None,
-        role: Literal["user", "admin"] | None = None,
+        status: FromQuery[Literal["active", "disabled"] | None] = None,
+        role: FromQuery[Literal["user", "admin"] | None] = None,
     ) -> UserPageOut:
         assert role is None or role in ROLES
         page = await accounts.list_users(
@@ -54,7 +52,7 @@ class AdminController(Controller):
 
     @post("/users/{user_id:uuid}/disable", status_code=HTTP_200_OK, summary="Disable an account")
     async def disable(
-        self, user_id: uuid.UUID, me: User, db_session: AsyncSession, users: UsersContext
+        self, user_id: FromPath[uuid.UUID], me: Me, db_session: Session, users: Users
     ) -> AdminUserOut:
         user = await accounts.set_disabled(
             db_session, users, user_id, disabled=True, acting_user_id=me.id
@@ -63,7 +61,7 @@ class AdminController(Controller):
 
     @post("/users/{user_id:uuid}/enable", status_code=HTTP_200_OK, summary="Enable an account")
     async def enable(
-        self, user_id: uuid.UUID, me: User, db_session: AsyncSession, users: UsersContext
+        self, user_id: FromPath[uuid.UUID], me: Me, db_session: Session, users: Users
     ) -> AdminUserOut:
         user = await accounts.set_disabled(
             db_session, users, user_id, disabled=False, acting_user_id=me.id
@@ -72,7 +70,7 @@ class AdminController(Controller):
 
     @get("/erasures/{user_id:uuid}", summary="Where the erasure of a deleted account stands")
     async def erasure_status(
-        self, user_id: uuid.UUID, me: User, db_session: AsyncSession
+        self, user_id: FromPath[uuid.UUID], me: Me, db_session: Session
     ) -> ErasureStatusOut:
         found = await erasure.status_for_user(db_session, user_id)
         if found is None:
@@ -84,8 +82,6 @@ class AdminController(Controller):
         status_code=HTTP_200_OK,
         summary="Re-encrypt integration tokens under the current key (after a rotation)",
     )
-    async def reencrypt(
-        self, me: User, db_session: AsyncSession, users: UsersContext
-    ) -> ReencryptedOut:
+    async def reencrypt(self, me: Me, db_session: Session, users: Users) -> ReencryptedOut:
         count = await integrations.reencrypt_all(db_session, users.cipher)
         return ReencryptedOut(reencrypted=count, key_id=users.cipher.current_id)

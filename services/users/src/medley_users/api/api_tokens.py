@@ -7,12 +7,12 @@ import uuid
 from litestar import Controller, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import require_service, require_user
 from medley_users import api_tokens
-from medley_users.api.deps import provide_current_user
+from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import (
     ApiTokenCreatedOut,
     ApiTokenIn,
@@ -20,8 +20,6 @@ from medley_users.api.schemas import (
     ResolvedOut,
     ResolveIn,
 )
-from medley_users.context import UsersContext
-from medley_users.models import User
 
 
 class ApiTokensController(Controller):
@@ -37,7 +35,7 @@ class ApiTokensController(Controller):
         summary="Create an API token (the token is in this answer only)",
     )
     async def create(
-        self, data: ApiTokenIn, me: User, db_session: AsyncSession, users: UsersContext
+        self, data: JSONBody[ApiTokenIn], me: Me, db_session: Session, users: Users
     ) -> ApiTokenCreatedOut:
         created = await api_tokens.create(
             db_session, me.id, data.name, max_per_user=users.settings.max_api_tokens_per_user
@@ -45,11 +43,11 @@ class ApiTokensController(Controller):
         return ApiTokenCreatedOut(**ApiTokenOut.of(created.row).model_dump(), token=created.token)
 
     @get("/", summary="The caller's API tokens (without the secrets)")
-    async def list_tokens(self, me: User, db_session: AsyncSession) -> list[ApiTokenOut]:
+    async def list_tokens(self, me: Me, db_session: Session) -> list[ApiTokenOut]:
         return [ApiTokenOut.of(row) for row in await api_tokens.list_for(db_session, me.id)]
 
     @delete("/{token_id:uuid}", summary="Revoke an API token")
-    async def revoke(self, token_id: uuid.UUID, me: User, db_session: AsyncSession) -> None:
+    async def revoke(self, token_id: FromPath[uuid.UUID], me: Me, db_session: Session) -> None:
         await api_tokens.revoke(db_session, me.id, token_id)
 
 
@@ -59,6 +57,6 @@ class InternalApiTokensController(Controller):
     guards = [require_service()]
 
     @post("/resolve", status_code=HTTP_200_OK, summary="Whose API token this is")
-    async def resolve(self, data: ResolveIn, db_session: AsyncSession) -> ResolvedOut:
+    async def resolve(self, data: JSONBody[ResolveIn], db_session: Session) -> ResolvedOut:
         found = await api_tokens.resolve(db_session, data.token)
         return ResolvedOut(user_id=found.user_id, username=found.username, token_id=found.token_id)

@@ -7,15 +7,13 @@ import uuid
 from litestar import Controller, Response, delete, get, put
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import require_service, require_user
 from medley_users import integrations
-from medley_users.api.deps import provide_current_user
+from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import IntegrationIn, IntegrationOut, IntegrationSecretsOut
-from medley_users.context import UsersContext
-from medley_users.models import User
 
 
 class IntegrationsController(Controller):
@@ -25,7 +23,7 @@ class IntegrationsController(Controller):
     dependencies = {"me": Provide(provide_current_user)}
 
     @get("/", summary="The caller's connected integrations (without tokens)")
-    async def list_integrations(self, me: User, db_session: AsyncSession) -> list[IntegrationOut]:
+    async def list_integrations(self, me: Me, db_session: Session) -> list[IntegrationOut]:
         return [IntegrationOut.of(row) for row in await integrations.list_for(db_session, me.id)]
 
     @put(
@@ -34,11 +32,11 @@ class IntegrationsController(Controller):
     )
     async def connect(
         self,
-        provider: str,
-        data: IntegrationIn,
-        me: User,
-        db_session: AsyncSession,
-        users: UsersContext,
+        provider: FromPath[str],
+        data: JSONBody[IntegrationIn],
+        me: Me,
+        db_session: Session,
+        users: Users,
     ) -> Response[IntegrationOut]:
         row, created = await integrations.connect(
             db_session,
@@ -58,7 +56,7 @@ class IntegrationsController(Controller):
         )
 
     @delete("/{provider:str}", summary="Disconnect a provider")
-    async def disconnect(self, provider: str, me: User, db_session: AsyncSession) -> None:
+    async def disconnect(self, provider: FromPath[str], me: Me, db_session: Session) -> None:
         await integrations.disconnect(db_session, me.id, provider)
 
 
@@ -73,7 +71,11 @@ class InternalIntegrationsController(Controller):
         summary="A user's integration with its tokens decrypted (services only)",
     )
     async def secrets(
-        self, user_id: uuid.UUID, provider: str, db_session: AsyncSession, users: UsersContext
+        self,
+        user_id: FromPath[uuid.UUID],
+        provider: FromPath[str],
+        db_session: Session,
+        users: Users,
     ) -> IntegrationSecretsOut:
         found = await integrations.secrets_for(db_session, users.cipher, user_id, provider)
         row = found.integration

@@ -10,12 +10,11 @@ from urllib.parse import unquote
 from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.status_codes import HTTP_200_OK
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.problems import Problem
 from medley_users import service_clients
+from medley_users.api.deps import Session, Users
 from medley_users.api.schemas import ServiceTokenOut
-from medley_users.context import UsersContext
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -85,7 +84,7 @@ async def _token_params(request: Request[Any, Any, Any]) -> dict[str, str]:
     summary="A service token (OAuth2 client credentials; form or JSON)",
 )
 async def token(
-    request: Request[Any, Any, Any], db_session: AsyncSession, users: UsersContext
+    request: Request[Any, Any, Any], db_session: Session, users: Users
 ) -> ServiceTokenOut:
     params = await _token_params(request)
     basic = _basic_credentials(request)
@@ -118,5 +117,5 @@ async def token(
     summary="The public keys access tokens are signed with",
     sync_to_thread=False,
 )
-def jwks(users: UsersContext) -> dict[str, Any]:
+def jwks(users: Users) -> dict[str, Any]:
     return users.keys.jwks()
