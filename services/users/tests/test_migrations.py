@@ -1,0 +1,102 @@
+"""The Alembic history: up to head matches the models, down to base leaves nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from medley_core.db import asyncpg_dsn
+from medley_core.provisioning import (
+    ServiceDatabase,
+    create_database,
+    downgrade,
+    drop_database,
+    ensure_role_and_schema,
+    upgrade,
+)
+from medley_users import MIGRATIONS_DIR
+from medley_users.models import UsersModel
+
+from .conftest import ROLE
+
+
+@pytest.fixture
+async def scratch(users_infra: Any) -> AsyncIterator[tuple[str, str]]:
+    name = f"medley_users_mig_{uuid.uuid4().hex[:8]}"
+    admin_url = await create_database(users_infra.admin_url, name)
+    service = ServiceDatabase(
+        schema="users", role=ROLE, password=ROLE, migrations_dir=MIGRATIONS_DIR
+    )
+    await ensure_role_and_schema(admin_url, service)
+    try:
+        yield admin_url, service.url(admin_url)
+    finally:
+        await drop_database(users_infra.admin_url, name)
+
+
+async def tables_in(admin_url: str, schema: str) -> set[str]:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+        return {r["table_name"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def test_up_down_up(scratch: tuple[str, str]) -> None:
+    admin_url, service_url = scratch
+    expected = {t.name for t in UsersModel.metadata.tables.values()}
+
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url)
+    assert await tables_in(admin_url, "users") == expected | {"alembic_version"}
+    assert not (await tables_in(admin_url, "public")) & expected
+
+    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url)
+    assert await tables_in(admin_url, "users") == {"alembic_version"}
+
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url)
+    assert await tables_in(admin_url, "users") == expected | {"alembic_version"}
+
+
+async def test_head_matches_the_models(scratch: tuple[str, str]) -> None:
+    """Every column, constraint and index of the models is what the history creates."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from medley_core.db import sqlalchemy_url
+
+    _, service_url = scratch
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url)
+    # search_path public: "users" is then compared as the named schema it is (with the
+    # service's own search_path it would be the unnamed default schema, reflected bare).
+    engine = create_async_engine(
+        sqlalchemy_url(service_url), connect_args={"server_settings": {"search_path": "public"}}
+    )
+
+    def diff(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, type_, _: (
+                    name == "users" if type_ == "schema" else name != "alembic_version"
+                ),
+                "compare_type": True,
+            },
+        )
+        return list(compare_metadata(context, UsersModel.metadata))
+
+    try:
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert differences == []
