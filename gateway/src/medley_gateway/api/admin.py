@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from medley_core.auth import require_roles
 from medley_gateway.api.common import USERS, responses
@@ -38,7 +39,7 @@ class AdminController(Controller):
         responses=responses((200, User, "Disabled; its sessions are revoked."), *_AUTH, 404),
     )
     async def disable_user(
-        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+        self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         return await forward(request, USERS, f"/admin/users/{user_id}/disable")
 
@@ -49,7 +50,7 @@ class AdminController(Controller):
         responses=responses((200, User, "Enabled."), *_AUTH, 404),
     )
     async def enable_user(
-        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+        self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         return await forward(request, USERS, f"/admin/users/{user_id}/enable")
 
@@ -61,6 +62,6 @@ class AdminController(Controller):
         ),
     )
     async def get_erasure(
-        self, request: Request[Any, Any, Any], user_id: uuid.UUID
+        self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         return await forward(request, USERS, f"/admin/erasures/{user_id}")

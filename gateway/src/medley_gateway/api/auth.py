@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar import Controller, Request, Response, post
+from litestar.params import JSONBody
 
 from medley_gateway.api.common import USERS, responses
 from medley_gateway.ratelimit import AuthRateLimits, refund
@@ -41,7 +42,7 @@ class AuthController(Controller):
         responses=responses((201, User, "The new account."), 400, 409, 413, 422, 429),
     )
     async def register(
-        self, request: Request[Any, Any, Any], data: RegisterRequest
+        self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> Response[bytes]:
         """Create an account; log in afterwards. Limited per address and per username/email."""
         rate_limits_of(request).register(request, data.username, data.email)
@@ -55,7 +56,9 @@ class AuthController(Controller):
             (200, TokenPair, "An access token and a refresh token."), 400, 401, 413, 422, 429
         ),
     )
-    async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[bytes]:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> Response[bytes]:
         """Exchange a username or email and a password for tokens.
 
         Limited per client address and per account; a successful login does not count.
@@ -74,7 +77,7 @@ class AuthController(Controller):
         responses=responses((200, TokenPair, "The next token pair."), 400, 401, 413, 422),
     )
     async def refresh(
-        self, request: Request[Any, Any, Any], data: RefreshRequest
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
     ) -> Response[bytes]:
         """Rotate a refresh token. Presenting an already-used one revokes its whole family."""
         return await forward(request, USERS, "/refresh", authorize=False)
@@ -85,7 +88,9 @@ class AuthController(Controller):
         summary="Log out",
         responses=responses((204, None, "The refresh token's family is revoked."), 400, 413, 422),
     )
-    async def logout(self, request: Request[Any, Any, Any], data: RefreshRequest) -> Response[None]:
+    async def logout(
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
+    ) -> Response[None]:
         """Revoke the session (refresh-token family) the token belongs to."""
         return cast("Response[None]", await forward(request, USERS, "/logout"))
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody
 
 from medley_core.auth import require_user
 from medley_gateway.api.common import USERS, responses
@@ -46,7 +47,7 @@ class MeController(Controller):
         responses=responses((200, User, "The updated account."), *_AUTH, 400, 409, 413, 422),
     )
     async def update_me(
-        self, request: Request[Any, Any, Any], data: UpdateMeRequest
+        self, request: Request[Any, Any, Any], data: JSONBody[UpdateMeRequest]
     ) -> Response[bytes]:
         return await forward(request, USERS, "/me")
 
@@ -69,7 +70,7 @@ class MeController(Controller):
         ),
     )
     async def change_password(
-        self, request: Request[Any, Any, Any], data: ChangePasswordRequest
+        self, request: Request[Any, Any, Any], data: JSONBody[ChangePasswordRequest]
     ) -> Response[None]:
         return cast("Response[None]", await forward(request, USERS, "/me/password"))
 
@@ -89,7 +90,7 @@ class MeController(Controller):
         ),
     )
     async def create_api_token(
-        self, request: Request[Any, Any, Any], data: ApiTokenRequest
+        self, request: Request[Any, Any, Any], data: JSONBody[ApiTokenRequest]
     ) -> Response[bytes]:
         """A long-lived token for a scrobbling client (``Authorization: Token …``)."""
         return await forward(request, USERS, "/me/api-tokens")
@@ -100,7 +101,7 @@ class MeController(Controller):
         responses=responses((204, None, "Revoked."), *_AUTH, 404),
     )
     async def revoke_api_token(
-        self, request: Request[Any, Any, Any], token_id: uuid.UUID
+        self, request: Request[Any, Any, Any], token_id: FromPath[uuid.UUID]
     ) -> Response[None]:
         return cast("Response[None]", await forward(request, USERS, f"/me/api-tokens/{token_id}"))
 
@@ -118,7 +119,10 @@ class MeController(Controller):
         responses=responses((200, Integration, "The connection."), *_AUTH, 400, 404, 413, 422),
     )
     async def connect_integration(
-        self, request: Request[Any, Any, Any], provider: str, data: IntegrationRequest
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        data: JSONBody[IntegrationRequest],
     ) -> Response[bytes]:
         """Connect (or replace) the provider (``spotify``, ``lastfm``, ``roon``…)."""
         return await forward(request, USERS, f"/me/integrations/{_segment(provider)}")
@@ -129,7 +133,7 @@ class MeController(Controller):
         responses=responses((204, None, "Disconnected."), *_AUTH, 404),
     )
     async def disconnect_integration(
-        self, request: Request[Any, Any, Any], provider: str
+        self, request: Request[Any, Any, Any], provider: FromPath[str]
     ) -> Response[None]:
         return cast(
             "Response[None]",

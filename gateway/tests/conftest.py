@@ -1,0 +1,224 @@
+"""A tiny real upstream: a Litestar app served by uvicorn in this process, on a free port.
+
+``FakeUsers`` stands in for the users service where the gateway's own behaviour is under
+test (relaying, breakers, limits); the real users service is exercised in ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from jwt.algorithms import OKPAlgorithm
+from litestar import Litestar, Request, Response, get, post, route
+
+from medley_core.problems import PROBLEM_MEDIA_TYPE
+
+ISSUER = "medley-users"
+AUDIENCE = "medley"
+
+
+@asynccontextmanager
+async def serve(app: Any, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 and a free port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Keys:
+    """An Ed25519 signing key and the JWKS that publishes it."""
+
+    def __init__(self, kid: str = "test-key") -> None:
+        self.kid = kid
+        self.private = ed25519.Ed25519PrivateKey.generate()
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def token(self, *, roles: tuple[str, ...] = ("user",), **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": str(uuid.uuid4()),
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+            "roles": list(roles),
+            "token_use": "access",
+            **overrides,
+        }
+        return jwt.encode(
+            claims, self.private, algorithm="EdDSA", headers={"kid": self.kid, "typ": "JWT"}
+        )
+
+
+def problem(status: int, slug: str, detail: str, **extra: Any) -> Response[Any]:
+    body = {
+        "type": f"https://medley.dev/problems/{slug}",
+        "title": slug,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+@dataclass
+class FakeUsers:
+    """What the fake users service does, switchable per test, and what it saw."""
+
+    keys: Keys
+    ready: bool = True
+    # "ok" | "500" | "503" | "html-502" | "hang" for GET /me
+    me_mode: str = "ok"
+    hits: dict[str, int] = field(default_factory=dict)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def record(self, request: Request[Any, Any, Any], body: bytes = b"") -> None:
+        path = request.url.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        self.seen.append(
+            {
+                "method": request.method,
+                "path": path,
+                "query": request.url.query,
+                "headers": dict(request.headers),
+                "body": body,
+            }
+        )
+
+    def app(self) -> Litestar:
+        fake = self
+
+        @get("/health/ready")
+        async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
+            fake.record(request)
+            if fake.ready:
+                return Response({"status": "ready", "checks": {"database": "up"}})
+            return problem(503, "service-unavailable", "not ready", checks={"database": "down"})
+
+        @get("/.well-known/jwks.json")
+        async def jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
+            fake.record(request)
+            return fake.keys.jwks
+
+        @post("/login", status_code=200)
+        async def login(request: Request[Any, Any, Any]) -> Response[Any]:
+            body = await request.body()
+            fake.record(request, body)
+            data = json.loads(body)
+            if data.get("password") != "right":
+                return problem(401, "invalid-credentials", "the login or the password is wrong")
+            return Response(
+                {
+                    "access_token": fake.keys.token(),
+                    "refresh_token": "r1",
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                }
+            )
+
+        @post("/register", status_code=201)
+        async def register(request: Request[Any, Any, Any]) -> Response[Any]:
+            body = await request.body()
+            fake.record(request, body)
+            data = json.loads(body)
+            if data.get("username") == "taken":
+                return problem(409, "conflict", "the username is taken", field="username")
+            return Response(
+                {"id": str(uuid.uuid4()), "username": data["username"]}, status_code=201
+            )
+
+        @post("/logout", status_code=204)
+        async def logout(request: Request[Any, Any, Any]) -> None:
+            fake.record(request, await request.body())
+
+        @route("/me", http_method=["GET", "PATCH", "DELETE"], status_code=200)
+        async def me(request: Request[Any, Any, Any]) -> Response[Any]:
+            fake.record(request, await request.body())
+            mode = fake.me_mode
+            if mode == "500":
+                return problem(500, "internal-error", "boom")
+            if mode == "503":
+                return problem(503, "service-unavailable", "database down")
+            if mode == "html-502":
+                return Response("<html>bad gateway</html>", status_code=502, media_type="text/html")
+            if mode == "hang":
+                await fake.release.wait()
+            return Response({"id": "me", "method": request.method})
+
+        @get("/admin/users")
+        async def admin_users(request: Request[Any, Any, Any]) -> dict[str, Any]:
+            fake.record(request)
+            return {"items": [], "next_cursor": None}
+
+        return Litestar(route_handlers=[ready, jwks, login, register, logout, me, admin_users])
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture
+async def fake_users(keys: Keys) -> AsyncIterator[tuple[FakeUsers, str]]:
+    fake = FakeUsers(keys)
+    async with serve(fake.app()) as url:
+        try:
+            yield fake, url
+        finally:
+            fake.release.set()  # a hanging request must end before the server can stop
+
+
+@pytest.fixture
+def bearer() -> Callable[[str], dict[str, str]]:
+    return lambda token: {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(name="serve")
+def serve_fixture() -> Callable[[Any], Any]:
+    """``async with serve(app) as url``: a real server for ``app`` on a free port."""
+    return serve
+
+
+@pytest.fixture
+def unreachable_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
