@@ -262,6 +262,47 @@ def parse_title(title: str) -> ParsedTitle:
     return ParsedTitle(core, " ".join(variants), tuple(f for f in featured if f))
 
 
+# Words that make a title another recording than the same title without them.
+VERSION_WORDS = frozenset(
+    {
+        "live",
+        "remix",
+        "remixed",
+        "rmx",
+        "mix",
+        "acoustic",
+        "unplugged",
+        "demo",
+        "instrumental",
+        "karaoke",
+        "edit",
+        "extended",
+        "radio",
+        "orchestral",
+        "piano",
+        "reprise",
+        "dub",
+        "session",
+        "sessions",
+        "rehearsal",
+        "alternate",
+        "acapella",
+        "cappella",
+        "cover",
+        "bootleg",
+        "vip",
+        "club",
+        "rework",
+        "version",
+    }
+)
+
+
+def version_tags(title_norm: str) -> frozenset[str]:
+    """The version words of a normalised title ("comfortably numb live" → {"live"})."""
+    return frozenset(w for w in title_norm.split() if w in VERSION_WORDS)
+
+
 def _split_list(names: str) -> list[str]:
     return [n.strip() for n in _LIST_SPLIT.split(names.strip()) if n.strip()]
 

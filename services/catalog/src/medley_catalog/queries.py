@@ -6,6 +6,9 @@ external ids, images, descriptions) are fetched set-based: one statement per asp
 whole batch, never one per entity.
 """
 
+# ruff: noqa: S608 -- SQL here is assembled from fixed fragments (table and column names
+# from constant mappings); every value travels as a bind parameter.
+
 from __future__ import annotations
 
 import uuid
@@ -74,7 +77,7 @@ async def resolve_ids(
         FROM unnest($1::uuid[]) AS q(id)
         LEFT JOIN redirects r ON r.entity_type = $2 AND r.from_id = q.id
         JOIN {table} e ON e.id = COALESCE(r.into_id, q.id) AND e.deleted_at IS NULL
-        """,  # noqa: S608 (names from fixed mappings)
+        """,
         wanted,
         entity_type,
     )
@@ -103,7 +106,7 @@ async def credits_of(
         SELECT c.{key} AS owner, c.position, c.artist_id, c.credited_name AS name, c.join_phrase
         FROM {table} c WHERE c.{key} = ANY($1::uuid[])
         ORDER BY c.{key}, c.position
-        """,  # noqa: S608 (names from fixed mappings)
+        """,
         ids,
     )
 
@@ -137,7 +140,7 @@ async def genres_of(
         SELECT l.{key} AS owner, g.id, g.name, g.slug
         FROM {table} l JOIN genres g ON g.id = l.genre_id
         WHERE l.{key} = ANY($1::uuid[]) ORDER BY l.{key}, g.slug
-        """,  # noqa: S608 (names from fixed mappings)
+        """,
         ids,
     )
 
@@ -226,7 +229,7 @@ async def fetch_tracks(
             al.release_year, al.cover_url, al.artist_names AS album_artist_names
         FROM tracks t LEFT JOIN albums al ON al.id = t.album_id AND al.deleted_at IS NULL
         WHERE t.id = ANY($1::uuid[]) AND t.deleted_at IS NULL
-        """,  # noqa: S608 (names from fixed mappings)
+        """,
         list(ids),
     )
     items: dict[uuid.UUID, Row] = {}
@@ -258,7 +261,7 @@ async def fetch_albums(
             (SELECT count(*) FROM tracks t WHERE t.album_id = al.id AND t.deleted_at IS NULL)
                 AS track_count
         FROM albums al WHERE al.id = ANY($1::uuid[]) AND al.deleted_at IS NULL
-        """,  # noqa: S608 (names from fixed mappings)
+        """,
         list(ids),
     )
     items = {row["id"]: row for row in rows(records)}
@@ -285,7 +288,7 @@ async def fetch_artists(
     conn: asyncpg.Connection[Any], ids: Sequence[uuid.UUID], *, full: bool = True
 ) -> dict[uuid.UUID, Row]:
     records = await conn.fetch(
-        f"SELECT {ARTIST_COLUMNS} FROM artists ar "  # noqa: S608 (fixed column list)
+        f"SELECT {ARTIST_COLUMNS} FROM artists ar "
         "WHERE ar.id = ANY($1::uuid[]) AND ar.deleted_at IS NULL",
         list(ids),
     )

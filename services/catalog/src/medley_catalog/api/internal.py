@@ -1,0 +1,67 @@
+"""Internal endpoints (service tokens only): batch entity resolution."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from litestar import Controller, post
+from litestar.status_codes import HTTP_200_OK
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_catalog import resolution
+from medley_catalog.api.schemas import ResolveIn
+from medley_catalog.settings import CatalogSettings
+from medley_core.auth import require_service
+from medley_core.problems import ContentTooLarge, Unprocessable
+
+
+class InternalController(Controller):
+    path = "/internal"
+    tags = ["internal"]
+    guards = [require_service()]
+
+    @post(
+        "/resolve",
+        status_code=HTTP_200_OK,
+        summary="Resolve up to 1,000 candidates to catalog tracks, creating what is missing",
+    )
+    async def resolve(
+        self, data: ResolveIn, db_session: AsyncSession, catalog_settings: CatalogSettings
+    ) -> dict[str, Any]:
+        limit = catalog_settings.resolve_max_candidates
+        if len(data.candidates) > limit:
+            raise ContentTooLarge(
+                f"at most {limit} candidates per call (got {len(data.candidates)})", limit=limit
+            )
+        config = resolution.ResolutionConfig(
+            fuzzy_min_confidence=catalog_settings.fuzzy_min_confidence,
+            duration_grace_ms=catalog_settings.duration_grace_ms,
+            duration_max_ms=catalog_settings.duration_max_ms,
+            variant_tolerance_ms=catalog_settings.variant_duration_tolerance_ms,
+        )
+        try:
+            results = await resolution.resolve(
+                db_session,
+                [c.candidate() for c in data.candidates],
+                source=data.source,
+                config=config,
+            )
+        except resolution.CandidateError as exc:
+            raise Unprocessable(
+                exc.message, field=f"candidates.{exc.index}", index=exc.index
+            ) from None
+        return {
+            "results": [
+                {
+                    "index": r.index,
+                    "track_id": r.track_id,
+                    "album_id": r.album_id,
+                    "created": r.created,
+                    "method": r.method,
+                    "confidence": r.confidence,
+                }
+                for r in results
+            ],
+            "methods": dict(Counter(r.method for r in results)),
+        }

@@ -1,0 +1,229 @@
+"""Fixtures for the catalog's tests.
+
+Pure tests (normalisation) need none of these. Domain tests get a database of this run's own,
+provisioned like production (the catalog role, its schema, pg_trgm/unaccent created by the
+administrator, the Alembic history), and sessions as the service opens them. HTTP tests run
+the real app in-process (``AsyncTestClient(create_app(...))``) with a token verifier over a
+key made here, so they can mint admin, user and service tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_catalog import MIGRATIONS_DIR
+from medley_catalog.app import create_app
+from medley_catalog.settings import EXTENSIONS, CatalogSettings
+from medley_core.auth import StaticKeySource, TokenVerifier
+from medley_core.db import asyncpg_dsn, create_engine, create_session_factory
+from medley_core.provisioning import ServiceDatabase, create_database, drop_database, provision
+
+ROLE = "medley_catalog_test"
+ISSUER = "medley-users"
+AUDIENCE = "medley"
+KID = "catalog-test-key"
+
+# Every table the tests may fill; emptied before each test that asks for a fresh catalog.
+TABLES = (
+    "track_credits, album_credits, track_genres, album_genres, artist_genres, external_ids, "
+    "images, descriptions, redirects, tracks, albums, artists, genres, search_words, "
+    "listen_batches, outbox, inbox"
+)
+
+
+@dataclass(frozen=True)
+class EnvInfra:
+    admin_url: str
+    nats_url: str
+    event_prefix: str
+
+
+@pytest.fixture(scope="session")
+def catalog_infra(request: pytest.FixtureRequest) -> Any:
+    """``medley_local.pytest_plugin``'s ``infra`` when present, else the environment."""
+    try:
+        return request.getfixturevalue("infra")
+    except pytest.FixtureLookupError:
+        pass
+    admin_url = os.environ.get("MEDLEY_DATABASE_URL")
+    nats_url = os.environ.get("MEDLEY_NATS_URL")
+    if not admin_url or not nats_url:
+        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL (or the infra fixture)")
+    return EnvInfra(admin_url, nats_url, f"t{uuid.uuid4().hex[:10]}")
+
+
+@dataclass(frozen=True)
+class CatalogDb:
+    admin_url: str  # an administrator, on this run's database
+    service_url: str  # the catalog role, as the service connects
+
+    async def connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(asyncpg_dsn(self.admin_url))
+        await conn.execute("SET search_path TO catalog")
+        return conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await self.connect()
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        conn = await self.connect()
+        try:
+            return await conn.fetchval(query, *args)
+        finally:
+            await conn.close()
+
+    async def execute(self, query: str, *args: Any) -> str:
+        conn = await self.connect()
+        try:
+            return str(await conn.execute(query, *args))
+        finally:
+            await conn.close()
+
+    async def events(self, event_type: str | None = None) -> list[asyncpg.Record]:
+        """Outbox rows, oldest first (optionally of one type)."""
+        if event_type is None:
+            return await self.fetch("SELECT * FROM outbox ORDER BY id")
+        return await self.fetch("SELECT * FROM outbox WHERE type = $1 ORDER BY id", event_type)
+
+
+def service_database(name: str = ROLE) -> ServiceDatabase:
+    return ServiceDatabase(
+        schema="catalog",
+        role=name,
+        password=name,
+        migrations_dir=MIGRATIONS_DIR,
+        extensions=EXTENSIONS,
+    )
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(catalog_infra: Any) -> AsyncIterator[CatalogDb]:
+    name = f"medley_catalog_test_{uuid.uuid4().hex[:8]}"
+    admin_url = await create_database(catalog_infra.admin_url, name)
+    service_url = await provision(admin_url, service_database())
+    try:
+        yield CatalogDb(admin_url, service_url)
+    finally:
+        await drop_database(catalog_infra.admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def catalog_settings(catalog_infra: Any, catalog_db: CatalogDb) -> CatalogSettings:
+    return CatalogSettings(
+        database_url=catalog_db.service_url,
+        nats_url=catalog_infra.nats_url,
+        event_prefix=catalog_infra.event_prefix,
+        log_json=False,
+        db_pool_size=4,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(catalog_settings: CatalogSettings) -> AsyncIterator[AsyncEngine]:
+    created = create_engine(catalog_settings)
+    try:
+        yield created
+    finally:
+        await created.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def fresh(catalog_db: CatalogDb) -> CatalogDb:
+    """An empty catalog for this test."""
+    await catalog_db.execute(f"TRUNCATE {TABLES} CASCADE")
+    return catalog_db
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+class Tokens:
+    """Mints access tokens the app's verifier accepts (the users service's shape)."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        public_jwk = jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        public_jwk.update(kid=KID, use="sig", alg="EdDSA")
+        self.jwks = {"keys": [public_jwk]}
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(StaticKeySource(self.jwks), issuer=ISSUER, audience=AUDIENCE)
+
+    def mint(self, *, kind: str, subject: str, roles: list[str], scope: str = "") -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "iat": now,
+            "exp": now + 600,
+            "jti": uuid.uuid4().hex,
+            "roles": roles,
+            "token_use": "access" if kind == "user" else "service",
+        }
+        if kind == "service":
+            claims["scope"] = scope
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID, "typ": "JWT"})
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who == "admin":
+            token = self.mint(kind="user", subject=str(uuid.uuid4()), roles=["user", "admin"])
+        elif who == "user":
+            token = self.mint(kind="user", subject=str(uuid.uuid4()), roles=["user"])
+        elif who == "service":
+            token = self.mint(kind="service", subject="ingestion", roles=[])
+        else:
+            raise ValueError(who)
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def tokens() -> Tokens:
+    return Tokens()
+
+
+@pytest.fixture(scope="session")
+async def client(
+    catalog_settings: CatalogSettings, tokens: Tokens
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(create_app(catalog_settings, verifier=tokens.verifier())) as started:
+        yield started
+
+
+Headers = Callable[[str], dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def auth(tokens: Tokens) -> Headers:
+    return tokens.headers
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = dict(response.json())
+    assert body["status"] == status
+    return body
