@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -424,7 +423,3 @@ async def ensure_bootstrap_admin(session: AsyncSession, settings: UsersSettings)
         .values(roles=func.array_append(col(User.roles), ROLE_ADMIN), updated_at=utcnow())
     )
     return int(result.rowcount or 0)
-
-
-def roles_of(user: User) -> Sequence[str]:
-    return sorted(set(user.roles))

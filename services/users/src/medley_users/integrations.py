@@ -30,7 +30,7 @@ from medley_core.ids import utcnow
 from medley_core.problems import NotFound
 from medley_users.models import PROVIDERS, Integration
 from medley_users.settings import IntegrationKey, UsersSettings
-from medley_users.tokens import _write_private_file
+from medley_users.tokens import write_private_file
 
 log = logging.getLogger("medley.users.integrations")
 
@@ -74,7 +74,7 @@ def load_dev_integration_keys(directory: Path) -> list[IntegrationKey]:
     path = directory / DEV_KEY_FILE
     if not path.exists():
         key = {"id": "dev-1", "key": base64.b64encode(os.urandom(32)).decode()}
-        _write_private_file(path, json.dumps([key]).encode())
+        write_private_file(path, json.dumps([key]).encode())
         log.info("generated a development integration key at %s", path)
     return [IntegrationKey.model_validate(item) for item in json.loads(path.read_text())]
 

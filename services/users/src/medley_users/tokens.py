@@ -126,7 +126,7 @@ class KeyRing:
         )
 
 
-def _write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
     """Create ``path`` (0600) atomically; if another process won the race, keep theirs."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -146,7 +146,7 @@ def load_dev_signing_key(directory: Path) -> SigningKey:
     """The development key in ``directory``, generated on first use and kept."""
     path = directory / DEV_KEY_FILE
     if not path.exists():
-        _write_private_file(path, SigningKey.generate().private_pem())
+        write_private_file(path, SigningKey.generate().private_pem())
         log.info("generated a development signing key at %s", path)
     return SigningKey.from_pem(path.read_bytes())
 
