@@ -54,12 +54,19 @@ class User(msgspec.Struct, kw_only=True):
     display_name: str | None
     roles: list[str]
     created_at: datetime
-    disabled_at: datetime | None = None
+
+
+class AdminUser(User, kw_only=True):
+    status: str
+    """``active`` or ``disabled``."""
+    disabled_at: datetime | None
+    updated_at: datetime
 
 
 class UserPage(msgspec.Struct, kw_only=True):
-    items: list[User]
-    next_cursor: str | None = None
+    items: list[AdminUser]
+    next_after: uuid.UUID | None
+    """Pass as ``?after=`` for the next page; null on the last page."""
 
 
 class UpdateMeRequest(msgspec.Struct, kw_only=True):
@@ -72,6 +79,17 @@ class ChangePasswordRequest(msgspec.Struct, kw_only=True):
     new_password: str
 
 
+class DeleteMeRequest(msgspec.Struct, kw_only=True):
+    password: str
+    """The current password, to confirm."""
+
+
+class ErasureStarted(msgspec.Struct, kw_only=True):
+    erasure_id: uuid.UUID
+    status: str
+    """``pending`` until every context has erased the user's data, then ``completed``."""
+
+
 class ApiTokenRequest(msgspec.Struct, kw_only=True):
     name: str
 
@@ -81,7 +99,7 @@ class ApiToken(msgspec.Struct, kw_only=True):
     name: str
     prefix: str
     created_at: datetime
-    last_used_at: datetime | None = None
+    last_used_at: datetime | None
 
 
 class ApiTokenCreated(ApiToken, kw_only=True):
@@ -101,16 +119,21 @@ class Integration(msgspec.Struct, kw_only=True):
     provider: str
     external_user_id: str
     scopes: list[str]
-    expires_at: datetime | None = None
+    expires_at: datetime | None
+    has_refresh_token: bool
     created_at: datetime
     updated_at: datetime
 
 
 class Erasure(msgspec.Struct, kw_only=True):
+    erasure_id: uuid.UUID
     user_id: uuid.UUID
+    status: str
+    """``pending`` or ``completed``."""
     requested_at: datetime
-    completed_at: datetime | None = None
-    steps: dict[str, Any] = msgspec.field(default_factory=dict)
+    completed_at: datetime | None
+    contexts_done: list[str]
+    contexts_missing: list[str]
 
 
 class Jwks(msgspec.Struct, kw_only=True):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from medley_core.auth import require_roles
 from medley_gateway.api.common import USERS, responses
 from medley_gateway.docs import BEARER
-from medley_gateway.schemas import Erasure, User, UserPage
+from medley_gateway.schemas import AdminUser, Erasure, UserPage
 from medley_gateway.upstreams import forward
 
 _AUTH = (401, 403)
@@ -28,15 +28,26 @@ class AdminController(Controller):
         summary="List accounts",
         responses=responses((200, UserPage, "A page."), *_AUTH, 400),
     )
-    async def list_users(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """The query string (paging, search) is passed to the users service as it came."""
+    async def list_users(
+        self,
+        request: Request[Any, Any, Any],
+        limit: Annotated[int | None, Parameter(description="page size (1-500, default 50)")] = None,
+        after: Annotated[
+            uuid.UUID | None, Parameter(description="the previous page's `next_after`")
+        ] = None,
+        q: Annotated[str | None, Parameter(description="username or email contains")] = None,
+        status: Annotated[str | None, Parameter(description="`active` or `disabled`")] = None,
+        role: Annotated[str | None, Parameter(description="`user` or `admin`")] = None,
+    ) -> Response[bytes]:
+        """Accounts, oldest first, a page at a time. The query string is passed to the users
+        service as it came; it checks the values."""
         return await forward(request, USERS, "/admin/users")
 
     @post(
         "/users/{user_id:uuid}/disable",
         status_code=200,
         summary="Disable an account",
-        responses=responses((200, User, "Disabled; its sessions are revoked."), *_AUTH, 404),
+        responses=responses((200, AdminUser, "Disabled; its sessions are revoked."), *_AUTH, 404),
     )
     async def disable_user(
         self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]
@@ -47,7 +58,7 @@ class AdminController(Controller):
         "/users/{user_id:uuid}/enable",
         status_code=200,
         summary="Enable an account",
-        responses=responses((200, User, "Enabled."), *_AUTH, 404),
+        responses=responses((200, AdminUser, "Enabled."), *_AUTH, 404),
     )
     async def enable_user(
         self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]

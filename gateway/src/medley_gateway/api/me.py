@@ -21,8 +21,11 @@ from medley_gateway.schemas import (
     ApiTokenCreated,
     ApiTokenRequest,
     ChangePasswordRequest,
+    DeleteMeRequest,
+    ErasureStarted,
     Integration,
     IntegrationRequest,
+    TokenPair,
     UpdateMeRequest,
     User,
 )
@@ -55,24 +58,37 @@ class MeController(Controller):
         "/",
         status_code=202,
         summary="Delete my account",
-        responses=responses((202, None, "Erasure started."), *_AUTH),
+        responses=responses(
+            (202, ErasureStarted, "The account is gone; the erasure of its data started."),
+            *_AUTH,
+            400,
+            413,
+            422,
+        ),
     )
-    async def delete_me(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """Delete the account: it is gone at once, and every service erases the user's data."""
+    async def delete_me(
+        self, request: Request[Any, Any, Any], data: JSONBody[DeleteMeRequest]
+    ) -> Response[bytes]:
+        """Delete the account (confirm with the password): it is gone at once, and every
+        service erases the user's data."""
         return await forward(request, USERS, "/me")
 
     @post(
         "/password",
-        status_code=204,
+        status_code=200,
         summary="Change my password",
         responses=responses(
-            (204, None, "Changed; other sessions are revoked."), *_AUTH, 400, 413, 422
+            (200, TokenPair, "Changed: every other session ended; a fresh token pair."),
+            *_AUTH,
+            400,
+            413,
+            422,
         ),
     )
     async def change_password(
         self, request: Request[Any, Any, Any], data: JSONBody[ChangePasswordRequest]
-    ) -> Response[None]:
-        return cast("Response[None]", await forward(request, USERS, "/me/password"))
+    ) -> Response[bytes]:
+        return await forward(request, USERS, "/me/password")
 
     @get(
         "/api-tokens",
@@ -116,7 +132,12 @@ class MeController(Controller):
     @put(
         "/integrations/{provider:str}",
         summary="Connect an integration",
-        responses=responses((200, Integration, "The connection."), *_AUTH, 400, 404, 413, 422),
+        responses={
+            **responses(
+                (200, Integration, "The connection, replaced."), *_AUTH, 400, 404, 413, 422
+            ),
+            **responses((201, Integration, "The connection, new.")),
+        },
     )
     async def connect_integration(
         self,
