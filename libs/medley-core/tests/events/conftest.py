@@ -85,7 +85,8 @@ class EventDb:
         return int(value or 0)
 
     async def scalar(self, sql: str, **params: Any) -> Any:
-        async with self.engine.connect() as conn:
+        """Run one statement in its own committed transaction; its first value."""
+        async with self.engine.begin() as conn:
             return await conn.scalar(text(sql), params)
 
 

@@ -217,3 +217,21 @@ async def _true(value: bool) -> bool:
 
 async def _equals(value: object, expected: object) -> bool:
     return (await value) == expected  # type: ignore[misc]
+
+
+async def test_events_published_long_ago_are_pruned(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    relay = OutboxRelay(make_settings(), db.sessions, await connect())
+    old, recent, pending = await record_many(db, ["old", "recent", "pending"])
+    await db.scalar(
+        "UPDATE outbox SET published_at = now() - interval '8 days' WHERE id = :id RETURNING 1",
+        id=old,
+    )
+    await db.scalar("UPDATE outbox SET published_at = now() WHERE id = :id RETURNING 1", id=recent)
+    relay._last_prune = float("-inf")
+    await relay._maybe_prune()
+    outbox = db.tables.outbox
+    async with db.engine.connect() as conn:
+        left = set((await conn.execute(select(outbox.c.id))).scalars())
+    assert left == {recent, pending}

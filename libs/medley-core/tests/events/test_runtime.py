@@ -118,3 +118,18 @@ async def test_handlers_must_be_keyed_by_event_type(
 
     with pytest.raises(ValueError, match="event type"):
         EventRuntime(make_settings(), db.sessions, {"UserDeleted": counting_handler()})
+
+
+async def test_stop_while_nats_never_came_is_clean(
+    db: EventDb, make_settings: SettingsFactory, own_nats: OwnNats
+) -> None:
+    from medley_core.events.runtime import EventRuntime
+
+    runtime = EventRuntime(
+        make_settings(nats_url=own_nats.url), db.sessions, {THING_HAPPENED.name: counting_handler()}
+    )
+    await runtime.start()
+    assert not runtime.nats_connected
+    await runtime.stop()
+    assert not runtime.nats_connected
+    assert all(c._task is not None and c._task.done() for c in runtime.consumers)

@@ -180,7 +180,9 @@ class EventRuntime:
 
     async def _on_reconnected(self) -> None:
         log.info("reconnected to NATS")
-        # Not inline: callbacks run on the client's own task.
+        # Not inline: callbacks run on the client's own task. Forget finished ones so a
+        # flapping connection does not grow the list.
+        self._tasks = [t for t in self._tasks if not t.done()]
         self._tasks.append(asyncio.create_task(self._on_connected(), name="nats-reconnected"))
 
     async def _on_disconnected(self) -> None:
