@@ -64,8 +64,12 @@ def run_migrations(metadata: MetaData, settings_cls: type[ServiceSettings]) -> N
         ).scalar()
         if not exists:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        # Unqualified names in hand-written SQL resolve to the service's schema.
-        connection.execute(text(f'SET search_path TO "{schema}", public'))
+        # public first: Alembic takes current_schema() as the default schema and would
+        # report the service's own tables as schema-less, so autogenerate and `alembic
+        # check` would see nothing. The service's schema second, so unqualified lookups of
+        # its extensions' types and operator classes (gin_trgm_ops) still resolve;
+        # anything created must be schema-qualified (the role cannot create in public).
+        connection.execute(text(f'SET search_path TO public, "{schema}"'))
         connection.commit()
         context.configure(connection=connection, **options)
         with context.begin_transaction():
