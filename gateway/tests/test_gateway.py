@@ -279,6 +279,9 @@ async def test_health_is_200_only_when_every_upstream_is_ready(
         assert body["upstreams"]["users"]["checks"] == {"database": "down"}
 
         assert (await client.get("/health/live")).status_code == 200
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "medley" in metrics.text
 
 
 async def test_health_with_an_unreachable_upstream(gateway: Gateway, unreachable_url: str) -> None:
