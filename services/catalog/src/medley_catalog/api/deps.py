@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_catalog.settings import CatalogSettings
 from medley_core.auth import authenticate
 from medley_core.problems import Forbidden
+
+# Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
+Session: TypeAlias = NamedDependency[AsyncSession]
+Settings: TypeAlias = NamedDependency[CatalogSettings]
 
 
 def require_writer() -> Guard:

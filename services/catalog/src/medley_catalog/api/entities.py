@@ -11,12 +11,12 @@ import uuid
 from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import editing, listing, merges, queries
-from medley_catalog.api.deps import require_writer
+from medley_catalog.api.deps import Session, Settings, require_writer
 from medley_catalog.api.schemas import (
     AlbumIn,
     AlbumPatch,
@@ -37,15 +37,14 @@ from medley_catalog.db import driver_connection
 from medley_catalog.listing import storable
 from medley_catalog.normalize import normalize_external_id
 from medley_catalog.queries import EntityType
-from medley_catalog.settings import CatalogSettings
 from medley_core.problems import ContentTooLarge, NotFound, Unprocessable
 
-Limit = Annotated[int, Parameter(ge=1, le=1000, description="page size (at most 1,000)")]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="page size (at most 1,000)")]
 Cursor = Annotated[
-    str | None, Parameter(max_length=2000, description="next_cursor of the previous page")
+    str | None, QueryParameter(max_length=2000, description="next_cursor of the previous page")
 ]
-Filter = Annotated[str | None, Parameter(max_length=100)]
-YearParam = Annotated[int | None, Parameter(ge=1, le=9999)]
+Filter = Annotated[str | None, QueryParameter(max_length=100)]
+YearParam = Annotated[int | None, QueryParameter(ge=1, le=9999)]
 
 WRITERS = [require_writer()]
 
@@ -54,6 +53,14 @@ def _text_param(value: str | None, name: str) -> str | None:
     if value is not None and not storable(value):
         raise Unprocessable(f"{name} contains characters that cannot be stored", field=name)
     return value
+
+
+def parse_id(value: str) -> uuid.UUID:
+    """A path id; a malformed one is a 422 (an unknown one, later, a 404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Unprocessable(f"{value[:100]!r} is not a valid id (a UUID)", field="id") from None
 
 
 def page_body(page: listing.Page) -> dict[str, Any]:
@@ -74,15 +81,16 @@ class EntityController(Controller):
     entity_type: ClassVar[EntityType]
 
     @get(
-        "/{entity_id:uuid}",
+        "/{entity_id:str}",
         summary="One entity with its details (a merged id answers with its survivor)",
     )
-    async def get_one(self, entity_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
-        return await detail(db_session, self.entity_type, entity_id)
+    async def get_one(self, entity_id: FromPath[str], db_session: Session) -> dict[str, Any]:
+        eid = parse_id(entity_id)
+        return await detail(db_session, self.entity_type, eid)
 
     @post("/batch", status_code=HTTP_200_OK, summary="Up to 1,000 entities by id, merges followed")
     async def get_batch(
-        self, data: BatchIn, db_session: AsyncSession, catalog_settings: CatalogSettings
+        self, data: JSONBody[BatchIn], db_session: Session, catalog_settings: Settings
     ) -> dict[str, Any]:
         limit = catalog_settings.batch_get_max
         if len(data.ids) > limit:
@@ -98,9 +106,9 @@ class EntityController(Controller):
     @get("/lookup", summary="The entity carrying an external id (namespace and value)")
     async def lookup(
         self,
-        db_session: AsyncSession,
-        namespace: Namespace,
-        value: Annotated[str, Parameter(min_length=1, max_length=200)],
+        db_session: Session,
+        namespace: FromQuery[Namespace],
+        value: Annotated[str, QueryParameter(min_length=1, max_length=200)],
     ) -> dict[str, Any]:
         _text_param(value, "value")
         try:
@@ -114,82 +122,89 @@ class EntityController(Controller):
         return found
 
     @delete(
-        "/{entity_id:uuid}", guards=WRITERS, status_code=HTTP_204_NO_CONTENT, summary="Soft delete"
+        "/{entity_id:str}", guards=WRITERS, status_code=HTTP_204_NO_CONTENT, summary="Soft delete"
     )
-    async def remove(self, entity_id: uuid.UUID, db_session: AsyncSession) -> None:
-        await editing.delete(db_session, self.entity_type, entity_id)
+    async def remove(self, entity_id: FromPath[str], db_session: Session) -> None:
+        eid = parse_id(entity_id)
+        await editing.delete(db_session, self.entity_type, eid)
 
     @post(
-        "/{entity_id:uuid}/restore",
+        "/{entity_id:str}/restore",
         guards=WRITERS,
         status_code=HTTP_200_OK,
         summary="Undo a delete",
     )
-    async def restore(self, entity_id: uuid.UUID, db_session: AsyncSession) -> dict[str, Any]:
-        await editing.restore(db_session, self.entity_type, entity_id)
-        return await detail(db_session, self.entity_type, entity_id)
+    async def restore(self, entity_id: FromPath[str], db_session: Session) -> dict[str, Any]:
+        eid = parse_id(entity_id)
+        await editing.restore(db_session, self.entity_type, eid)
+        return await detail(db_session, self.entity_type, eid)
 
-    @put("/{entity_id:uuid}/genres", guards=WRITERS, summary="Tag with genres (replaces the set)")
+    @put("/{entity_id:str}/genres", guards=WRITERS, summary="Tag with genres (replaces the set)")
     async def set_genres(
-        self, entity_id: uuid.UUID, data: GenresIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
-        final = await editing.set_genres(db_session, self.entity_type, entity_id, data.genres)
+        eid = parse_id(entity_id)
+        final = await editing.set_genres(db_session, self.entity_type, eid, data.genres)
         return await detail(db_session, self.entity_type, final)
 
     @post(
-        "/{entity_id:uuid}/genres",
+        "/{entity_id:str}/genres",
         guards=WRITERS,
         status_code=HTTP_200_OK,
         summary="Add genre tags",
     )
     async def add_genres(
-        self, entity_id: uuid.UUID, data: GenresIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
+        eid = parse_id(entity_id)
         final = await editing.set_genres(
-            db_session, self.entity_type, entity_id, data.genres, replace=False
+            db_session, self.entity_type, eid, data.genres, replace=False
         )
         return await detail(db_session, self.entity_type, final)
 
     @post(
-        "/{entity_id:uuid}/external-ids",
+        "/{entity_id:str}/external-ids",
         guards=WRITERS,
         status_code=HTTP_200_OK,
         summary="Attach an external id",
     )
     async def attach_external_id(
-        self, entity_id: uuid.UUID, data: ExternalIdIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[ExternalIdIn], db_session: Session
     ) -> dict[str, Any]:
-        final = await editing.attach_external_id(
-            db_session, self.entity_type, entity_id, data.spec()
-        )
+        eid = parse_id(entity_id)
+        final = await editing.attach_external_id(db_session, self.entity_type, eid, data.spec())
         return await detail(db_session, self.entity_type, final)
 
     @delete(
-        "/{entity_id:uuid}/external-ids/{namespace:str}/{value:str}",
+        "/{entity_id:str}/external-ids/{namespace:str}/{value:str}",
         guards=WRITERS,
         status_code=HTTP_204_NO_CONTENT,
         summary="Detach an external id",
     )
     async def detach_external_id(
-        self, entity_id: uuid.UUID, namespace: str, value: str, db_session: AsyncSession
+        self,
+        entity_id: FromPath[str],
+        namespace: FromPath[str],
+        value: FromPath[str],
+        db_session: Session,
     ) -> None:
+        eid = parse_id(entity_id)
         _text_param(value, "value")
-        await editing.detach_external_id(db_session, self.entity_type, entity_id, namespace, value)
+        await editing.detach_external_id(db_session, self.entity_type, eid, namespace, value)
 
     @post(
-        "/{entity_id:uuid}/images", guards=WRITERS, status_code=HTTP_200_OK, summary="Add an image"
+        "/{entity_id:str}/images", guards=WRITERS, status_code=HTTP_200_OK, summary="Add an image"
     )
     async def add_image(
-        self, entity_id: uuid.UUID, data: ImageIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[ImageIn], db_session: Session
     ) -> dict[str, Any]:
+        eid = parse_id(entity_id)
         conn = await driver_connection(db_session)
-        final = (await queries.resolve_ids(conn, self.entity_type, [entity_id])).final.get(
-            entity_id, entity_id
-        )
+        final = (await queries.resolve_ids(conn, self.entity_type, [eid])).final.get(eid, eid)
         await editing.add_image(
             db_session,
             self.entity_type,
-            entity_id,
+            eid,
             url=data.url,
             kind=data.kind,
             width=data.width,
@@ -199,22 +214,21 @@ class EntityController(Controller):
         return await detail(db_session, self.entity_type, final)
 
     @post(
-        "/{entity_id:uuid}/descriptions",
+        "/{entity_id:str}/descriptions",
         guards=WRITERS,
         status_code=HTTP_200_OK,
         summary="Set the description of a source in a language",
     )
     async def set_description(
-        self, entity_id: uuid.UUID, data: DescriptionIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[DescriptionIn], db_session: Session
     ) -> dict[str, Any]:
+        eid = parse_id(entity_id)
         conn = await driver_connection(db_session)
-        final = (await queries.resolve_ids(conn, self.entity_type, [entity_id])).final.get(
-            entity_id, entity_id
-        )
+        final = (await queries.resolve_ids(conn, self.entity_type, [eid])).final.get(eid, eid)
         await editing.set_description(
             db_session,
             self.entity_type,
-            entity_id,
+            eid,
             text=data.text,
             source=data.source,
             language=data.language,
@@ -222,15 +236,16 @@ class EntityController(Controller):
         return await detail(db_session, self.entity_type, final)
 
     @post(
-        "/{entity_id:uuid}/merge",
+        "/{entity_id:str}/merge",
         guards=WRITERS,
         status_code=HTTP_200_OK,
         summary="Merge this duplicate into another (409 for itself or a loop)",
     )
     async def merge(
-        self, entity_id: uuid.UUID, data: MergeIn, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[MergeIn], db_session: Session
     ) -> dict[str, Any]:
-        result = await merges.merge(db_session, self.entity_type, entity_id, data.into)
+        eid = parse_id(entity_id)
+        result = await merges.merge(db_session, self.entity_type, eid, data.into)
         return {
             "from": result.from_id,
             "into": result.into_id,
@@ -247,15 +262,15 @@ class TrackController(EntityController):
     @get("/", summary="Tracks, a keyset page at a time, with filters")
     async def list_tracks(
         self,
-        db_session: AsyncSession,
+        db_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
-        sort: listing.TrackSort = "title",
-        artist: uuid.UUID | None = None,
-        album: uuid.UUID | None = None,
+        sort: FromQuery[listing.TrackSort] = "title",
+        artist: FromQuery[uuid.UUID | None] = None,
+        album: FromQuery[uuid.UUID | None] = None,
         genre: Filter = None,
         year: YearParam = None,
-        album_type: Annotated[AlbumType | None, Parameter(query="type")] = None,
+        album_type: Annotated[AlbumType | None, QueryParameter(name="type")] = None,
         source: Filter = None,
     ) -> dict[str, Any]:
         conn = await driver_connection(db_session)
@@ -274,15 +289,16 @@ class TrackController(EntityController):
         return page_body(page)
 
     @post("/", guards=WRITERS, status_code=HTTP_201_CREATED, summary="Create a track")
-    async def create(self, data: TrackIn, db_session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[TrackIn], db_session: Session) -> dict[str, Any]:
         track_id = await editing.create_track(db_session, data.fields())
         return await detail(db_session, "track", track_id)
 
-    @patch("/{entity_id:uuid}", guards=WRITERS, summary="Update a track (only the fields given)")
+    @patch("/{entity_id:str}", guards=WRITERS, summary="Update a track (only the fields given)")
     async def update(
-        self, entity_id: uuid.UUID, data: TrackPatch, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[TrackPatch], db_session: Session
     ) -> dict[str, Any]:
-        final = await editing.update_track(db_session, entity_id, data.changes())
+        eid = parse_id(entity_id)
+        final = await editing.update_track(db_session, eid, data.changes())
         return await detail(db_session, "track", final)
 
 
@@ -294,14 +310,14 @@ class AlbumController(EntityController):
     @get("/", summary="Albums, a keyset page at a time, with filters")
     async def list_albums(
         self,
-        db_session: AsyncSession,
+        db_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
-        sort: listing.AlbumSort = "title",
-        artist: uuid.UUID | None = None,
+        sort: FromQuery[listing.AlbumSort] = "title",
+        artist: FromQuery[uuid.UUID | None] = None,
         genre: Filter = None,
         year: YearParam = None,
-        album_type: Annotated[AlbumType | None, Parameter(query="type")] = None,
+        album_type: Annotated[AlbumType | None, QueryParameter(name="type")] = None,
         source: Filter = None,
     ) -> dict[str, Any]:
         conn = await driver_connection(db_session)
@@ -319,15 +335,16 @@ class AlbumController(EntityController):
         return page_body(page)
 
     @post("/", guards=WRITERS, status_code=HTTP_201_CREATED, summary="Create an album")
-    async def create(self, data: AlbumIn, db_session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[AlbumIn], db_session: Session) -> dict[str, Any]:
         album_id = await editing.create_album(db_session, data.fields())
         return await detail(db_session, "album", album_id)
 
-    @patch("/{entity_id:uuid}", guards=WRITERS, summary="Update an album (only the fields given)")
+    @patch("/{entity_id:str}", guards=WRITERS, summary="Update an album (only the fields given)")
     async def update(
-        self, entity_id: uuid.UUID, data: AlbumPatch, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[AlbumPatch], db_session: Session
     ) -> dict[str, Any]:
-        final = await editing.update_album(db_session, entity_id, data.changes())
+        eid = parse_id(entity_id)
+        final = await editing.update_album(db_session, eid, data.changes())
         return await detail(db_session, "album", final)
 
 
@@ -339,10 +356,10 @@ class ArtistController(EntityController):
     @get("/", summary="Artists with their track and album counts, a keyset page at a time")
     async def list_artists(
         self,
-        db_session: AsyncSession,
+        db_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
-        sort: listing.ArtistSort = "name",
+        sort: FromQuery[listing.ArtistSort] = "name",
         genre: Filter = None,
         source: Filter = None,
     ) -> dict[str, Any]:
@@ -358,13 +375,14 @@ class ArtistController(EntityController):
         return page_body(page)
 
     @post("/", guards=WRITERS, status_code=HTTP_201_CREATED, summary="Create an artist")
-    async def create(self, data: ArtistIn, db_session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[ArtistIn], db_session: Session) -> dict[str, Any]:
         artist_id = await editing.create_artist(db_session, data.fields())
         return await detail(db_session, "artist", artist_id)
 
-    @patch("/{entity_id:uuid}", guards=WRITERS, summary="Update an artist (only the fields given)")
+    @patch("/{entity_id:str}", guards=WRITERS, summary="Update an artist (only the fields given)")
     async def update(
-        self, entity_id: uuid.UUID, data: ArtistPatch, db_session: AsyncSession
+        self, entity_id: FromPath[str], data: JSONBody[ArtistPatch], db_session: Session
     ) -> dict[str, Any]:
-        final = await editing.update_artist(db_session, entity_id, data.changes())
+        eid = parse_id(entity_id)
+        final = await editing.update_artist(db_session, eid, data.changes())
         return await detail(db_session, "artist", final)

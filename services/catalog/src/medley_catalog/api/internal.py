@@ -6,12 +6,12 @@ from collections import Counter
 from typing import Any
 
 from litestar import Controller, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import resolution
+from medley_catalog.api.deps import Session, Settings
 from medley_catalog.api.schemas import ResolveIn
-from medley_catalog.settings import CatalogSettings
 from medley_core.auth import require_service
 from medley_core.problems import ContentTooLarge, Unprocessable
 
@@ -27,7 +27,7 @@ class InternalController(Controller):
         summary="Resolve up to 1,000 candidates to catalog tracks, creating what is missing",
     )
     async def resolve(
-        self, data: ResolveIn, db_session: AsyncSession, catalog_settings: CatalogSettings
+        self, data: JSONBody[ResolveIn], db_session: Session, catalog_settings: Settings
     ) -> dict[str, Any]:
         limit = catalog_settings.resolve_max_candidates
         if len(data.candidates) > limit:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import editing, listing
-from medley_catalog.api.deps import require_writer
+from medley_catalog.api.deps import Session, require_writer
 from medley_catalog.api.entities import Cursor, Filter, YearParam, _text_param, page_body
 from medley_catalog.api.schemas import GenreIn
 from medley_catalog.db import driver_connection
@@ -25,15 +24,17 @@ class SearchController(Controller):
     @get("/", summary="Typo-tolerant ranked search over tracks, albums and artists")
     async def search(
         self,
-        db_session: AsyncSession,
-        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        db_session: Session,
+        q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         type: Annotated[
             str | None,
-            Parameter(description="comma-separated subset of track,album,artist", max_length=40),
+            QueryParameter(
+                description="comma-separated subset of track,album,artist", max_length=40
+            ),
         ] = None,
         genre: Filter = None,
         year: YearParam = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Cursor = None,
     ) -> dict[str, Any]:
         _text_param(q, "q")
@@ -73,8 +74,8 @@ class GenreController(Controller):
     @get("/", summary="Genres by slug, with how many tracks, albums and artists carry each")
     async def list_genres(
         self,
-        db_session: AsyncSession,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        db_session: Session,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
     ) -> dict[str, Any]:
         conn = await driver_connection(db_session)
@@ -83,7 +84,7 @@ class GenreController(Controller):
         )
 
     @post("/", guards=[require_writer()], status_code=HTTP_201_CREATED, summary="Create a genre")
-    async def create(self, data: GenreIn, db_session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: JSONBody[GenreIn], db_session: Session) -> dict[str, Any]:
         genre_id = await editing.create_genre(db_session, data.name)
         conn = await driver_connection(db_session)
         row = await conn.fetchrow("SELECT id, name, slug FROM genres WHERE id = $1", genre_id)
