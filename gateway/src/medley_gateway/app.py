@@ -48,24 +48,27 @@ def create_app(
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
+    keys = JwksKeySource(
+        default_jwks_url(settings),
+        cache_ttl_s=settings.jwks_cache_ttl_s,
+        min_refresh_s=settings.jwks_min_refresh_s,
+        timeout_s=settings.health_timeout_s,
+    )
     token_verifier = verifier or TokenVerifier(
-        JwksKeySource(
-            default_jwks_url(settings),
-            cache_ttl_s=settings.jwks_cache_ttl_s,
-            min_refresh_s=settings.jwks_min_refresh_s,
-        ),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if verifier is None:
+            # Warm the key cache; if the users service is not up yet, the first request
+            # that needs a key tries again.
+            await keys.refresh()
         try:
             yield
         finally:
             await upstreams.aclose()
-            if verifier is None:
-                await token_verifier.aclose()
+            await keys.aclose()
 
     metrics = PrometheusConfig(
         app_name="medley_gateway",

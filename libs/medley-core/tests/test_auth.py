@@ -439,13 +439,25 @@ async def test_withdrawn_key_stops_verifying_after_the_ttl(key: SigningKey) -> N
         await verifier.verify(mint(key))
 
 
-async def test_no_keys_ever_fetched_is_a_503(key: SigningKey) -> None:
+async def test_no_keys_ever_fetched_is_a_503_until_the_endpoint_answers(
+    key: SigningKey,
+) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     endpoint.down = True
-    verifier = TokenVerifier(jwks_source(endpoint, clock), issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(
+        jwks_source(endpoint, clock, min_refresh=30), issuer=ISSUER, audience=AUDIENCE
+    )
     with pytest.raises(KeysUnavailable) as caught:
         await verifier.verify(mint(key))
     assert caught.value.status == 503
+    with pytest.raises(KeysUnavailable):
+        await verifier.verify(mint(key))
+    assert endpoint.fetches == 1  # not on every request...
+
+    endpoint.down = False  # ...but the users service finished starting
+    clock.now += 1
+    await verifier.verify(mint(key))
+    assert endpoint.fetches == 2
 
 
 async def test_garbage_jwks_document_keeps_the_cache(key: SigningKey) -> None:

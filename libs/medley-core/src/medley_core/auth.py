@@ -161,7 +161,8 @@ class JwksKeySource:
     * Concurrent lookups share one fetch.
     * If a refetch fails, the cached keys keep being served (the endpoint being briefly
       down must not log everybody out). Only when no keys were ever fetched does a lookup
-      fail with a 503 problem (:class:`KeysUnavailable`).
+      fail with a 503 problem (:class:`KeysUnavailable`); until then a fetch is retried at
+      most once a second.
     """
 
     def __init__(
@@ -177,6 +178,7 @@ class JwksKeySource:
         self.url = url
         self.cache_ttl_s = cache_ttl_s
         self.min_refresh_s = min_refresh_s
+        self.first_fetch_retry_s = 1.0
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
         self._clock = clock
@@ -193,7 +195,13 @@ class JwksKeySource:
         return self._fetched_at is not None and now - self._fetched_at < self.cache_ttl_s
 
     def _may_refresh(self, now: float) -> bool:
-        return self._attempted_at is None or now - self._attempted_at >= self.min_refresh_s
+        # Until the first success (the users service still starting), retry sooner.
+        interval = (
+            self.min_refresh_s
+            if self._fetched_at is not None
+            else min(self.min_refresh_s, self.first_fetch_retry_s)
+        )
+        return self._attempted_at is None or now - self._attempted_at >= interval
 
     async def key_for(self, kid: str) -> Any:
         now = self._clock()
