@@ -1,0 +1,127 @@
+"""The catalog's schema: its tables live in schema ``catalog`` only, its Alembic history goes
+up and down cleanly, and the models agree with what the history builds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+from medley_catalog import MIGRATIONS_DIR
+from medley_catalog.models import CatalogModel
+from medley_core.db import asyncpg_dsn, sqlalchemy_url
+from medley_core.provisioning import create_database, downgrade, drop_database, provision, upgrade
+
+from .conftest import service_database
+
+CATALOG_TABLES = {
+    "artists",
+    "albums",
+    "tracks",
+    "track_credits",
+    "album_credits",
+    "genres",
+    "track_genres",
+    "album_genres",
+    "artist_genres",
+    "external_ids",
+    "images",
+    "descriptions",
+    "redirects",
+    "search_words",
+    "listen_batches",
+    "outbox",
+    "inbox",
+    "dead_letters",
+}
+
+
+def test_the_tables_are_in_the_catalog_schema_and_nowhere_else() -> None:
+    tables = CatalogModel.metadata.tables
+    assert {t.schema for t in tables.values()} == {"catalog"}
+    assert {t.name for t in tables.values()} == CATALOG_TABLES
+    assert not any(t.name in CATALOG_TABLES for t in SQLModel.metadata.tables.values())
+
+
+@pytest.fixture
+async def scratch(catalog_infra: Any) -> AsyncIterator[tuple[str, str]]:
+    """A database of its own, provisioned: (admin url, service url)."""
+    name = f"medley_catalog_mig_{uuid.uuid4().hex[:8]}"
+    admin_url = await create_database(catalog_infra.admin_url, name)
+    service_url = await provision(admin_url, service_database())
+    try:
+        yield admin_url, service_url
+    finally:
+        await drop_database(catalog_infra.admin_url, name)
+
+
+async def _tables(admin_url: str) -> set[str]:
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        records = await conn.fetch(
+            "SELECT tablename FROM pg_tables "
+            "WHERE schemaname = 'catalog' AND tablename <> 'alembic_version'"
+        )
+        return {r["tablename"] for r in records}
+    finally:
+        await conn.close()
+
+
+async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None:
+    admin_url, service_url = scratch
+    assert await _tables(admin_url) == CATALOG_TABLES
+    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
+    assert await _tables(admin_url) == set()
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
+    assert await _tables(admin_url) == CATALOG_TABLES
+    # The vocabulary trigger came back with the tables.
+    conn = await asyncpg.connect(asyncpg_dsn(service_url))
+    try:
+        await conn.execute(
+            "INSERT INTO artists (id, name, sort_name, name_norm, name_search) "
+            "VALUES ($1, 'Sigur Rós', 'Sigur Rós', 'sigur ros', 'sigur ros')",
+            uuid.uuid4(),
+        )
+        words = {r["word"] for r in await conn.fetch("SELECT word FROM search_words")}
+        assert words == {"sigur", "ros"}
+    finally:
+        await conn.close()
+
+
+async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
+    _, service_url = scratch
+
+    def diff(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, kind, _: (
+                    name == "catalog" if kind == "schema" else name != "alembic_version"
+                ),
+                "compare_type": True,
+            },
+        )
+        return list(compare_metadata(context, CatalogModel.metadata))
+
+    # public first on the search_path, as the migrations run: the dialect takes the first
+    # schema as the default one, and tables in the default schema compare as schema-less.
+    engine = create_async_engine(
+        sqlalchemy_url(service_url),
+        connect_args={"server_settings": {"search_path": "public,catalog"}},
+    )
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert differences == []
