@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,27 +77,56 @@ async def ensure_role_and_schema(admin_url: str, db: ServiceDatabase) -> None:
     role, schema = _quote_ident(db.role), _quote_ident(db.schema)
     conn = await asyncpg.connect(asyncpg_dsn(admin_url))
     try:
-        # Roles are cluster-wide: several databases (test runs) share them. Two runs
-        # creating the same role at once race, so the whole step holds an advisory lock.
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('medley-provisioning'))")
-            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", db.role)
-            verb = "ALTER" if exists else "CREATE"
-            await conn.execute(
-                f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                f"PASSWORD {_quote_literal(db.password)}"
-            )
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
-            await conn.execute(f"ALTER SCHEMA {schema} OWNER TO {role}")
-            # Nothing in public for anyone: a service's tables live in its own schema only.
-            await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-            await conn.execute(f"ALTER ROLE {role} SET search_path = {schema}")
-            for extension in db.extensions:
-                await conn.execute(
-                    f"CREATE EXTENSION IF NOT EXISTS {_quote_ident(extension)} SCHEMA {schema}"
-                )
+        for attempt in range(_ROLE_ATTEMPTS):
+            try:
+                await _ensure_role_and_schema(conn, db, role, schema)
+                return
+            except _ROLE_RACES as exc:
+                if attempt == _ROLE_ATTEMPTS - 1 or not _is_role_race(exc):
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
     finally:
         await conn.close()
+
+
+# Roles are cluster-wide, and an advisory lock only serializes sessions of one database:
+# two databases (test sessions sharing a server) provisioning the same role race on the
+# pg_authid row. The loser's transaction is simply run again, finding the role made.
+_ROLE_ATTEMPTS = 5
+_ROLE_RACES = (
+    asyncpg.UniqueViolationError,  # CREATE ROLE lost to a concurrent CREATE ROLE
+    asyncpg.DuplicateObjectError,
+    asyncpg.InternalServerError,  # "tuple concurrently updated": concurrent ALTER ROLE
+)
+
+
+def _is_role_race(exc: Exception) -> bool:
+    if isinstance(exc, asyncpg.InternalServerError):
+        return "concurrently" in str(exc)
+    return True
+
+
+async def _ensure_role_and_schema(
+    conn: asyncpg.Connection, db: ServiceDatabase, role: str, schema: str
+) -> None:
+    async with conn.transaction():
+        # Serializes provisioning within this database (schemas, extensions).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('medley-provisioning'))")
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", db.role)
+        verb = "ALTER" if exists else "CREATE"
+        await conn.execute(
+            f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            f"PASSWORD {_quote_literal(db.password)}"
+        )
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
+        await conn.execute(f"ALTER SCHEMA {schema} OWNER TO {role}")
+        # Nothing in public for anyone: a service's tables live in its own schema only.
+        await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        await conn.execute(f"ALTER ROLE {role} SET search_path = {schema}")
+        for extension in db.extensions:
+            await conn.execute(
+                f"CREATE EXTENSION IF NOT EXISTS {_quote_ident(extension)} SCHEMA {schema}"
+            )
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -107,12 +137,19 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
+# Alembic's ``context`` and ``op`` are process-wide proxies: two commands running at once in
+# threads of one process (services provisioned concurrently) would overwrite each other's.
+_ALEMBIC_LOCK = threading.Lock()
+
+
 def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(migrations_dir, database_url), revision)
+    with _ALEMBIC_LOCK:
+        command.upgrade(alembic_config(migrations_dir, database_url), revision)
 
 
 def downgrade(migrations_dir: Path, database_url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(migrations_dir, database_url), revision)
+    with _ALEMBIC_LOCK:
+        command.downgrade(alembic_config(migrations_dir, database_url), revision)
 
 
 async def provision(admin_url: str, db: ServiceDatabase) -> str:
