@@ -1,0 +1,247 @@
+"""`make run`: the whole of Medley on a laptop, with one command.
+
+``medley-local run`` (the default) starts PostgreSQL and NATS embedded unless
+``MEDLEY_DATABASE_URL`` / ``MEDLEY_NATS_URL`` name existing servers, creates the ``medley``
+database, provisions every service (role, schema, migrations), starts the services and the
+gateway, prints the URLs and stops everything on Ctrl-C. Data stays under ``MEDLEY_DATA_DIR``
+(default ``.medley/``).
+
+``medley-local provision`` is the one-shot step of a container deployment: it provisions
+every service on the server ``MEDLEY_DATABASE_URL`` names, each with the role and password
+of its ``MEDLEY_<SVC>_DATABASE_URL`` when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import make_url
+
+from medley_core.provisioning import create_database, provision
+from medley_local.credentials import Credentials
+from medley_local.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError
+from medley_local.processes import ChildFailed
+from medley_local.services import GATEWAY, SERVICES, ServiceSpec
+from medley_local.stack import RunningStack, start_stack
+
+DATABASE = "medley"
+DEFAULT_GATEWAY_PORT = 8000
+EXIT_INTERRUPTED = 130
+
+
+def _say(out: TextIO, message: str) -> None:
+    out.write(f"[medley] {message}\n")
+    out.flush()
+
+
+def data_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(env.get("MEDLEY_DATA_DIR") or ".medley").absolute()
+
+
+def _prepare_data_dir(path: Path) -> None:
+    # It holds secrets.json: private to its owner.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _hide_password(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _banner(stack: RunningStack, admin_url: str, data_dir: Path) -> str:
+    width = max(len(name) for name in (*stack.service_urls, "postgres", "gateway", "docs"))
+    lines = ["Medley is up:"]
+    if stack.gateway_url:
+        lines.append(f"  {'gateway':<{width}}  {stack.gateway_url}")
+        lines.append(f"  {'docs':<{width}}  {stack.docs_url}")
+    lines += [f"  {name:<{width}}  {url}" for name, url in stack.service_urls.items()]
+    lines.append(f"  {'postgres':<{width}}  {_hide_password(admin_url)}")
+    lines.append(f"  {'nats':<{width}}  {stack.nats_url}")
+    lines.append(f"  {'data':<{width}}  {data_dir}")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+async def run(
+    *,
+    env: Mapping[str, str] | None = None,
+    gateway_port: int | None = None,
+    database: str = DATABASE,
+    services: Sequence[ServiceSpec] = SERVICES,
+    gateway: ServiceSpec | None = GATEWAY,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Start the stack and keep it running until SIGINT/SIGTERM or a child's death.
+
+    Returns the exit status: 0 after a requested stop, 1 when something failed,
+    130 when interrupted while starting.
+    """
+    env = dict(os.environ if env is None else env)
+    env.setdefault("MEDLEY_LOG_JSON", "false")  # a terminal reads text better than JSON
+    data_dir = data_dir_from(env)
+    port = gateway_port or int(env.get("MEDLEY_GATEWAY_PORT") or DEFAULT_GATEWAY_PORT)
+
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    stopping = asyncio.Event()
+    started = False
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        _say(out, f"{sig.name}: stopping…")
+        if not started and main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        async with contextlib.AsyncExitStack() as resources:
+            _prepare_data_dir(data_dir)
+            server_url = env.get("MEDLEY_DATABASE_URL")
+            if not server_url:
+                _say(out, f"starting embedded PostgreSQL ({data_dir / 'postgres'})")
+                postgres = EmbeddedPostgres(data_dir / "postgres")
+                server_url = (await resources.enter_async_context(postgres)).url
+            nats_url = env.get("MEDLEY_NATS_URL")
+            if not nats_url:
+                _say(out, f"starting embedded NATS ({data_dir / 'nats'})")
+                nats = EmbeddedNats(data_dir / "nats")
+                nats_url = (await resources.enter_async_context(nats)).url
+
+            admin_url = await create_database(server_url, database)
+            specs = [*services, *([gateway] if gateway is not None else [])]
+            credentials = Credentials.load_or_create(
+                data_dir / "secrets.json",
+                roles=[spec.role_name() for spec in services if spec.owns_data],
+                clients=[spec.client_id for spec in specs],
+            )
+            _say(out, "provisioning " + ", ".join(spec.name for spec in services))
+            stack = await start_stack(
+                admin_url,
+                nats_url,
+                credentials=credentials,
+                data_dir=data_dir,
+                event_prefix=env.get("MEDLEY_EVENT_PREFIX") or "medley",
+                gateway_port=port,
+                services=services,
+                gateway=gateway,
+                base_env=env,
+                log=out,
+            )
+            resources.push_async_callback(stack.astop)
+            started = True
+            _say(out, _banner(stack, admin_url, data_dir))
+            if stopping.is_set():  # a signal came while the banner was written
+                return 0
+            dead = await _watch(stack, stopping)
+            if dead is not None:
+                _say(out, f"{dead.name} exited with code {dead.returncode}; stopping everything")
+                return 1
+            return 0
+    except asyncio.CancelledError:
+        _say(out, "interrupted while starting; everything is stopped")
+        return EXIT_INTERRUPTED
+    except ChildFailed as exc:
+        _say(out, f"could not start: {exc}")
+        return 1
+    except (EmbeddedServerError, OSError) as exc:
+        _say(out, f"could not start: {exc}")
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _watch(stack: RunningStack, stopping: asyncio.Event) -> ChildFailed | None:
+    """Wait for a stop request (None) or for a child to die (its failure)."""
+    while not stopping.is_set():
+        dead = stack.exited()
+        if dead is not None:
+            return dead.failure()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=0.5)
+    return None
+
+
+async def provision_all(
+    *,
+    env: Mapping[str, str] | None = None,
+    database: str = DATABASE,
+    services: Sequence[ServiceSpec] = SERVICES,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Provision every service on an existing server (the container deployments' step)."""
+    env = dict(os.environ if env is None else env)
+    server_url = env.get("MEDLEY_DATABASE_URL")
+    if not server_url:
+        _say(out, "MEDLEY_DATABASE_URL (an administrator's URL) is required")
+        return 2
+    admin_url = await create_database(server_url, database)
+    credentials: Credentials | None = None
+    for spec in services:
+        if not spec.owns_data:
+            continue
+        given = env.get(f"{spec.env_prefix}DATABASE_URL")
+        if given:
+            # The service's own URL names its role and password: provision exactly that.
+            url = make_url(given)
+            role, password = url.username or spec.role_name(), url.password or ""
+        else:
+            if credentials is None:
+                data_dir = data_dir_from(env)
+                _prepare_data_dir(data_dir)
+                credentials = Credentials.load_or_create(data_dir / "secrets.json")
+            role = spec.role_name()
+            if credentials.ensure(roles=[role]):
+                credentials.save()
+            password = credentials.role_passwords[role]
+        db = dataclasses.replace(spec.database(password), role=role)
+        await provision(admin_url, db)
+        _say(out, f"provisioned {spec.name}: schema {db.schema}, role {role}, migrations at head")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medley-local", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    run_parser = commands.add_parser("run", help="run the whole stack (the default)")
+    run_parser.add_argument(
+        "--gateway-port", type=int, default=None,
+        help=f"the gateway's port (default: $MEDLEY_GATEWAY_PORT or {DEFAULT_GATEWAY_PORT})",
+    )  # fmt: skip
+    run_parser.add_argument("--database", default=DATABASE)
+    provision_parser = commands.add_parser(
+        "provision", help="create the database, roles and schemas; apply every migration"
+    )
+    provision_parser.add_argument("--database", default=DATABASE)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    services: Sequence[ServiceSpec] = SERVICES,
+    gateway: ServiceSpec | None = GATEWAY,
+) -> int:
+    """The ``medley-local`` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "provision":
+        return asyncio.run(provision_all(database=args.database, services=services))
+    return asyncio.run(
+        run(
+            gateway_port=getattr(args, "gateway_port", None),
+            database=getattr(args, "database", DATABASE),
+            services=services,
+            gateway=gateway,
+        )
+    )
