@@ -1,0 +1,252 @@
+"""The test suite's one source of infrastructure (loaded by ``-p medley_local.pytest_plugin``).
+
+``infra`` gives a session a PostgreSQL database and a NATS server of its own, from, in turn:
+``MEDLEY_DATABASE_URL`` / ``MEDLEY_NATS_URL`` when set (each on its own), containers when a
+Docker engine answers, else the embedded servers ``make run`` uses. The same tests run on all
+three. Each session gets a fresh database, its own role names and its own event prefix, so
+sessions sharing a server never see each other; all of it is removed at the end.
+
+``MEDLEY_TEST_INFRA=embedded`` skips the Docker probe; ``=docker`` insists on containers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from medley_contracts.envelope import stream_name
+from medley_core.db import asyncpg_dsn
+from medley_core.provisioning import create_database, drop_database, provision
+from medley_local.credentials import Credentials
+from medley_local.embedded import FAST_UNSAFE_SETTINGS, EmbeddedNats, EmbeddedPostgres
+from medley_local.services import ServiceSpec, service
+from medley_local.stack import RunningStack, start_stack
+
+POSTGRES_IMAGE = "postgres:18-alpine"
+NATS_IMAGE = "nats:2.12-alpine"
+
+
+@dataclass
+class Infra:
+    """One test session's PostgreSQL database and NATS server.
+
+    ``admin_url`` is a superuser's URL of a database created for this session (dropped at
+    its end); ``event_prefix`` prefixes this session's subjects and streams.
+    """
+
+    admin_url: str
+    nats_url: str
+    event_prefix: str
+    role_suffix: str
+    credentials: Credentials
+    data_dir: Path
+    postgres_source: str
+    nats_source: str
+    _provisioned: dict[str, str] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def role(self, spec: ServiceSpec | str) -> str:
+        """The login role ``spec`` has in this session (roles are cluster-wide)."""
+        return _spec(spec).role_name(self.role_suffix)
+
+    async def provision(self, spec: ServiceSpec | str) -> str:
+        """Provision a service (role, schema, every migration) once; its own role's URL."""
+        spec = _spec(spec)
+        async with self._lock:
+            if spec.name not in self._provisioned:
+                role = self.role(spec)
+                self.credentials.ensure(roles=[role])
+                database = spec.database(self.credentials.role_passwords[role], self.role_suffix)
+                self._provisioned[spec.name] = await provision(self.admin_url, database)
+            return self._provisioned[spec.name]
+
+
+def _spec(spec: ServiceSpec | str) -> ServiceSpec:
+    return service(spec) if isinstance(spec, str) else spec
+
+
+def _docker_answers() -> bool:
+    """True when a Docker engine answers within a few seconds; never raises."""
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _source(variable: str) -> str:
+    if os.environ.get(variable):
+        return "env"
+    wanted = os.environ.get("MEDLEY_TEST_INFRA", "").lower()
+    if wanted == "embedded":
+        return "embedded"
+    if wanted == "docker" or _docker_answers():
+        return "docker"
+    return "embedded"
+
+
+@contextlib.asynccontextmanager
+async def _postgres_server(source: str, work_dir: Path) -> AsyncIterator[str]:
+    """A PostgreSQL server administrator's URL, for as long as the context lasts."""
+    if source == "env":
+        yield os.environ["MEDLEY_DATABASE_URL"]
+    elif source == "docker":
+        from testcontainers.community.postgres import PostgresContainer
+
+        container = PostgresContainer(POSTGRES_IMAGE, driver=None)
+        await asyncio.to_thread(container.start)
+        try:
+            yield str(container.get_connection_url())
+        finally:
+            await asyncio.to_thread(container.stop)
+    else:
+        postgres = EmbeddedPostgres(work_dir / "postgres", settings=FAST_UNSAFE_SETTINGS)
+        async with postgres:
+            yield postgres.url
+
+
+@contextlib.asynccontextmanager
+async def _nats_server(source: str, work_dir: Path) -> AsyncIterator[str]:
+    """A NATS server (JetStream enabled) URL, for as long as the context lasts."""
+    if source == "env":
+        yield os.environ["MEDLEY_NATS_URL"]
+    elif source == "docker":
+        from testcontainers.community.nats import NatsContainer
+
+        container = NatsContainer(NATS_IMAGE, jetstream=True)
+        await asyncio.to_thread(container.start)
+        try:
+            yield str(container.nats_uri())
+        finally:
+            await asyncio.to_thread(container.stop)
+    else:
+        async with EmbeddedNats(work_dir / "nats") as nats:
+            yield nats.url
+
+
+async def _drop_roles(server_url: str, suffix: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        roles = await conn.fetch(
+            "SELECT rolname FROM pg_roles WHERE right(rolname, length($1)) = $1", suffix
+        )
+        for row in roles:
+            await conn.execute(f'DROP ROLE IF EXISTS "{row["rolname"]}"')
+    finally:
+        await conn.close()
+
+
+async def delete_streams(nats_url: str, event_prefix: str) -> list[str]:
+    """Delete every JetStream stream of ``event_prefix``; returns their names."""
+    import nats
+
+    marker = stream_name("", event_prefix)  # "T1A2B3C4D_"
+    client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
+    deleted = []
+    try:
+        manager = client.jsm()
+        for info in await manager.streams_info():
+            name = info.config.name
+            if name and name.startswith(marker):
+                await manager.delete_stream(name)
+                deleted.append(name)
+    finally:
+        await client.close()
+    return deleted
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def infra() -> AsyncIterator[Infra]:
+    """This session's PostgreSQL database and NATS server (see the module docstring)."""
+    token = secrets.token_hex(4)
+    work_dir = Path(tempfile.mkdtemp(prefix=f"medley-test-{token}-"))
+    postgres_source = _source("MEDLEY_DATABASE_URL")
+    nats_source = _source("MEDLEY_NATS_URL")
+    try:
+        async with (
+            _postgres_server(postgres_source, work_dir) as server_url,
+            _nats_server(nats_source, work_dir) as nats_url,
+        ):
+            database = f"medley_test_{token}"
+            session = Infra(
+                admin_url=await create_database(server_url, database),
+                nats_url=nats_url,
+                event_prefix=f"t{token}",
+                role_suffix=f"_t{token}",
+                credentials=Credentials(),
+                data_dir=work_dir / "data",
+                postgres_source=postgres_source,
+                nats_source=nats_source,
+            )
+            try:
+                yield session
+            finally:
+                try:
+                    await delete_streams(nats_url, session.event_prefix)
+                finally:
+                    await drop_database(server_url, database)
+                    await _drop_roles(server_url, session.role_suffix)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def provisioned_service_url(infra: Infra) -> Callable[[ServiceSpec | str], Awaitable[str]]:
+    """``await provisioned_service_url("users")``: the service's role URL, provisioned once."""
+    return infra.provision
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def medley_stack(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningStack]:
+    """Every registered service and the gateway as real processes against ``infra``.
+
+    Only end-to-end tests ask for it. The children's output goes to ``stack.log`` in the
+    session's temporary directory (and into the error if one fails to start).
+    """
+    work_dir = tmp_path_factory.mktemp("medley-stack")
+    with (work_dir / "stack.log").open("w", buffering=1) as log:
+        stack = await start_stack(
+            infra.admin_url,
+            infra.nats_url,
+            credentials=infra.credentials,
+            data_dir=work_dir / "data",
+            event_prefix=infra.event_prefix,
+            gateway_port=None,
+            role_suffix=infra.role_suffix,
+            log=log,
+        )
+        try:
+            yield stack
+        finally:
+            await stack.astop()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say where the infrastructure will come from."""
+    del config
+    forced = os.environ.get("MEDLEY_TEST_INFRA")
+    parts = [
+        "postgres: " + ("MEDLEY_DATABASE_URL" if os.environ.get("MEDLEY_DATABASE_URL") else "auto"),
+        "nats: " + ("MEDLEY_NATS_URL" if os.environ.get("MEDLEY_NATS_URL") else "auto"),
+    ]
+    if forced:
+        parts.append(f"MEDLEY_TEST_INFRA={forced}")
+    return ["medley infra: " + ", ".join(parts)]
