@@ -36,6 +36,7 @@ class RunningStack:
 
     nats_url: str
     event_prefix: str
+    data_dir: Path
     gateway_url: str | None = None
     service_urls: dict[str, str] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
@@ -174,6 +175,7 @@ async def start_stack(
     stack = RunningStack(
         nats_url=nats_url,
         event_prefix=event_prefix,
+        data_dir=data_dir,
         gateway_url=urls[gateway.name] if gateway is not None else None,
         service_urls={spec.name: urls[spec.name] for spec in services},
         database_urls=database_urls,
