@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from medley_local.launcher import main
+
+def main() -> int:
+    """Run the launcher; a Ctrl-C before it has started anything just exits."""
+    try:
+        from medley_local.launcher import main as launch
+
+        return launch()
+    except KeyboardInterrupt:
+        return 130
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,6 +36,7 @@ from medley_local.stack import RunningStack, start_stack
 DATABASE = "medley"
 DEFAULT_GATEWAY_PORT = 8000
 EXIT_INTERRUPTED = 130
+_ERROR_LINES = 20
 
 
 def _say(out: TextIO, message: str) -> None:
@@ -152,7 +153,10 @@ async def run(
         _say(out, "interrupted while starting; everything is stopped")
         return EXIT_INTERRUPTED
     except ChildFailed as exc:
-        _say(out, f"could not start: {exc}")
+        # Its whole output has just scrolled by, prefixed; repeat the end of it.
+        what = str(exc).split(";", 1)[0]
+        tail = "\n".join("  " + line for line in exc.output.splitlines()[-_ERROR_LINES:])
+        _say(out, f"could not start: {what}; its last output:\n{tail}")
         return 1
     except (EmbeddedServerError, OSError) as exc:
         _say(out, f"could not start: {exc}")
