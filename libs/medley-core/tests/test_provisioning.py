@@ -28,8 +28,6 @@ from medley_core.provisioning import (
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 def service_database(name: str, infra: Any, **changes: Any) -> ServiceDatabase:
     database = ServiceDatabase(
