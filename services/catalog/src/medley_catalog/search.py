@@ -132,11 +132,13 @@ def _branches(
             if year_param:
                 where += f" AND al.release_year = {year_param}"
             select = f"""
-                SELECT 'album'::text, 1, al.id, al.title, al.artist_names, NULL::uuid,
-                    NULL::int, al.release_year, al.album_type,
+                SELECT 'album'::text AS type, 1 AS type_rank, al.id, al.title AS name,
+                    al.artist_names, NULL::uuid AS album_id, NULL::int AS duration_ms,
+                    al.release_year, al.album_type,
                     (0.6 * word_similarity($2, {text})
                      + 0.3 * similarity($2, {text})
                      + 0.1 * ts_rank_cd(al.search_vector, to_tsquery('simple', $1), 32))::float8
+                    AS score
                 FROM albums al WHERE {where}"""
             branches[kind] = (select, f"SELECT 1 FROM albums al WHERE {where}")
         else:
@@ -146,11 +148,13 @@ def _branches(
             if genre_param:
                 where += f" AND {genre_filter['artist']}"
             select = f"""
-                SELECT 'artist'::text, 2, ar.id, ar.name, NULL::text, NULL::uuid, NULL::int,
-                    NULL::smallint, NULL::text,
+                SELECT 'artist'::text AS type, 2 AS type_rank, ar.id, ar.name,
+                    NULL::text AS artist_names, NULL::uuid AS album_id, NULL::int AS duration_ms,
+                    NULL::smallint AS release_year, NULL::text AS album_type,
                     (0.6 * word_similarity($2, ar.name_search)
                      + 0.3 * similarity($2, ar.name_search)
                      + 0.1 * ts_rank_cd(ar.search_vector, to_tsquery('simple', $1), 32))::float8
+                    AS score
                 FROM artists ar WHERE {where}"""
             branches[kind] = (select, f"SELECT 1 FROM artists ar WHERE {where}")
     return branches
@@ -244,7 +248,8 @@ async def _facets(
         f"(SELECT count(*) FROM ({count_sql} LIMIT {FACET_CAP}) x) AS {kind}"
         for kind, (_, count_sql) in branches.items()
     ]
-    record = await conn.fetchrow(f"SELECT {', '.join(parts)}", query, *args[1:])
+    # $2 (the query text) is selected so that every parameter of the branches is used.
+    record = await conn.fetchrow(f"SELECT {', '.join(parts)}, $2::text AS q", query, *args[1:])
     assert record is not None
     return {kind: int(record[kind]) if kind in branches else 0 for kind in wanted}
 
