@@ -103,7 +103,10 @@ class CatalogDb:
         return await self.fetch("SELECT * FROM outbox WHERE type = $1 ORDER BY id", event_type)
 
 
-def service_database(name: str = ROLE) -> ServiceDatabase:
+def service_database(infra: Any) -> ServiceDatabase:
+    # Roles are cluster-wide: the shared fixture's suffix keeps sessions apart (and has the
+    # role dropped when the session ends).
+    name = f"{ROLE}{getattr(infra, 'role_suffix', '')}"
     return ServiceDatabase(
         schema="catalog",
         role=name,
@@ -117,7 +120,7 @@ def service_database(name: str = ROLE) -> ServiceDatabase:
 async def catalog_db(catalog_infra: Any) -> AsyncIterator[CatalogDb]:
     name = f"medley_catalog_test_{uuid.uuid4().hex[:8]}"
     admin_url = await create_database(catalog_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database())
+    service_url = await provision(admin_url, service_database(catalog_infra))
     try:
         yield CatalogDb(admin_url, service_url)
     finally:

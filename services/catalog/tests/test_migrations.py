@@ -57,7 +57,7 @@ async def scratch(catalog_infra: Any) -> AsyncIterator[tuple[str, str]]:
     """A database of its own, provisioned: (admin url, service url)."""
     name = f"medley_catalog_mig_{uuid.uuid4().hex[:8]}"
     admin_url = await create_database(catalog_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database())
+    service_url = await provision(admin_url, service_database(catalog_infra))
     try:
         yield admin_url, service_url
     finally:
