@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import events, popularity
 from medley_contracts.envelope import EventEnvelope, nats_subject
-from medley_contracts.ingestion import LISTENS_RECORDED, ListenV1, ListensRecordedV1
+from medley_contracts.ingestion import LISTENS_RECORDED, ListensRecordedV1, ListenV1
 
 from .conftest import CatalogDb, Headers
 from .test_api import make_track

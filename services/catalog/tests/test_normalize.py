@@ -26,7 +26,7 @@ from medley_catalog.normalize import (
         ("Sigur Rós", "sigur ros"),
         ("MØ", "mo"),
         ("Straße", "strasse"),
-        ("Don’t Stop Me Now", "dont stop me now"),
+        ("Don\u2019t Stop Me Now", "dont stop me now"),
         ("Rock & Roll", "rock and roll"),
         ("Florence + the Machine", "florence and the machine"),
         ("AC/DC", "ac dc"),
