@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from medley_core.provisioning import (
     create_database,
     downgrade,
     drop_database,
+    ensure_role_and_schema,
     provision,
     upgrade,
 )
@@ -166,3 +168,43 @@ async def test_the_same_role_provisioned_concurrently_in_two_databases(infra: An
     finally:
         for name in names:
             await drop_database(infra.admin_url, name)
+
+
+async def test_replicas_migrating_at_once_take_turns(infra: Any) -> None:
+    """Each replica migrates before it serves; started together, they must not collide."""
+    name = f"{infra.event_prefix}_replicas"
+    admin_url = await create_database(infra.admin_url, name)
+    alpha = service_database("alpha", infra)
+    try:
+        await ensure_role_and_schema(admin_url, alpha)
+        # Each replica imports everything, says so, and migrates when told: all at once.
+        script = (
+            "import sys; from pathlib import Path; from medley_core.provisioning import upgrade;"
+            " print('ready', flush=True); sys.stdin.readline();"
+            " upgrade(Path(sys.argv[1]), sys.argv[2])"
+        )
+        replicas = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-c", script, str(alpha.migrations_dir), alpha.url(admin_url),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for _ in range(4)
+        ]  # fmt: skip
+        for replica in replicas:
+            assert replica.stdout is not None
+            assert await replica.stdout.readline() == b"ready\n"
+        for replica in replicas:
+            assert replica.stdin is not None
+            replica.stdin.write(b"go\n")
+        for replica in replicas:
+            _, stderr = await replica.communicate()
+            assert replica.returncode == 0, stderr.decode()[-2000:]
+        conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM alpha.alembic_version") == 1
+            assert await conn.fetchval("SELECT to_regclass('alpha.items')::text") == "alpha.items"
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(infra.admin_url, name)

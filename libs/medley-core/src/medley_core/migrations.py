@@ -70,10 +70,24 @@ def run_migrations(metadata: MetaData, settings_cls: type[ServiceSettings]) -> N
         # its extensions' types and operator classes (gin_trgm_ops) still resolve;
         # anything created must be schema-qualified (the role cannot create in public).
         connection.execute(text(f'SET search_path TO public, "{schema}"'))
+        # Replicas of a service start together and each migrates before it serves: one at
+        # a time, the others then find the schema at head. Held by this session, so a
+        # crash releases it.
+        connection.execute(
+            text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": f"medley-migrate-{schema}"}
+        )
         connection.commit()
-        context.configure(connection=connection, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            context.configure(connection=connection, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            connection.rollback()
+            connection.execute(
+                text("SELECT pg_advisory_unlock(hashtext(:key))"),
+                {"key": f"medley-migrate-{schema}"},
+            )
+            connection.commit()
 
     async def run_async() -> None:
         engine = create_async_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
@@ -82,4 +96,3 @@ def run_migrations(metadata: MetaData, settings_cls: type[ServiceSettings]) -> N
         await engine.dispose()
 
     asyncio.run(run_async())
-
