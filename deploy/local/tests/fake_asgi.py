@@ -53,7 +53,7 @@ def create_app() -> App:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         path = scope["path"]
-        if path == "/health/ready":
+        if path in ("/health/ready", "/health/live"):
             await _json(send, 200, {"status": "ready"})
         elif path == "/env":
             env = {k: v for k, v in os.environ.items() if k.startswith("MEDLEY_")}

@@ -16,7 +16,7 @@ FAKE_USERS = ServiceSpec(
     role="fake_users",
     migrations_dir=HERE / "fake_service" / "migrations",
 )
-FAKE_GATEWAY = ServiceSpec(name="gateway", app="fake_asgi:create_app")
+FAKE_GATEWAY = ServiceSpec(name="gateway", app="fake_asgi:create_app", ready_path="/health/live")
 FAILING_GATEWAY = ServiceSpec(name="gateway", app="fake_asgi:create_failing_app")
 
 

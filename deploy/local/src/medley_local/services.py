@@ -21,7 +21,7 @@ class ServiceSpec:
 
     ``app`` is the import path of a zero-argument ASGI factory that reads its settings from
     the environment (``MEDLEY_<NAME>_…``). A spec without ``schema`` owns no data (the
-    gateway).
+    gateway). The launcher starts the next child once ``ready_path`` answers 200.
     """
 
     name: str
@@ -30,6 +30,7 @@ class ServiceSpec:
     role: str | None = None
     migrations_dir: Path | None = None
     extensions: tuple[str, ...] = field(default=())
+    ready_path: str = "/health/ready"
 
     def __post_init__(self) -> None:
         owns_data = (self.schema, self.role, self.migrations_dir)
@@ -81,8 +82,11 @@ USERS = ServiceSpec(
 # service tokens). Append catalog, ingestion and playlists here as they arrive.
 SERVICES: tuple[ServiceSpec, ...] = (USERS,)
 
-# The public surface; owns no data, starts last.
-GATEWAY = ServiceSpec(name="gateway", app="medley_gateway.app:create_app")
+# The public surface; owns no data, starts last. Its readiness asks every upstream it knows,
+# including any the launcher does not run yet, so the launcher waits for its liveness.
+GATEWAY = ServiceSpec(
+    name="gateway", app="medley_gateway.app:create_app", ready_path="/health/live"
+)
 
 
 def service(name: str) -> ServiceSpec:

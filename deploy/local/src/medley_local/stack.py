@@ -22,7 +22,6 @@ from medley_local.credentials import Credentials
 from medley_local.processes import Child, await_http_ready, free_port, uvicorn_argv
 from medley_local.services import GATEWAY, SERVICES, ServiceSpec
 
-READY_PATH = "/health/ready"
 JWKS_PATH = "/.well-known/jwks.json"
 USERS = "users"
 
@@ -198,7 +197,7 @@ async def start_stack(
             host_, port = _host_port(urls[spec.name])
             child = Child.start(spec.name, uvicorn_argv(spec.app, host_, port), env=env, sink=log)
             stack.children.append(child)
-            await await_http_ready(child, urls[spec.name] + READY_PATH, limit=ready_timeout)
+            await await_http_ready(child, urls[spec.name] + spec.ready_path, limit=ready_timeout)
     except BaseException:
         # Also on cancellation (Ctrl-C while starting): stop what runs, then re-raise.
         stack.stop()
