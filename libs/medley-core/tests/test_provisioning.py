@@ -44,6 +44,7 @@ def service_database(name: str, infra: Any, **changes: Any) -> ServiceDatabase:
 
 @dataclasses.dataclass
 class Provisioned:
+    admin_url: str
     alpha: ServiceDatabase
     beta: ServiceDatabase
     alpha_url: str
@@ -51,15 +52,23 @@ class Provisioned:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def provisioned(infra: Any) -> Provisioned:
+async def provisioned(infra: Any) -> AsyncIterator[Provisioned]:
+    # A database of its own: the extensions created here must not be in the way of the
+    # services provisioned in the session's database.
+    name = f"{infra.event_prefix}_provisioning"
+    admin_url = await create_database(infra.admin_url, name)
     alpha = service_database("alpha", infra)
     beta = service_database("beta", infra, extensions=("pg_trgm", "unaccent"))
-    return Provisioned(
-        alpha,
-        beta,
-        await provision(infra.admin_url, alpha),
-        await provision(infra.admin_url, beta),
-    )
+    try:
+        yield Provisioned(
+            admin_url,
+            alpha,
+            beta,
+            await provision(admin_url, alpha),
+            await provision(admin_url, beta),
+        )
+    finally:
+        await drop_database(infra.admin_url, name)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -71,8 +80,8 @@ async def as_alpha(provisioned: Provisioned) -> AsyncIterator[asyncpg.Connection
         await conn.close()
 
 
-async def admin_fetchval(infra: Any, query: str, *args: Any) -> Any:
-    conn = await asyncpg.connect(asyncpg_dsn(infra.admin_url))
+async def admin_fetchval(provisioned: Provisioned, query: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(asyncpg_dsn(provisioned.admin_url))
     try:
         return await conn.fetchval(query, *args)
     finally:
@@ -119,37 +128,36 @@ async def test_extensions_are_usable_by_their_service(provisioned: Provisioned) 
         await conn.close()
 
 
-async def test_alembic_version_lives_in_the_services_schema(
-    infra: Any, provisioned: Provisioned
-) -> None:
-    del provisioned
-    assert await admin_fetchval(infra, "SELECT to_regclass('alpha.alembic_version')::text")
-    assert await admin_fetchval(infra, "SELECT to_regclass('beta.alembic_version')::text")
-    assert await admin_fetchval(infra, "SELECT to_regclass('public.alembic_version')") is None
-    version = await admin_fetchval(infra, "SELECT version_num FROM alpha.alembic_version")
+async def test_alembic_version_lives_in_the_services_schema(provisioned: Provisioned) -> None:
+    assert await admin_fetchval(provisioned, "SELECT to_regclass('alpha.alembic_version')::text")
+    assert await admin_fetchval(provisioned, "SELECT to_regclass('beta.alembic_version')::text")
+    assert await admin_fetchval(provisioned, "SELECT to_regclass('public.alembic_version')") is None
+    version = await admin_fetchval(provisioned, "SELECT version_num FROM alpha.alembic_version")
     assert version == "alpha_0001"
 
 
 async def test_provisioning_twice_changes_nothing(
-    infra: Any, provisioned: Provisioned, as_alpha: asyncpg.Connection
+    provisioned: Provisioned, as_alpha: asyncpg.Connection
 ) -> None:
     await as_alpha.execute("INSERT INTO items (name) VALUES ('kept')")
-    again = await provision(infra.admin_url, provisioned.alpha)
+    again = await provision(provisioned.admin_url, provisioned.alpha)
     assert again == provisioned.alpha_url
     assert await as_alpha.fetchval("SELECT count(*) FROM items WHERE name = 'kept'") == 1
-    assert await admin_fetchval(infra, "SELECT count(*) FROM alpha.alembic_version") == 1
+    assert await admin_fetchval(provisioned, "SELECT count(*) FROM alpha.alembic_version") == 1
     # Still refused the other schema after a second pass.
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await as_alpha.fetch("SELECT * FROM beta.items")
 
 
-async def test_downgrade_to_base_and_back(infra: Any, provisioned: Provisioned) -> None:
+async def test_downgrade_to_base_and_back(provisioned: Provisioned) -> None:
     migrations, url = provisioned.beta.migrations_dir, provisioned.beta_url
     await asyncio.to_thread(downgrade, migrations, url, "base")
-    assert await admin_fetchval(infra, "SELECT to_regclass('beta.items')") is None
-    assert await admin_fetchval(infra, "SELECT count(*) FROM beta.alembic_version") == 0
+    assert await admin_fetchval(provisioned, "SELECT to_regclass('beta.items')") is None
+    assert await admin_fetchval(provisioned, "SELECT count(*) FROM beta.alembic_version") == 0
     await asyncio.to_thread(upgrade, migrations, url)
-    assert await admin_fetchval(infra, "SELECT to_regclass('beta.items')::text") == "beta.items"
+    assert (
+        await admin_fetchval(provisioned, "SELECT to_regclass('beta.items')::text") == "beta.items"
+    )
 
 
 async def test_the_same_role_provisioned_concurrently_in_two_databases(infra: Any) -> None:
