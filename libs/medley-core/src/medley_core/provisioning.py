@@ -159,4 +159,3 @@ async def provision(admin_url: str, db: ServiceDatabase) -> str:
     # Alembic's async env runs its own event loop; give it a thread of its own.
     await asyncio.to_thread(upgrade, db.migrations_dir, service_url)
     return service_url
-
