@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -189,3 +190,16 @@ async def test_stop_ends_every_child(infra: Any, tmp_path: Path) -> None:
     assert stack.gateway_url is not None
     assert not listening(stack.gateway_url)
     assert not listening(stack.users_url)
+
+
+async def test_provisioned_service_url_provisions_once_with_the_sessions_role(
+    provisioned_service_url: Any, infra: Any
+) -> None:
+    url = await provisioned_service_url(FAKE_USERS)
+    assert await provisioned_service_url(FAKE_USERS) == url
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT current_user") == f"fake_users{infra.role_suffix}"
+        assert await conn.fetchval("SELECT count(*) FROM fake_users.notes") >= 0
+    finally:
+        await conn.close()
