@@ -9,7 +9,7 @@ key made here, so they can mint admin, user and service tokens.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -44,25 +44,11 @@ TABLES = (
 )
 
 
-@dataclass(frozen=True)
-class EnvInfra:
-    admin_url: str
-    nats_url: str
-    event_prefix: str
-
-
 @pytest.fixture(scope="session")
 def catalog_infra(request: pytest.FixtureRequest) -> Any:
-    """``medley_local.pytest_plugin``'s ``infra`` when present, else the environment."""
-    try:
-        return request.getfixturevalue("infra")
-    except pytest.FixtureLookupError:
-        pass
-    admin_url = os.environ.get("MEDLEY_DATABASE_URL")
-    nats_url = os.environ.get("MEDLEY_NATS_URL")
-    if not admin_url or not nats_url:
-        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL (or the infra fixture)")
-    return EnvInfra(admin_url, nats_url, f"t{uuid.uuid4().hex[:10]}")
+    """The shared ``infra``, with an event namespace of the catalog tests' own."""
+    infra = request.getfixturevalue("infra")
+    return dataclasses.replace(infra, event_prefix=infra.event_namespace("catalog"))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ and an event prefix of this run's own.
 from __future__ import annotations
 
 import base64
-import os
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -39,27 +39,11 @@ BOOTSTRAP_ADMIN = "root-admin"
 ROLE = "medley_users_test"
 
 
-@dataclass(frozen=True)
-class EnvInfra:
-    """What the shared ``infra`` fixture gives, read from the environment."""
-
-    admin_url: str
-    nats_url: str
-    event_prefix: str
-
-
 @pytest.fixture(scope="session")
 def users_infra(request: pytest.FixtureRequest) -> Any:
-    """``medley_local.pytest_plugin``'s ``infra`` when present, else the environment."""
-    try:
-        return request.getfixturevalue("infra")
-    except pytest.FixtureLookupError:
-        pass
-    admin_url = os.environ.get("MEDLEY_DATABASE_URL")
-    nats_url = os.environ.get("MEDLEY_NATS_URL")
-    if not admin_url or not nats_url:
-        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL (or the infra fixture)")
-    return EnvInfra(admin_url, nats_url, f"t{uuid.uuid4().hex[:10]}")
+    """The shared ``infra``, with an event namespace of the users tests' own."""
+    infra = request.getfixturevalue("infra")
+    return dataclasses.replace(infra, event_prefix=infra.event_namespace("users"))
 
 
 @dataclass(frozen=True)

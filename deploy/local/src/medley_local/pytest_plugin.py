@@ -57,6 +57,15 @@ class Infra:
     _provisioned: dict[str, str] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def event_namespace(self, name: str) -> str:
+        """An event prefix of this session's own for one group of tests.
+
+        Services started by different test modules in one session would otherwise consume
+        each other's events (a catalog app answering the users tests' erasures). Streams
+        under it are still this session's, and deleted with it.
+        """
+        return f"{self.event_prefix}_{name}"
+
     def role(self, spec: ServiceSpec | str) -> str:
         """The login role ``spec`` has in this session (roles are cluster-wide)."""
         return _spec(spec).role_name(self.role_suffix)
