@@ -112,13 +112,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.create_index(
-        "ix_artists_name_norm_trgm",
+        "ix_artists_name_trgm",
         "artists",
-        ["name_norm"],
+        [sa.literal_column("(' ' || name_norm) gin_trgm_ops")],
         unique=False,
         schema="catalog",
         postgresql_using="gin",
-        postgresql_ops={"name_norm": "gin_trgm_ops"},
+        postgresql_with={"fastupdate": "off"},
     )
     op.create_index(
         "ix_artists_search_vector",
@@ -127,6 +127,7 @@ def upgrade() -> None:
         unique=False,
         schema="catalog",
         postgresql_using="gin",
+        postgresql_with={"gin_pending_list_limit": "1024"},
     )
     op.create_index(
         "ix_artists_source_live",
@@ -380,18 +381,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "search_words",
-        sa.Column("word", sa.Text(), nullable=False),
+        sa.Column("word", sa.Text(collation="C"), nullable=False),
         sa.PrimaryKeyConstraint("word", name=op.f("pk_search_words")),
         schema="catalog",
     )
     op.create_index(
         "ix_search_words_trgm",
         "search_words",
-        ["word"],
+        [sa.literal_column("(' ' || word) gin_trgm_ops")],
         unique=False,
         schema="catalog",
         postgresql_using="gin",
-        postgresql_ops={"word": "gin_trgm_ops"},
+        postgresql_with={"fastupdate": "off"},
     )
     op.create_table(
         "albums",
@@ -474,6 +475,7 @@ def upgrade() -> None:
         unique=False,
         schema="catalog",
         postgresql_using="gin",
+        postgresql_with={"gin_pending_list_limit": "1024"},
     )
     op.create_index(
         "ix_albums_source_live",
@@ -642,9 +644,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.create_index(
-        "ix_tracks_primary_artist_id",
+        "ix_tracks_primary_artist_title",
         "tracks",
-        ["primary_artist_id"],
+        ["primary_artist_id", "title_norm"],
         unique=False,
         schema="catalog",
     )
@@ -655,14 +657,7 @@ def upgrade() -> None:
         unique=False,
         schema="catalog",
         postgresql_using="gin",
-    )
-    op.create_index(
-        "ix_tracks_source_live",
-        "tracks",
-        ["source", "id"],
-        unique=False,
-        schema="catalog",
-        postgresql_where=sa.text("deleted_at IS NULL"),
+        postgresql_with={"gin_pending_list_limit": "1024"},
     )
     op.create_index(
         "ix_tracks_title_norm_live",
@@ -756,15 +751,9 @@ def downgrade() -> None:
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.drop_index(
-        "ix_tracks_source_live",
-        table_name="tracks",
-        schema="catalog",
-        postgresql_where=sa.text("deleted_at IS NULL"),
-    )
-    op.drop_index(
         "ix_tracks_search_vector", table_name="tracks", schema="catalog", postgresql_using="gin"
     )
-    op.drop_index("ix_tracks_primary_artist_id", table_name="tracks", schema="catalog")
+    op.drop_index("ix_tracks_primary_artist_title", table_name="tracks", schema="catalog")
     op.drop_index(
         "ix_tracks_popularity_live",
         table_name="tracks",
@@ -802,13 +791,7 @@ def downgrade() -> None:
     )
     op.drop_index("ix_albums_primary_artist_id", table_name="albums", schema="catalog")
     op.drop_table("albums", schema="catalog")
-    op.drop_index(
-        "ix_search_words_trgm",
-        table_name="search_words",
-        schema="catalog",
-        postgresql_using="gin",
-        postgresql_ops={"word": "gin_trgm_ops"},
-    )
+    op.drop_index("ix_search_words_trgm", table_name="search_words", schema="catalog")
     op.drop_table("search_words", schema="catalog")
     op.drop_index("ix_redirects_into", table_name="redirects", schema="catalog")
     op.drop_table("redirects", schema="catalog")
@@ -849,13 +832,7 @@ def downgrade() -> None:
     op.drop_index(
         "ix_artists_search_vector", table_name="artists", schema="catalog", postgresql_using="gin"
     )
-    op.drop_index(
-        "ix_artists_name_norm_trgm",
-        table_name="artists",
-        schema="catalog",
-        postgresql_using="gin",
-        postgresql_ops={"name_norm": "gin_trgm_ops"},
-    )
+    op.drop_index("ix_artists_name_trgm", table_name="artists", schema="catalog")
     op.drop_index(
         "ix_artists_name_norm_live",
         table_name="artists",

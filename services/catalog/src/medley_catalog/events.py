@@ -13,6 +13,7 @@ Consumes:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import popularity
@@ -74,10 +74,10 @@ Pending = tuple[EventType[Any], BaseModel, str]
 
 
 async def record_many(session: AsyncSession, events: Sequence[Pending]) -> None:
-    """Write many events into the outbox in one statement (bulk paths create thousands).
+    """Write many events into the outbox at once (bulk paths create thousands).
 
-    The same rows :func:`medley_core.events.outbox.record_event` writes, batched: one
-    multi-row insert and one notification for the lot.
+    The same rows :func:`medley_core.events.outbox.record_event` writes, COPYed in one go,
+    and one notification for the lot (the relay wakes once the transaction commits).
     """
     if not events:
         return
@@ -85,37 +85,30 @@ async def record_many(session: AsyncSession, events: Sequence[Pending]) -> None:
         event_type, payload, subject = events[0]
         await record_event(session, event_type, payload, subject=subject)
         return
-    headers = propagation_headers()
+    headers = json.dumps(propagation_headers())
     now = utcnow()
-    values: list[dict[str, Any]] = []
+    records = []
     for event_type, payload, subject in events:
         if not isinstance(payload, event_type.payload):
             raise TypeError(f"{event_type.name} carries {event_type.payload.__name__}")
-        envelope = EventEnvelope(
-            id=new_id(),
-            type=event_type.name,
-            version=event_type.version,
-            source="outbox",
-            occurred_at=now,
-            subject=subject,
-            data=payload.model_dump(mode="json"),
+        records.append(
+            (
+                new_id(),
+                event_type.name,
+                event_type.version,
+                subject,
+                payload.model_dump_json(),
+                headers,
+                now,
+            )
         )
-        values.append(
-            {
-                "id": envelope.id,
-                "type": envelope.type,
-                "version": envelope.version,
-                "subject": envelope.subject,
-                "data": envelope.data,
-                "headers": headers,
-                "occurred_at": envelope.occurred_at,
-            }
-        )
-    outbox = tables_for(None).outbox
-    conn = await session.connection()
-    await conn.execute(insert(outbox), values)
-    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
-    await conn.execute(select(func.pg_notify(channel, "")))
+    conn = await driver_connection(session)
+    await conn.copy_records_to_table(
+        tables_for(None).outbox.name,
+        records=records,
+        columns=("id", "type", "version", "subject", "data", "headers", "occurred_at"),
+    )
+    await conn.execute("SELECT pg_notify(current_schema() || $1, '')", NOTIFY_SUFFIX)
 
 
 def _credits(row: Row) -> list[contracts.ArtistCreditV1]:

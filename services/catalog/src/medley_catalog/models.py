@@ -51,6 +51,14 @@ ENTITY_TYPES = ("track", "album", "artist")
 ALBUM_TYPES = ("album", "single", "ep", "compilation")
 NAMESPACES = ("isrc", "mbid", "spotify", "discogs", "lastfm", "local")
 ISRC_REGEX = "^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"
+# The indexed expressions of the trigram indexes; queries use them verbatim (`expr % $1`).
+TRGM_ARTIST_NAME = "(' ' || name_norm)"
+TRGM_WORD = "(' ' || word)"
+# GIN indexes buffer inserts in a pending list that every lookup scans linearly. Trigram
+# lookups (fuzzy artists, typo expansion) run per candidate: no list at all. Full-text
+# indexes take bulk inserts: a short list (1 MB) keeps searches fast between flushes.
+NO_PENDING_LIST = {"fastupdate": "off"}
+SMALL_PENDING_LIST = {"gin_pending_list_limit": "1024"}
 
 
 class CatalogModel(SQLModel):
@@ -115,13 +123,17 @@ class Artist(CatalogModel, table=True):
             "id",
             postgresql_where=_live("deleted_at"),
         ),
+        # Trigrams of ' ' || name_norm (the same trigrams as name_norm's): an expression the
+        # planner cannot mistake for an equality index (pg_trgm's GIN answers = slowly).
         Index(
-            "ix_artists_name_norm_trgm",
-            "name_norm",
-            postgresql_using="gin",
-            postgresql_ops={"name_norm": "gin_trgm_ops"},
+            "ix_artists_name_trgm", text(TRGM_ARTIST_NAME + " gin_trgm_ops"), postgresql_using="gin"
         ),
-        Index("ix_artists_search_vector", "search_vector", postgresql_using="gin"),
+        Index(
+            "ix_artists_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with=SMALL_PENDING_LIST,
+        ),
         Index("ix_artists_source_live", "source", "id", postgresql_where=_live("deleted_at")),
     )
 
@@ -161,7 +173,12 @@ class Album(CatalogModel, table=True):
         ),
         Index("ix_albums_source_live", "source", "id", postgresql_where=_live("deleted_at")),
         Index("ix_albums_primary_artist_id", "primary_artist_id"),
-        Index("ix_albums_search_vector", "search_vector", postgresql_using="gin"),
+        Index(
+            "ix_albums_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with=SMALL_PENDING_LIST,
+        ),
     )
 
     id: uuid.UUID = _uuid_pk()
@@ -209,10 +226,14 @@ class Track(CatalogModel, table=True):
             text("id DESC"),
             postgresql_where=_live("deleted_at"),
         ),
-        Index("ix_tracks_source_live", "source", "id", postgresql_where=_live("deleted_at")),
         Index("ix_tracks_album_position", "album_id", "disc_number", "track_number"),
-        Index("ix_tracks_primary_artist_id", "primary_artist_id"),
-        Index("ix_tracks_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_tracks_primary_artist_title", "primary_artist_id", "title_norm"),
+        Index(
+            "ix_tracks_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with=SMALL_PENDING_LIST,
+        ),
     )
 
     id: uuid.UUID = _uuid_pk()
@@ -442,13 +463,14 @@ class SearchWord(CatalogModel, table=True):
     __table_args__ = (
         Index(
             "ix_search_words_trgm",
-            "word",
+            text(TRGM_WORD + " gin_trgm_ops"),
             postgresql_using="gin",
-            postgresql_ops={"word": "gin_trgm_ops"},
+            postgresql_with=NO_PENDING_LIST,
         ),
     )
 
-    word: str = Field(sa_column=Column(Text, primary_key=True))
+    # Byte order (COLLATE "C"): the primary key also answers prefix ranges.
+    word: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
 
 
 class ListenBatch(CatalogModel, table=True):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # Letters NFKD does not decompose.
 _TRANSLIT = str.maketrans(
@@ -159,6 +160,8 @@ def _is_latin_like(char: str) -> bool:
 
 def fold(text: str) -> str:
     """Case- and accent-folded text; punctuation untouched."""
+    if text.isascii():  # the common case, and nothing to decompose
+        return text.replace("`", "'").casefold()
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
     kept: list[str] = []
     previous = ""
@@ -180,6 +183,7 @@ def normalize_text(text: str) -> str:
     return _NON_WORD.sub(" ", folded).strip()
 
 
+@lru_cache(maxsize=65_536)
 def normalize_artist(name: str) -> str:
     """An artist's identity: the normalised name without a leading (or trailing ", The")."""
     folded = fold(name).strip()

@@ -43,15 +43,12 @@ def as_uuid(value: Any) -> uuid.UUID:
 
 
 def _clean(record: asyncpg.Record) -> Row:
-    row = dict(record)
-    for key, value in row.items():
-        if isinstance(value, uuid.UUID) and type(value) is not uuid.UUID:
-            row[key] = uuid.UUID(bytes=value.bytes)
-    return row
+    # asyncpg's UUIDs subclass uuid.UUID (equal, same hash, JSON-encodable): kept as they are.
+    return dict(record)
 
 
 def rows(records: Iterable[asyncpg.Record]) -> list[Row]:
-    return [_clean(r) for r in records]
+    return [dict(r) for r in records]
 
 
 @dataclass(frozen=True)

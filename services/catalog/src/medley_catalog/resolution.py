@@ -17,7 +17,7 @@ Stages, in order; a candidate leaves at the first that answers:
    agree within ``variant_tolerance_ms``. 100, less 5 without an album, less 10 for a variant
    or for a primary artist only guessed by splitting "A & B".
 3. ``fuzzy``: pairs are found by trigram similarity (titles among the tracks of an artist
-   known by name or spelt alike, artists among the tracks of a title known exactly), then
+   known by that name, or, when no artist has it, of artists spelt alike), then
    scored with edit-distance ratios of title, artists and album, and the duration, weighted
    like beets' distance (title 3, artist 3, album 1, duration 2 with a grace of 10 s and a
    maximum of 30 s); confidence = 100 * (1 - distance), accepted from
@@ -295,7 +295,10 @@ async def _stage(conn: asyncpg.Connection[Any], prepared: Sequence[_Prepared]) -
         ],
         columns=_STAGE_COLUMNS,
     )
+    # Statistics for the planner (a small sample is plenty for a few thousand rows).
+    await conn.execute("SET LOCAL default_statistics_target = 10")
     await conn.execute("ANALYZE resolve_candidates")
+    await conn.execute("RESET default_statistics_target")
 
 
 async def _drop_resolved(conn: asyncpg.Connection[Any], indexes: Sequence[int]) -> None:
@@ -335,9 +338,11 @@ SELECT DISTINCT ON (c.idx) c.idx, t.id AS track_id, t.album_id,
     - CASE WHEN t.title_variant <> c.title_variant THEN 10 ELSE 0 END
     - CASE WHEN a.name_norm <> c.primary_norm THEN 10 ELSE 0 END AS confidence
 FROM resolve_candidates c
-JOIN tracks t ON t.title_norm = c.title_norm AND t.deleted_at IS NULL
-JOIN artists a ON a.id = t.primary_artist_id
-    AND (a.name_norm = c.primary_norm OR a.name_norm = c.primary_alt)
+-- Artist first, then its tracks of that title (index on primary_artist_id, title_norm):
+-- bounded by an artist's tracks, where a common title ("Intro") has tens of thousands.
+JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+JOIN tracks t ON t.primary_artist_id = a.id AND t.title_norm = c.title_norm
+    AND t.deleted_at IS NULL
 LEFT JOIN albums al ON al.id = t.album_id
 WHERE (
         c.album_norm IS NULL
@@ -360,37 +365,35 @@ ORDER BY c.idx,
 # --- stage 3: fuzzy ------------------------------------------------------------------------
 
 _FUZZY_PAIRS = """
-WITH pairs AS (
-    -- The primary artist is known by name: compare titles among their tracks.
-    SELECT c.idx, t.id AS track_id
-    FROM resolve_candidates c
-    JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
-    JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
-    WHERE similarity(t.title_norm, c.title_norm) >= $1
-    UNION
-    -- The title is known exactly: compare artists among the tracks of that title.
-    SELECT c.idx, t.id
-    FROM resolve_candidates c
-    JOIN tracks t ON t.title_norm = c.title_norm AND t.deleted_at IS NULL
-    WHERE similarity(t.artist_names_search, c.artist_search) >= $1
-        OR similarity(t.artist_names_search, c.primary_norm) >= $1
-    UNION
-    -- Neither: an artist spelt alike (trigram index), then titles alike among their tracks.
-    SELECT c.idx, t.id
-    FROM resolve_candidates c
-    JOIN artists a ON a.name_norm % c.primary_norm AND a.deleted_at IS NULL
-    JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
+-- The primary artist is known by name: compare titles among their tracks.
+SELECT c.idx, t.id AS track_id
+FROM resolve_candidates c
+JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
+WHERE similarity(t.title_norm, c.title_norm) >= $1
+UNION
+-- It is not: artists spelt alike (trigram index, one probe per distinct unknown name),
+-- then titles alike among their tracks.
+SELECT c.idx, t.id
+FROM (
+    SELECT DISTINCT u.primary_norm FROM resolve_candidates u
     WHERE NOT EXISTS (
-            SELECT 1 FROM artists x WHERE x.name_norm = c.primary_norm AND x.deleted_at IS NULL
-        )
-        AND similarity(t.title_norm, c.title_norm) >= $1
-)
-SELECT p.idx, t.id AS track_id, t.album_id, t.title_norm, t.title_variant, t.duration_ms,
-    t.artist_names_search, pa.name_norm AS primary_norm, al.title_norm AS album_norm
-FROM pairs p
-JOIN tracks t ON t.id = p.track_id
+        SELECT 1 FROM artists x WHERE x.name_norm = u.primary_norm AND x.deleted_at IS NULL
+    )
+) unknown
+JOIN artists a ON (' ' || a.name_norm) % unknown.primary_norm AND a.deleted_at IS NULL
+JOIN resolve_candidates c ON c.primary_norm = unknown.primary_norm
+JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
+WHERE similarity(t.title_norm, c.title_norm) >= $1
+"""
+
+_FUZZY_TRACKS = """
+SELECT t.id, t.album_id, t.title_norm, t.title_variant, t.duration_ms, t.artist_names_search,
+    pa.name_norm AS primary_norm, al.title_norm AS album_norm
+FROM tracks t
 LEFT JOIN artists pa ON pa.id = t.primary_artist_id
 LEFT JOIN albums al ON al.id = t.album_id
+WHERE t.id = ANY($1::uuid[])
 """
 
 
@@ -435,15 +438,22 @@ async def _match_fuzzy(
         "SELECT set_config('pg_trgm.similarity_threshold', $1, true)", str(config.artist_similarity)
     )
     try:
-        records = await conn.fetch(_FUZZY_PAIRS, config.min_similarity)
+        pairs = await conn.fetch(_FUZZY_PAIRS, config.min_similarity)
     finally:
         await conn.execute(
             "SELECT set_config('pg_trgm.similarity_threshold', $1, true)", previous or "0.3"
         )
+    if not pairs:
+        return {}
+    tracks = {
+        r["id"]: r
+        for r in await conn.fetch(_FUZZY_TRACKS, list({pair["track_id"] for pair in pairs}))
+    }
     best: dict[int, tuple[int, uuid.UUID, uuid.UUID | None]] = {}
-    for r in records:
-        p = by_index.get(r["idx"])
-        if p is None:
+    for pair in pairs:
+        p = by_index.get(pair["idx"])
+        r = tracks.get(pair["track_id"])
+        if p is None or r is None:
             continue
         if version_tags(r["title_norm"]) != p.tags:
             continue  # "live", "remix", "acoustic": another recording
@@ -475,12 +485,12 @@ async def _match_fuzzy(
         )
         if confidence < config.fuzzy_min_confidence:
             continue
-        track_id = as_uuid(r["track_id"])
-        current = best.get(r["idx"])
+        track_id = as_uuid(r["id"])
+        current = best.get(p.index)
         # The most confident; between equals, the oldest track.
         if current is None or (-confidence, track_id) < (-current[0], current[1]):
             album_id = as_uuid(r["album_id"]) if r["album_id"] else None
-            best[r["idx"]] = (confidence, track_id, album_id)
+            best[p.index] = (confidence, track_id, album_id)
     return {i: (t, a, c) for i, (c, t, a) in best.items()}
 
 

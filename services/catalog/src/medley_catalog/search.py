@@ -4,19 +4,22 @@ How "pink floid wal" finds *The Wall* by Pink Floyd:
 
 1. The query is normalised like every name (case, accents, punctuation): the words
    ``pink``, ``floid``, ``wal``.
-2. Each word is widened through the search vocabulary (``search_words``: every word of
-   every title and name, kept by a trigger), with a trigram index: ``floid`` → ``floyd``,
-   ``fluid``…; and words of three letters or more also match as prefixes (``wal`` → ``wall``).
+2. Each word is looked up in the search vocabulary (``search_words``: every word of every
+   title and name, kept by a trigger). A word it does not know, even as the start of a
+   word, is widened to the known words spelt like it: one edit away (``floid`` →
+   ``floyd``, ``fluid``), then alike by trigrams (trigram index). Words of three letters or
+   more also match as prefixes (``wal`` → ``wall``).
 3. The words become one full-text query, every word required (``pink:* & (floid:* | floyd
    | fluid) & wal:*``), matched against generated ``tsvector`` columns (GIN indexes): titles
-   weigh most, then artists, then the album of a track. When nothing matches every word,
-   any word will do (the results are then ranked by how much of the query they match).
+   weigh most, then artists, then the album of a track. When nothing matches, every word is
+   widened ("fuzzy"); when still nothing matches, any word will do ("any").
 4. Matches are ranked by how much of the query the entity's text holds (``word_similarity``),
    how close the whole text is (``similarity``), the full-text rank, and for tracks a pinch
    of popularity. Ties go to artists, then albums, then tracks, then ids.
 
-Pages are keyset-paginated on (score, type, id) with an opaque cursor. The first page also
-counts matches per type (``facets``, counted up to :data:`FACET_CAP`).
+At most :data:`FACET_CAP` matches per type are ranked (one statement, bounded work however
+broad the query); the first page counts them per type (``facets``, capped alike). Pages are
+keyset-paginated on (score, type, id) with an opaque cursor.
 """
 
 # ruff: noqa: S608 -- SQL here is assembled from fixed fragments (table and column names
@@ -41,9 +44,14 @@ SEARCH_TYPES: tuple[SearchType, ...] = ("track", "album", "artist")
 TYPE_RANK: dict[SearchType, int] = {"artist": 2, "album": 1, "track": 0}
 MAX_WORDS = 8
 ALTERNATIVES_PER_WORD = 3
+MAX_ALTERNATIVES = 6
 FACET_CAP = 1000
 MIN_PREFIX = 3
-Mode = Literal["all", "any"]
+# How a query is read, tried in this order until something matches: every word, widened
+# only where the vocabulary does not know it ("all"); every word, each widened ("fuzzy");
+# any word ("any").
+Mode = Literal["all", "fuzzy", "any"]
+MODES: tuple[Mode, ...] = ("all", "fuzzy", "any")
 
 
 @dataclass
@@ -61,35 +69,106 @@ def _group(word: str, alternatives: Sequence[str]) -> str:
     return "(" + " | ".join([head, *(f"'{a}'" for a in alternatives)]) + ")"
 
 
-def tsquery(words: Sequence[str], expansions: dict[str, list[str]], mode: Mode) -> str:
-    joiner = " & " if mode == "all" else " | "
-    return joiner.join(_group(w, expansions.get(w, [])) for w in words)
+def tsquery(words: Sequence[str], expansion: Expansion, mode: Mode) -> str:
+    alternatives = expansion.for_mode(mode)
+    joiner = " | " if mode == "any" else " & "
+    return joiner.join(_group(w, alternatives.get(w, [])) for w in words)
 
 
-async def expand(conn: asyncpg.Connection[Any], words: Sequence[str]) -> dict[str, list[str]]:
-    """Vocabulary words spelt like each query word (trigram similarity, best first)."""
-    fuzzy = [w for w in dict.fromkeys(words) if len(w) >= MIN_PREFIX]
-    if not fuzzy:
+@dataclass(frozen=True)
+class Expansion:
+    """What the vocabulary says about each query word: whether it is a word (or the start
+    of one) it knows, and the known words spelt like it."""
+
+    known: dict[str, bool]
+    alternatives: dict[str, list[str]]
+    # Whether the known words were widened too.
+    complete: bool = False
+
+    def for_mode(self, mode: Mode) -> dict[str, list[str]]:
+        """Alternatives for unknown words only ("all"), or for every word."""
+        if mode == "all":
+            return {w: alts for w, alts in self.alternatives.items() if not self.known.get(w)}
+        return self.alternatives
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+MAX_EDIT_WORD = 12
+
+
+def edits1(word: str) -> set[str]:
+    """Every string one edit away (delete, swap, replace, insert) from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in LETTERS}
+    inserts = {a + c + b for a, b in splits for c in LETTERS}
+    return (deletes | swaps | replaces | inserts) - {word}
+
+
+async def _alternatives(
+    conn: asyncpg.Connection[Any], words: Sequence[str]
+) -> dict[str, list[str]]:
+    """Known words spelt like each of ``words``: one edit away (short words, where trigrams
+    say little), then alike by trigrams (trigram index), best first."""
+    if not words:
         return {}
+    variants = {
+        w: edits1(w) for w in words if MIN_PREFIX <= len(w) <= MAX_EDIT_WORD and w.isascii()
+    }
+    existing: set[str] = set()
+    if variants:
+        existing = {
+            r["word"]
+            for r in await conn.fetch(
+                "SELECT word FROM search_words WHERE word = ANY($1::text[])",
+                sorted(set().union(*variants.values())),
+            )
+        }
     await conn.execute("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)")
     records = await conn.fetch(
         """
-        SELECT q.w, s.word
-        FROM unnest($1::text[]) AS q(w)
-        CROSS JOIN LATERAL (
-            SELECT word FROM search_words
-            WHERE word % q.w AND word <> q.w AND NOT starts_with(word, q.w)
-            ORDER BY similarity(word, q.w) DESC, word
+        SELECT q.w, ARRAY(
+            SELECT s.word FROM search_words s
+            WHERE (' ' || s.word) % q.w AND s.word <> q.w AND NOT starts_with(s.word, q.w)
+            ORDER BY similarity(s.word, q.w) DESC, s.word
             LIMIT $2
-        ) s
+        ) AS alternatives
+        FROM unnest($1::text[]) AS q(w)
+        WHERE length(q.w) >= $3
         """,
-        fuzzy,
+        list(words),
         ALTERNATIVES_PER_WORD,
+        MIN_PREFIX,
     )
-    expansions: dict[str, list[str]] = {}
-    for r in records:
-        expansions.setdefault(r["w"], []).append(r["word"])
-    return expansions
+    trigram = {r["w"]: list(r["alternatives"]) for r in records}
+    found: dict[str, list[str]] = {}
+    for w in words:
+        near = sorted(v for v in variants.get(w, ()) if v in existing and not v.startswith(w))
+        merged = list(dict.fromkeys([*near, *trigram.get(w, [])]))[:MAX_ALTERNATIVES]
+        if merged:
+            found[w] = merged
+    return found
+
+
+async def expand(
+    conn: asyncpg.Connection[Any], words: Sequence[str], *, every_word: bool = False
+) -> Expansion:
+    """Look each query word up in the vocabulary: is it a word (or the start of one)? And
+    the known words spelt like it: for the unknown words, or for ``every_word``."""
+    distinct = list(dict.fromkeys(words))
+    records = await conn.fetch(
+        """
+        SELECT q.w, EXISTS (
+            SELECT 1 FROM search_words s WHERE s.word >= q.w AND s.word < q.w || chr(1114111)
+        ) AS known
+        FROM unnest($1::text[]) AS q(w)
+        """,
+        distinct,
+    )
+    known = {r["w"]: bool(r["known"]) for r in records}
+    wanted = distinct if every_word else [w for w in distinct if not known[w]]
+    return Expansion(known, await _alternatives(conn, wanted))
 
 
 def _branches(
@@ -175,23 +254,25 @@ async def search(
         raise Unprocessable("the query needs at least one letter or digit", field="q")
     query_text = " ".join(words)
     wanted = [t for t in SEARCH_TYPES if t in set(types)]
-    mode: Mode = "all"
+    modes: Sequence[Mode] = MODES
     key: list[Any] | None = None
     if cursor:
         decoded = decode_cursor(cursor, "search", (str, float, int, uuid.UUID))
-        if decoded[0] not in ("all", "any"):
+        if decoded[0] not in MODES:
             raise Unprocessable("the cursor is not valid for this search", field="cursor")
-        mode, key = decoded[0], decoded[1:]
-    expansions = await expand(conn, words)
+        modes, key = (decoded[0],), decoded[1:]
+    expansion = await expand(conn, words, every_word=modes[0] != "all")
+    interpretation = expansion.alternatives
 
     args: list[Any] = [None, query_text]
     genre_param = year_param = None
+    empty = SearchPage(
+        [], {t: 0 for t in wanted} if not cursor else None, None, interpretation, modes[0]
+    )
     if genre is not None:
         genre_id = await conn.fetchval("SELECT id FROM genres WHERE slug = $1", genre)
         if genre_id is None:
-            return SearchPage(
-                [], {t: 0 for t in wanted} if not cursor else None, None, expansions, mode
-            )
+            return empty
         args.append(genre_id)
         genre_param = f"${len(args)}"
     if year is not None:
@@ -199,33 +280,45 @@ async def search(
         year_param = f"${len(args)}"
     branches = _branches(wanted, genre_param, year_param)
     if not branches:
-        return SearchPage(
-            [], {t: 0 for t in wanted} if not cursor else None, None, expansions, mode
-        )
-
-    facets: dict[str, int] | None = None
-    if not cursor:
-        facets = await _facets(conn, branches, wanted, tsquery(words, expansions, "all"), args)
-        if not any(facets.values()):
-            mode = "any"
-            facets = await _facets(conn, branches, wanted, tsquery(words, expansions, "any"), args)
-    args[0] = tsquery(words, expansions, mode)
-
-    union = " UNION ALL ".join(select for select, _ in branches.values())
+        return empty
     after = ""
     if key is not None:
         args.extend(key)
         n = len(args)
         after = f"WHERE (score, type_rank, id) < (${n - 2}::float8, ${n - 1}::int, ${n}::uuid)"
     args.append(limit + 1)
-    records = await conn.fetch(
-        f"""
-        SELECT * FROM ({union}) hits {after}
+    ctes = ", ".join(
+        f"{kind}_hits AS MATERIALIZED ({select} LIMIT {FACET_CAP})"
+        for kind, (select, _) in branches.items()
+    )
+    union = " UNION ALL ".join(f"SELECT * FROM {kind}_hits" for kind in branches)
+    counts = ", ".join(f"(SELECT count(*) FROM {kind}_hits) AS {kind}_count" for kind in branches)
+    statement = f"""
+        WITH {ctes}
+        SELECT hits.*, {counts} FROM ({union}) hits {after}
         ORDER BY score DESC, type_rank DESC, id DESC
         LIMIT ${len(args)}
-        """,
-        *args,
-    )
+    """
+    mode: Mode = modes[0]
+    records: list[asyncpg.Record] = []
+    for mode in modes:
+        if mode != "all" and any(expansion.known.values()) and not expansion.complete:
+            # Widen the known words too, now that reading them as typed found nothing.
+            known_words = [w for w, k in expansion.known.items() if k]
+            widened = await _alternatives(conn, known_words)
+            expansion = Expansion(expansion.known, {**expansion.alternatives, **widened}, True)
+            interpretation = expansion.alternatives
+        args[0] = tsquery(words, expansion, mode)
+        records = list(await conn.fetch(statement, *args))
+        if records:
+            break
+    if not records:
+        return SearchPage([], empty.facets, None, interpretation, mode)
+    facets: dict[str, int] | None = None
+    if not cursor:
+        facets = {
+            kind: int(records[0][f"{kind}_count"]) if kind in branches else 0 for kind in wanted
+        }
     items = rows(records)
     more = len(items) > limit
     items = items[:limit]
@@ -234,24 +327,7 @@ async def search(
         last = items[-1]
         next_cursor = encode_cursor("search", [mode, last["score"], last["type_rank"], last["id"]])
     await _album_titles(conn, items)
-    return SearchPage([_shape(item) for item in items], facets, next_cursor, expansions, mode)
-
-
-async def _facets(
-    conn: asyncpg.Connection[Any],
-    branches: dict[SearchType, tuple[str, str]],
-    wanted: Sequence[SearchType],
-    query: str,
-    args: list[Any],
-) -> dict[str, int]:
-    parts = [
-        f"(SELECT count(*) FROM ({count_sql} LIMIT {FACET_CAP}) x) AS {kind}"
-        for kind, (_, count_sql) in branches.items()
-    ]
-    # $2 (the query text) is selected so that every parameter of the branches is used.
-    record = await conn.fetchrow(f"SELECT {', '.join(parts)}, $2::text AS q", query, *args[1:])
-    assert record is not None
-    return {kind: int(record[kind]) if kind in branches else 0 for kind in wanted}
+    return SearchPage([_shape(item) for item in items], facets, next_cursor, interpretation, mode)
 
 
 async def _album_titles(conn: asyncpg.Connection[Any], items: list[Row]) -> None:
