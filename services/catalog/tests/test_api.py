@@ -327,3 +327,118 @@ async def test_images_and_descriptions(fresh: CatalogDb, client: Client, auth: H
         ),
         422,
     )
+
+
+async def test_resolution_over_http_is_for_services(
+    fresh: CatalogDb, client: Client, auth: Headers
+) -> None:
+    body = {
+        "source": "spotify",
+        "candidates": [
+            {"title": "Idioteque", "artist": "Radiohead", "album": "Kid A", "duration_ms": 309_000},
+            {"title": "Idioteque", "artists": [{"name": "Radiohead"}], "isrc": "GBAYE0000351"},
+        ],
+    }
+    assert_problem(await client.post("/internal/resolve", json=body), 401)
+    assert_problem(await client.post("/internal/resolve", json=body, headers=auth("admin")), 403)
+    response = await client.post("/internal/resolve", json=body, headers=auth("service"))
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == [0, 1]
+    assert results[0]["track_id"] == results[1]["track_id"]
+    assert results[0]["created"] is True
+    assert {r["method"] for r in results} == {"created"}
+    again = (await client.post("/internal/resolve", json=body, headers=auth("service"))).json()
+    assert [r["method"] for r in again["results"]] == ["exact", "external_id"]
+    assert again["methods"] == {"exact": 1, "external_id": 1}
+    track = (await client.get(f"/tracks/{results[0]['track_id']}")).json()
+    assert track["album"]["title"] == "Kid A"
+
+
+async def test_resolution_refuses_bad_batches(
+    fresh: CatalogDb, client: Client, auth: Headers
+) -> None:
+    service = auth("service")
+    one = {"title": "x", "artist": "y"}
+    too_many = await client.post(
+        "/internal/resolve", json={"candidates": [one] * 1001}, headers=service
+    )
+    assert "1000" in assert_problem(too_many, 413)["detail"]
+    for bad in (
+        {"title": "x", "artist": "y", "isrc": "ABC"},
+        {"title": "x", "artist": "y", "duration_ms": 0},
+        {"title": "x", "artist": "y", "spotify_id": "nope"},
+        {"title": "x"},
+        {"title": "", "artist": "y"},
+        {"title": "x", "artist": "y", "album_year": 0},
+    ):
+        response = await client.post(
+            "/internal/resolve", json={"candidates": [one, bad]}, headers=service
+        )
+        assert_problem(response, 422)
+    assert await fresh.fetchval("SELECT count(*) FROM tracks") == 0
+
+
+async def test_odd_requests_never_answer_500(
+    fresh: CatalogDb, client: Client, auth: Headers
+) -> None:
+    track = await make_track(client, auth, "Song", "Band")
+    admin = auth("admin")
+    attempts = [
+        ("GET", "/tracks", {"params": {"sort": "loudness"}}),
+        ("GET", "/tracks", {"params": {"cursor": "W1widHJhY2tzOnRpdGxlIiwgWzEsIDJdXQ"}}),
+        ("GET", "/albums", {"params": {"year": "1990s"}}),
+        ("GET", "/artists", {"params": {"limit": "-1"}}),
+        ("GET", "/search", {"params": {"q": "a" * 500}}),
+        ("GET", "/search", {"params": {"q": "ガガ 'quote' \\ back"}}),
+        ("GET", "/search", {"params": {"q": "x", "year": "99999"}}),
+        ("GET", "/tracks/lookup", {"params": {"namespace": "myspace", "value": "1"}}),
+        ("POST", "/tracks/batch", {"json": {"ids": ["nope"]}}),
+        ("POST", "/tracks/batch", {"json": {"ids": "nope"}}),
+        (
+            "POST",
+            "/tracks/batch",
+            {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}},
+        ),
+        ("PATCH", f"/tracks/{track['id']}", {"json": {"title": None}, "headers": admin}),
+        (
+            "PATCH",
+            f"/tracks/{track['id']}",
+            {"json": {"album_id": str(uuid.uuid4())}, "headers": admin},
+        ),
+        ("PATCH", f"/tracks/{track['id']}", {"json": {"unknown": 1}, "headers": admin}),
+        (
+            "POST",
+            "/albums",
+            {
+                "json": {
+                    "title": "x",
+                    "credits": [{"name": "y"}],
+                    "release_date": "1999-01-01",
+                    "release_year": 2000,
+                },
+                "headers": admin,
+            },
+        ),
+        (
+            "POST",
+            "/albums",
+            {
+                "json": {"title": "x", "credits": [{"name": "y"}], "album_type": "mixtape"},
+                "headers": admin,
+            },
+        ),
+        ("POST", f"/tracks/{track['id']}/images", {"json": {"url": "ftp://x"}, "headers": admin}),
+        ("POST", f"/tracks/{track['id']}/merge", {"json": {"into": "nope"}, "headers": admin}),
+        ("DELETE", f"/tracks/{track['id']}/external-ids/isrc/nope", {"headers": admin}),
+        ("DELETE", f"/tracks/{track['id']}/external-ids/myspace/1", {"headers": admin}),
+        ("POST", "/genres", {"json": {"name": "!!!"}, "headers": admin}),
+    ]
+    for method, path, kwargs in attempts:
+        response = await client.request(method, path, **kwargs)
+        assert response.status_code < 500, (
+            method,
+            path,
+            response.status_code,
+            response.text,
+        )

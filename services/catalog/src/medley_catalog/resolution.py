@@ -202,6 +202,8 @@ def prepare(index: int, candidate: Candidate) -> _Prepared:
         except ValueError as exc:
             raise CandidateError(index, str(exc)) from None
     title = parse_title(candidate.title)
+    if not title.norm:
+        raise CandidateError(index, "the title has no letters or digits")
     credits = _merge_featured(credits, title.featured)
     primary_norm = normalize_artist(credits[0].name)
     if not primary_norm:
