@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -365,6 +366,12 @@ async def test_creation_publishes_one_event_per_new_entity(
         "catalog.album.created": 1,
         "catalog.track.created": 2,
     }
+    tracks = [json.loads(e["data"]) for e in events if e["type"] == "catalog.track.created"]
+    assert sorted(t["title"] for t in tracks) == ["Comfortably Numb", "Hey You"]
+    assert {t["album_title"] for t in tracks} == {"The Wall"}
+    assert [c["name"] for c in tracks[0]["credits"]] == ["Pink Floyd"]
+    created = {e["subject"] for e in events if e["type"] == "catalog.track.created"}
+    assert created == {t["track_id"] for t in tracks}
     assert (
         await fresh.fetchval("SELECT count(DISTINCT source) FROM tracks WHERE source = 'spotify'")
         == 1
