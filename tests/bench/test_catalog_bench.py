@@ -305,15 +305,26 @@ def candidates(generated: Generated, rng: random.Random, count: int, tag: str) -
         else:
             result.append(Candidate(title=track_title, artist=artist, album=album))
     # New names are made of syllables the generated catalog never uses (y, x, q…), so the
-    # new half is new indeed, not near-duplicates of each other or of the catalog.
-    new_artists = [novel(rng, rng.choice((1, 2, 2, 3))) for _ in range(max(1, count // 8))]
-    for index in range(count - len(result)):
-        artist = rng.choice(generated.artists)[1] if index % 2 else rng.choice(new_artists)
+    # new half is new indeed. Like a real import, new tracks come by album (about ten an
+    # album), new albums by artist (a few each), and half of them by artists already known.
+    new = count - len(result)
+    albums = []
+    for index in range(max(1, new // 10)):
+        if index % 2:
+            artist = rng.choice(generated.artists)[1]
+        elif index % 4 == 0 or not albums:
+            artist = novel(rng, rng.choice((1, 2, 2, 3)))
+        else:
+            artist = albums[-1][1]  # a second album of the same new artist
+        albums.append((novel(rng, rng.choice((1, 2))), artist, rng.randint(1960, 2025)))
+    for index in range(new):
+        album, artist, year = albums[index % len(albums)]
         result.append(
             Candidate(
                 title=novel(rng, rng.choice((1, 2, 3, 4))),
                 artist=artist,
-                album=novel(rng, rng.choice((1, 2))),
+                album=album,
+                album_year=year,
                 duration_ms=rng.randint(100_000, 300_000),
             )
         )

@@ -392,7 +392,7 @@ def upgrade() -> None:
         unique=False,
         schema="catalog",
         postgresql_using="gin",
-        postgresql_with={"fastupdate": "off"},
+        postgresql_with={"gin_pending_list_limit": "256"},
     )
     op.create_table(
         "albums",

@@ -54,10 +54,13 @@ ISRC_REGEX = "^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"
 # The indexed expressions of the trigram indexes; queries use them verbatim (`expr % $1`).
 TRGM_ARTIST_NAME = "(' ' || name_norm)"
 TRGM_WORD = "(' ' || word)"
-# GIN indexes buffer inserts in a pending list that every lookup scans linearly. Trigram
-# lookups (fuzzy artists, typo expansion) run per candidate: no list at all. Full-text
-# indexes take bulk inserts: a short list (1 MB) keeps searches fast between flushes.
+# GIN indexes buffer inserts in a pending list that every lookup scans linearly (and only
+# VACUUM or a full list flushes it). Artist trigram lookups run once per unknown name of a
+# resolution batch: no list at all. The vocabulary takes many new words per batch and a few
+# lookups per search: a very short list (256 kB). Full-text indexes take bulk inserts: a
+# short list (1 MB) keeps searches fast between flushes.
 NO_PENDING_LIST = {"fastupdate": "off"}
+SHORT_PENDING_LIST = {"gin_pending_list_limit": "256"}
 SMALL_PENDING_LIST = {"gin_pending_list_limit": "1024"}
 
 
@@ -465,7 +468,7 @@ class SearchWord(CatalogModel, table=True):
             "ix_search_words_trgm",
             text(TRGM_WORD + " gin_trgm_ops"),
             postgresql_using="gin",
-            postgresql_with=NO_PENDING_LIST,
+            postgresql_with=SHORT_PENDING_LIST,
         ),
     )
 

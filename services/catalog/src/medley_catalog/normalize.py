@@ -175,6 +175,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept)).casefold()
 
 
+@lru_cache(maxsize=65_536)
 def normalize_text(text: str) -> str:
     """The comparable form of any text: folded, "&" as "and", punctuation as spaces."""
     folded = fold(text)
@@ -219,6 +220,7 @@ class ParsedTitle:
     featured: tuple[str, ...] = field(default=())
 
 
+@lru_cache(maxsize=65_536)
 def parse_title(title: str) -> ParsedTitle:
     """Split featuring credits and variant markers off a track or album title.
 

@@ -334,34 +334,39 @@ ORDER BY h.idx, h.prio
 # --- stage 2: exact ------------------------------------------------------------------------
 
 _MATCH_EXACT = """
-SELECT DISTINCT ON (c.idx) c.idx, t.id AS track_id, t.album_id,
+SELECT DISTINCT ON (c.idx) c.idx, m.id AS track_id, m.album_id,
     100
     - CASE WHEN c.album_norm IS NULL THEN 5 ELSE 0 END
-    - CASE WHEN t.title_variant <> c.title_variant THEN 10 ELSE 0 END
-    - CASE WHEN a.name_norm <> c.primary_norm THEN 10 ELSE 0 END AS confidence
+    - CASE WHEN m.title_variant <> c.title_variant THEN 10 ELSE 0 END
+    - CASE WHEN m.name_norm <> c.primary_norm THEN 10 ELSE 0 END AS confidence
 FROM resolve_candidates c
--- Artist first, then its tracks of that title (index on primary_artist_id, title_norm):
--- bounded by an artist's tracks, where a common title ("Intro") has tens of thousands.
-JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
-JOIN tracks t ON t.primary_artist_id = a.id AND t.title_norm = c.title_norm
-    AND t.deleted_at IS NULL
-LEFT JOIN albums al ON al.id = t.album_id
+-- Per candidate (LATERAL: index lookups, whatever the size of the catalog): the artists of
+-- that name, then their tracks of that title (index on primary_artist_id, title_norm). An
+-- artist's tracks are few; a common title ("Intro") has tens of thousands.
+CROSS JOIN LATERAL (
+    SELECT t.id, t.album_id, t.title_variant, t.duration_ms, a.name_norm
+    FROM artists a
+    JOIN tracks t ON t.primary_artist_id = a.id AND t.title_norm = c.title_norm
+        AND t.deleted_at IS NULL
+    WHERE a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+) m
+LEFT JOIN albums al ON al.id = m.album_id
 WHERE (
         c.album_norm IS NULL
         OR (al.title_norm = c.album_norm
             AND (c.album_year IS NULL OR al.release_year IS NULL OR al.release_year = c.album_year))
     )
     AND (
-        t.title_variant = c.title_variant
-        OR (c.duration_ms IS NOT NULL AND t.duration_ms IS NOT NULL
-            AND abs(t.duration_ms - c.duration_ms) <= $1)
+        m.title_variant = c.title_variant
+        OR (c.duration_ms IS NOT NULL AND m.duration_ms IS NOT NULL
+            AND abs(m.duration_ms - c.duration_ms) <= $1)
     )
 ORDER BY c.idx,
-    (a.name_norm = c.primary_norm) DESC,
-    (t.title_variant = c.title_variant) DESC,
+    (m.name_norm = c.primary_norm) DESC,
+    (m.title_variant = c.title_variant) DESC,
     (al.release_year IS NOT DISTINCT FROM c.album_year) DESC,
-    abs(COALESCE(t.duration_ms, 0) - COALESCE(c.duration_ms, 0)),
-    t.id
+    abs(COALESCE(m.duration_ms, 0) - COALESCE(c.duration_ms, 0)),
+    m.id
 """
 
 # --- stage 3: fuzzy ------------------------------------------------------------------------
@@ -372,7 +377,9 @@ SELECT c.idx, t.id AS track_id
 FROM resolve_candidates c
 JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
 JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
-WHERE similarity(t.title_norm, c.title_norm) >= $1
+-- Titles of very different lengths cannot be alike: skip the trigram work for them.
+WHERE abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
+    AND similarity(t.title_norm, c.title_norm) >= $1
 UNION
 -- It is not: artists spelt alike (trigram index, one probe per distinct unknown name),
 -- then titles alike among their tracks.
@@ -386,7 +393,8 @@ FROM (
 JOIN artists a ON (' ' || a.name_norm) % unknown.primary_norm AND a.deleted_at IS NULL
 JOIN resolve_candidates c ON c.primary_norm = unknown.primary_norm
 JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
-WHERE similarity(t.title_norm, c.title_norm) >= $1
+WHERE abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
+    AND similarity(t.title_norm, c.title_norm) >= $1
 """
 
 _FUZZY_TRACKS = """
@@ -930,7 +938,7 @@ async def resolve(
                 results[index] = Resolution(index, track_id, album_id, True, "created", 100)
             pending_events.extend(created.events)
             await _drop_resolved(conn, list(created.tracks))
-            if not variants:
+            if not variants and any(p.title_variant for p in prepared if p.index not in results):
                 await external_and_exact()
 
     # Confident matches teach the catalog the ids their candidates carried.
