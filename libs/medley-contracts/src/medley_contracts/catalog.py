@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from medley_contracts.envelope import EventType
+from medley_contracts.users import user_data_erased
 
 AlbumType = Literal["album", "single", "ep", "compilation"]
 
@@ -115,3 +116,6 @@ ARTIST_CREATED = EventType("catalog.artist.created", 1, ArtistV1)
 ARTIST_UPDATED = EventType("catalog.artist.updated", 1, ArtistV1)
 ARTIST_DELETED = EventType("catalog.artist.deleted", 1, EntityDeletedV1)
 ARTIST_MERGED = EventType("catalog.artist.merged", 1, EntityMergedV1)
+
+# The catalog's answer to users.user.deleted: it holds nothing a user owns.
+USER_DATA_ERASED = user_data_erased("catalog")

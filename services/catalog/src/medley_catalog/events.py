@@ -29,7 +29,7 @@ from medley_catalog.queries import EntityType, Row, fetch
 from medley_contracts import catalog as contracts
 from medley_contracts.envelope import EventEnvelope, EventType
 from medley_contracts.ingestion import LISTENS_RECORDED
-from medley_contracts.users import USER_DELETED, UserDataErasedV1, user_data_erased
+from medley_contracts.users import USER_DELETED, UserDataErasedV1
 from medley_core.events.outbox import NOTIFY_SUFFIX, record_event
 from medley_core.events.runtime import EventHandler
 from medley_core.events.tables import tables_for
@@ -39,7 +39,7 @@ from medley_core.tracing import propagation_headers
 log = logging.getLogger("medley.catalog.events")
 
 CONTEXT = "catalog"
-USER_DATA_ERASED = user_data_erased(CONTEXT)
+USER_DATA_ERASED = contracts.USER_DATA_ERASED
 
 CREATED: dict[EntityType, EventType[Any]] = {
     "track": contracts.TRACK_CREATED,
