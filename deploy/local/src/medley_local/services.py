@@ -12,6 +12,7 @@ from pathlib import Path
 
 from medley_core.provisioning import ServiceDatabase
 from medley_core.settings import env_prefix_for
+from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS_DIR
 from medley_users import MIGRATIONS_DIR as USERS_MIGRATIONS_DIR
 
 
@@ -78,9 +79,19 @@ USERS = ServiceSpec(
     migrations_dir=USERS_MIGRATIONS_DIR,
 )
 
+CATALOG = ServiceSpec(
+    name="catalog",
+    app="medley_catalog.app:create_app",
+    schema="catalog",
+    role="medley_catalog",
+    migrations_dir=CATALOG_MIGRATIONS_DIR,
+    # Typo-tolerant, accent-insensitive search; created by the administrator at provisioning.
+    extensions=("pg_trgm", "unaccent"),
+)
+
 # The services that own data, in start order: users first (everyone needs its JWKS and
-# service tokens). Append catalog, ingestion and playlists here as they arrive.
-SERVICES: tuple[ServiceSpec, ...] = (USERS,)
+# service tokens). Append ingestion and playlists here as they arrive.
+SERVICES: tuple[ServiceSpec, ...] = (USERS, CATALOG)
 
 # The public surface; owns no data, starts last. Its readiness asks every upstream it knows,
 # including any the launcher does not run yet, so the launcher waits for its liveness.
