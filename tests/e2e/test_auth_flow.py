@@ -9,107 +9,23 @@ audience, wrong issuer) are refused with a 401 problem; bad input is a 4xx probl
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
-import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-
-PROBLEM = "application/problem+json"
-DEV_KEY_FILE = "jwt-ed25519.pem"  # medley_users.tokens.DEV_KEY_FILE
-PASSWORD = "correct horse battery staple"
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
-
-
-def assert_problem(response: httpx.Response, status: int | None = None) -> dict[str, Any]:
-    """A problem-details answer (with the status if given), never a 5xx."""
-    assert response.status_code < 500, response.text
-    if status is not None:
-        assert response.status_code == status, response.text
-    else:
-        assert 400 <= response.status_code < 500, response.text
-    assert response.headers["content-type"].startswith(PROBLEM), response.headers
-    body: dict[str, Any] = response.json()
-    assert body["status"] == response.status_code
-    assert body["type"].startswith("https://")
-    assert body["title"]
-    return body
-
-
-def new_account() -> dict[str, str]:
-    name = f"e2e-{uuid.uuid4().hex[:12]}"
-    return {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
-
-
-async def register(api: httpx.AsyncClient, account: dict[str, str]) -> dict[str, Any]:
-    response = await api.post("/api/v1/auth/register", json=account)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def login(api: httpx.AsyncClient, login_name: str, password: str = PASSWORD) -> Any:
-    response = await api.post(
-        "/api/v1/auth/login", json={"login": login_name, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-# -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def gateway_url(medley_stack: Any) -> str:
-    url: str = medley_stack.gateway_url
-    return url
-
-
-@pytest.fixture(scope="session")
-def signing_key(
-    medley_stack: Any, tmp_path_factory: pytest.TempPathFactory
-) -> ed25519.Ed25519PrivateKey:
-    """The users service's signing key, to craft tokens that are correctly signed and wrong
-    in one claim only: the development key it generated under the stack's data directory."""
-    data_dir = getattr(medley_stack, "data_dir", None)
-    if data_dir is not None:
-        candidates = [Path(data_dir) / "users" / DEV_KEY_FILE]
-    else:  # the stack's data directory lives in this session's temporary directory
-        candidates = sorted(tmp_path_factory.getbasetemp().glob(f"**/users/{DEV_KEY_FILE}"))
-    assert candidates, "no development signing key found"
-    assert candidates[0].exists(), candidates[0]
-    key = serialization.load_pem_private_key(candidates[0].read_bytes(), password=None)
-    assert isinstance(key, ed25519.Ed25519PrivateKey)
-    return key
-
-
-@pytest.fixture
-async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
-        yield client
-
+from e2e_helpers import (
+    PASSWORD,
+    assert_problem,
+    b64,
+    bearer,
+    login,
+    new_account,
+    register,
+    unverified,
+)
 
 # -- the flow ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from litestar import Request, Response
@@ -28,7 +29,10 @@ class UpstreamSpec:
     default_url: str
 
 
-UPSTREAMS: tuple[UpstreamSpec, ...] = (UpstreamSpec("users", "http://127.0.0.1:8101"),)
+UPSTREAMS: tuple[UpstreamSpec, ...] = (
+    UpstreamSpec("users", "http://127.0.0.1:8101"),
+    UpstreamSpec("catalog", "http://127.0.0.1:8102"),
+)
 
 UPSTREAMS_STATE_KEY = "upstreams"
 
@@ -147,6 +151,11 @@ def _json_or_none(response: httpx.Response) -> Any:
 def upstreams_of(request: Request[Any, Any, Any]) -> Upstreams:
     upstreams: Upstreams = request.app.state[UPSTREAMS_STATE_KEY]
     return upstreams
+
+
+def path_segment(value: str) -> str:
+    """A path parameter made safe to put in the upstream path (no traversal, no query)."""
+    return quote(value, safe="")
 
 
 def forwarded_headers(request: Request[Any, Any, Any]) -> dict[str, str]:

@@ -34,6 +34,15 @@ from medley_local.embedded import FAST_UNSAFE_SETTINGS, EmbeddedNats, EmbeddedPo
 from medley_local.services import ServiceSpec, service
 from medley_local.stack import RunningStack, start_stack
 
+# End-to-end tests register an administrator by this name, and every request comes from
+# one address, so the per-address limits (not the per-account ones) are lifted.
+E2E_ADMIN = "e2e-admin"
+E2E_ENV = {
+    "MEDLEY_USERS_BOOTSTRAP_ADMIN": E2E_ADMIN,
+    "MEDLEY_GATEWAY_REGISTER_PER_ADDRESS": "100000",
+    "MEDLEY_GATEWAY_LOGIN_PER_ADDRESS": "100000",
+}
+
 POSTGRES_IMAGE = "postgres:18-alpine"
 NATS_IMAGE = "nats:2.12-alpine"
 
@@ -245,6 +254,7 @@ async def medley_stack(
             event_prefix=infra.event_prefix,
             gateway_port=None,
             role_suffix=infra.role_suffix,
+            base_env={**os.environ, **E2E_ENV},
             log=log,
         )
         try:

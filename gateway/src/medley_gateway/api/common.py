@@ -10,6 +10,7 @@ from medley_core.problems import PROBLEM_MEDIA_TYPE
 from medley_gateway.schemas import ProblemDetails
 
 USERS = "users"
+CATALOG = "catalog"
 
 _PROBLEMS = {
     400: "Malformed request (not JSON, wrong types).",

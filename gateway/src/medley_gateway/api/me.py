@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, cast
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
@@ -29,7 +28,7 @@ from medley_gateway.schemas import (
     UpdateMeRequest,
     User,
 )
-from medley_gateway.upstreams import forward
+from medley_gateway.upstreams import forward, path_segment
 
 _AUTH = (401, 403)
 
@@ -146,7 +145,7 @@ class MeController(Controller):
         data: JSONBody[IntegrationRequest],
     ) -> Response[bytes]:
         """Connect (or replace) the provider (``spotify``, ``lastfm``, ``roon``…)."""
-        return await forward(request, USERS, f"/me/integrations/{_segment(provider)}")
+        return await forward(request, USERS, f"/me/integrations/{path_segment(provider)}")
 
     @delete(
         "/integrations/{provider:str}",
@@ -158,10 +157,5 @@ class MeController(Controller):
     ) -> Response[None]:
         return cast(
             "Response[None]",
-            await forward(request, USERS, f"/me/integrations/{_segment(provider)}"),
+            await forward(request, USERS, f"/me/integrations/{path_segment(provider)}"),
         )
-
-
-def _segment(value: str) -> str:
-    """A path parameter made safe to put in the upstream path (no traversal, no query)."""
-    return quote(value, safe="")
