@@ -20,6 +20,7 @@ import pytest
 
 from medley_gateway.app import create_app
 from medley_gateway.settings import GatewaySettings
+from medley_gateway.upstreams import UPSTREAMS
 
 PROBLEM = "application/problem+json"
 Bearer = Callable[[str], dict[str, str]]
@@ -35,6 +36,8 @@ def gateway(serve: Any) -> Gateway:
 
     @asynccontextmanager
     async def run(users_url: str, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+        # The fake stands for every upstream (its /health/ready too) unless a test says.
+        settings.setdefault("upstream_urls", {spec.name: users_url for spec in UPSTREAMS})
         config = GatewaySettings(
             users_url=users_url, log_json=False, log_level="WARNING", **settings
         )
@@ -284,11 +287,17 @@ async def test_health_is_200_only_when_every_upstream_is_ready(
         assert "medley" in metrics.text
 
 
-async def test_health_with_an_unreachable_upstream(gateway: Gateway, unreachable_url: str) -> None:
-    async with gateway(unreachable_url) as client:
+async def test_health_with_an_unreachable_upstream(
+    gateway: Gateway, fake_users: Any, unreachable_url: str
+) -> None:
+    _, ready_url = fake_users
+    urls = {"users": unreachable_url, "catalog": ready_url}
+    async with gateway(unreachable_url, upstream_urls=urls) as client:
         body = assert_problem(await client.get("/health"), 503)
+    # One upstream down is enough to fail, and the body says which.
     assert body["upstreams"]["users"]["status"] == "down"
     assert body["upstreams"]["users"]["error"]
+    assert body["upstreams"]["catalog"]["status"] == "up"
 
 
 # -- rate limits --------------------------------------------------------------------------------
