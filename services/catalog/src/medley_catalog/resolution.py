@@ -150,11 +150,12 @@ class _Prepared:
     isrc: str | None
     mbid: str | None
     spotify: str | None
+    printed: str = ""  # the credits as printed ("A feat. B")
+    external_keys: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
-    def external_keys(self) -> list[tuple[str, str]]:
+    def __post_init__(self) -> None:
         keys = [("mbid", self.mbid), ("spotify", self.spotify), ("isrc", self.isrc)]
-        return [(ns, v) for ns, v in keys if v]
+        self.external_keys = [(ns, v) for ns, v in keys if v]
 
 
 def _merge_featured(credits: list[Credit], featured: Sequence[str]) -> list[Credit]:
@@ -218,6 +219,7 @@ def prepare(index: int, candidate: Candidate) -> _Prepared:
         else:
             album_credits = [Credit(credits[0].name)]
     alt = primary_alternative(credits[0].name) if not candidate.artists else None
+    printed = artist_names(credits)
     return _Prepared(
         index=index,
         candidate=candidate,
@@ -228,13 +230,14 @@ def prepare(index: int, candidate: Candidate) -> _Prepared:
         tags=version_tags(title.norm),
         primary_norm=primary_norm,
         primary_alt=alt if alt and alt != primary_norm else None,
-        artist_search=normalize_text(artist_names(credits)),
+        artist_search=normalize_text(printed),
         album_norm=album_norm,
         album_search=album_search,
         album_credits=album_credits,
         isrc=ids["isrc"],
         mbid=ids["mbid"],
         spotify=ids["spotify"],
+        printed=printed,
     )
 
 
@@ -257,9 +260,15 @@ _STAGE_COLUMNS = (
 
 
 async def _stage(conn: asyncpg.Connection[Any], prepared: Sequence[_Prepared]) -> None:
-    await conn.execute("DROP TABLE IF EXISTS pg_temp.resolve_candidates")
-    await conn.execute(
-        """
+    """COPY the candidates into the connection's staging table. The table lives as long as
+    the connection and empties itself at commit: no catalog churn per call, and the
+    statements prepared over it stay valid."""
+    first = await conn.fetchval("SELECT to_regclass('pg_temp.resolve_candidates') IS NULL")
+    if not first:
+        await conn.execute("TRUNCATE resolve_candidates")
+    else:
+        await conn.execute(
+            """
         CREATE TEMP TABLE resolve_candidates (
             idx integer PRIMARY KEY,
             title_norm text NOT NULL,
@@ -273,9 +282,9 @@ async def _stage(conn: asyncpg.Connection[Any], prepared: Sequence[_Prepared]) -
             isrc text,
             mbid text,
             spotify text
-        ) ON COMMIT DROP
+        ) ON COMMIT DELETE ROWS
         """
-    )
+        )
     await conn.copy_records_to_table(
         "resolve_candidates",
         records=[
@@ -297,10 +306,10 @@ async def _stage(conn: asyncpg.Connection[Any], prepared: Sequence[_Prepared]) -
         ],
         columns=_STAGE_COLUMNS,
     )
-    # Statistics for the planner (a small sample is plenty for a few thousand rows).
-    await conn.execute("SET LOCAL default_statistics_target = 10")
-    await conn.execute("ANALYZE resolve_candidates")
-    await conn.execute("RESET default_statistics_target")
+    if first:
+        # Statistics for the planner, once per connection (the stages drive index lookups
+        # candidate by candidate; a rough row count is all they need).
+        await conn.execute("ANALYZE resolve_candidates")
 
 
 async def _drop_resolved(conn: asyncpg.Connection[Any], indexes: Sequence[int]) -> None:
@@ -349,6 +358,7 @@ CROSS JOIN LATERAL (
     JOIN tracks t ON t.primary_artist_id = a.id AND t.title_norm = c.title_norm
         AND t.deleted_at IS NULL
     WHERE a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+    OFFSET 0  -- keeps the planner from flattening this into a scan of every track
 ) m
 LEFT JOIN albums al ON al.id = m.album_id
 WHERE (
@@ -377,9 +387,12 @@ SELECT c.idx, t.id AS track_id
 FROM resolve_candidates c
 JOIN artists a ON a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
 JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
--- Titles of very different lengths cannot be alike: skip the trigram work for them.
-WHERE abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
-    AND similarity(t.title_norm, c.title_norm) >= $1
+-- Blocking before the trigram work: alike titles have close lengths, and one typo cannot
+-- change both their first and their last letter (CASE: the cheap test runs first).
+WHERE CASE WHEN abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
+        AND (left(t.title_norm, 1) = left(c.title_norm, 1)
+             OR right(t.title_norm, 1) = right(c.title_norm, 1))
+    THEN similarity(t.title_norm, c.title_norm) >= $1 ELSE false END
 UNION
 -- It is not: artists spelt alike (trigram index, one probe per distinct unknown name),
 -- then titles alike among their tracks.
@@ -393,8 +406,10 @@ FROM (
 JOIN artists a ON (' ' || a.name_norm) % unknown.primary_norm AND a.deleted_at IS NULL
 JOIN resolve_candidates c ON c.primary_norm = unknown.primary_norm
 JOIN tracks t ON t.primary_artist_id = a.id AND t.deleted_at IS NULL
-WHERE abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
-    AND similarity(t.title_norm, c.title_norm) >= $1
+WHERE CASE WHEN abs(length(t.title_norm) - length(c.title_norm)) <= 3 + length(c.title_norm) / 3
+        AND (left(t.title_norm, 1) = left(c.title_norm, 1)
+             OR right(t.title_norm, 1) = right(c.title_norm, 1))
+    THEN similarity(t.title_norm, c.title_norm) >= $1 ELSE false END
 """
 
 _FUZZY_TRACKS = """
@@ -769,7 +784,7 @@ async def _create(
         p = group.first
         key = group_album.get(group.id)
         album_id = album_ids[key] if key is not None else None
-        printed = artist_names(p.credits)
+        printed = p.printed
         duration = _pick(group, "duration_ms")
         album_title = album_titles.get(album_id) if album_id else None
         track_rows.append(
@@ -949,7 +964,6 @@ async def resolve(
         for ns, v in p.external_keys
     ]
     enriched = await _add_external_ids(conn, learned)
-    await conn.execute("DROP TABLE IF EXISTS pg_temp.resolve_candidates")
     await events.record_many(session, pending_events)
     if enriched:
         await events.publish_changed(session, "track", sorted(enriched))
