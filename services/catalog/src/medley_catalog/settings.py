@@ -33,6 +33,5 @@ class CatalogSettings(ServiceSettings):
     duration_max_ms: int = Field(default=30_000, ge=1)
     variant_duration_tolerance_ms: int = Field(default=3_000, ge=0)
 
-    # Reads.
+    # Reads: ids per batch get (list pages are at most 1,000 items, search pages 100).
     batch_get_max: int = Field(default=1_000, ge=1, le=10_000)
-    page_max_limit: int = Field(default=1_000, ge=1, le=10_000)
