@@ -1,5 +1,6 @@
 # Medley: one command runs it, one command tests it.
-UV ?= uv
+# uv from PATH, else the one pip installs (`python3 -m uv` works before any PATH rehash).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run test lint format typecheck bench migrate compose-up compose-down clean
@@ -11,7 +12,7 @@ help:
 	@echo "make bench  - benchmarks under tests/bench (not part of make test)"
 
 install:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
 run: install

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS_DIR
 from medley_core.provisioning import ServiceDatabase
 from medley_core.settings import env_prefix_for
-from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS_DIR
 from medley_users import MIGRATIONS_DIR as USERS_MIGRATIONS_DIR
 
 
