@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import MetaData
+import asyncpg
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,3 +83,18 @@ async def transaction(
     """One unit of work: committed when the block ends, rolled back if it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
+    """The asyncpg connection of ``session``'s transaction, for COPY and other bulk work.
+
+    SQLAlchemy begins the database transaction lazily, on the first statement; running one
+    first makes sure whatever the caller sends over the raw connection is part of it.
+    """
+    conn = await session.connection()
+    await conn.execute(text("SELECT 1"))
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection[Any] = raw.driver_connection
+    if not driver.is_in_transaction():
+        raise RuntimeError("bulk statements must run inside a transaction")
+    return driver

@@ -131,18 +131,23 @@ async def test_notification_is_sent_at_commit(db: EventDb) -> None:
         await listener.close()
 
 
-async def test_many_events_in_one_statement(db: EventDb) -> None:
-    from medley_core.events.outbox import record_events
+@pytest.mark.parametrize("count", [5, 500], ids=["insert", "copy"])
+async def test_many_events_in_one_statement(db: EventDb, count: int) -> None:
+    from medley_core.events.outbox import COPY_THRESHOLD, record_events
 
+    assert (count < COPY_THRESHOLD) == (count == 5)  # both ways of writing are exercised
     async with db.sessions() as session, session.begin():
         ids = await record_events(
             session,
-            [(THING_HAPPENED, ThingHappenedV1(key=f"bulk{i}"), f"s{i}") for i in range(50)],
+            [(THING_HAPPENED, ThingHappenedV1(key=f"bulk{i}"), f"s{i}") for i in range(count)],
         )
         assert await record_events(session, []) == []
     rows = await outbox_rows(db)
     assert [row["id"] for row in rows] == ids  # time-ordered ids: the order they were given
-    assert [row["subject"] for row in rows] == [f"s{i}" for i in range(50)]
+    assert [row["subject"] for row in rows] == [f"s{i}" for i in range(count)]
+    expected = [ThingHappenedV1(key=f"bulk{i}").model_dump(mode="json") for i in range(count)]
+    assert [row["data"] for row in rows] == expected
+    assert all(row["type"] == THING_HAPPENED.name and row["version"] == 1 for row in rows)
     assert len({row["occurred_at"] for row in rows}) == 1
 
 

@@ -22,7 +22,6 @@ import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import events
-from medley_catalog.db import driver_connection
 from medley_catalog.models import ALBUM_TYPES, NAMESPACES
 from medley_catalog.normalize import (
     normalize_artist,
@@ -32,6 +31,7 @@ from medley_catalog.normalize import (
     sort_name_for,
 )
 from medley_catalog.queries import TABLES, EntityType, as_uuid, resolve_ids
+from medley_core.db import driver_connection
 from medley_core.ids import new_id
 from medley_core.problems import Conflict, NotFound, Unprocessable
 

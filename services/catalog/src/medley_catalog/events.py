@@ -13,10 +13,9 @@ Consumes:
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,17 +23,15 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import popularity
-from medley_catalog.db import driver_connection
 from medley_catalog.queries import EntityType, Row, fetch
 from medley_contracts import catalog as contracts
 from medley_contracts.envelope import EventEnvelope, EventType
 from medley_contracts.ingestion import LISTENS_RECORDED
 from medley_contracts.users import USER_DELETED, UserDataErasedV1
-from medley_core.events.outbox import NOTIFY_SUFFIX, record_event
+from medley_core.db import driver_connection
+from medley_core.events.outbox import record_event, record_events
 from medley_core.events.runtime import EventHandler
-from medley_core.events.tables import tables_for
-from medley_core.ids import new_id, utcnow
-from medley_core.tracing import propagation_headers
+from medley_core.ids import utcnow
 
 log = logging.getLogger("medley.catalog.events")
 
@@ -69,46 +66,6 @@ PUBLISHES: tuple[EventType[Any], ...] = (
     *MERGED.values(),
     USER_DATA_ERASED,
 )
-
-Pending = tuple[EventType[Any], BaseModel, str]
-
-
-async def record_many(session: AsyncSession, events: Sequence[Pending]) -> None:
-    """Write many events into the outbox at once (bulk paths create thousands).
-
-    The same rows :func:`medley_core.events.outbox.record_event` writes, COPYed in one go,
-    and one notification for the lot (the relay wakes once the transaction commits).
-    """
-    if not events:
-        return
-    if len(events) == 1:
-        event_type, payload, subject = events[0]
-        await record_event(session, event_type, payload, subject=subject)
-        return
-    headers = json.dumps(propagation_headers())
-    now = utcnow()
-    records = []
-    for event_type, payload, subject in events:
-        if not isinstance(payload, event_type.payload):
-            raise TypeError(f"{event_type.name} carries {event_type.payload.__name__}")
-        records.append(
-            (
-                new_id(),
-                event_type.name,
-                event_type.version,
-                subject,
-                payload.model_dump_json(),
-                headers,
-                now,
-            )
-        )
-    conn = await driver_connection(session)
-    await conn.copy_records_to_table(
-        tables_for(None).outbox.name,
-        records=records,
-        columns=("id", "type", "version", "subject", "data", "headers", "occurred_at"),
-    )
-    await conn.execute("SELECT pg_notify(current_schema() || $1, '')", NOTIFY_SUFFIX)
 
 
 def _credits(row: Row) -> list[contracts.ArtistCreditV1]:
@@ -191,7 +148,7 @@ async def publish_changed(
 ) -> None:
     """One ``created`` or ``updated`` event per entity, carrying its state as committed."""
     event_type = (CREATED if created else UPDATED)[entity_type]
-    await record_many(
+    await record_events(
         session,
         [
             (event_type, payload, str(i))

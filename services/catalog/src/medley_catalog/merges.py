@@ -24,9 +24,9 @@ import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import events
-from medley_catalog.db import driver_connection
 from medley_catalog.normalize import normalize_text
 from medley_catalog.queries import TABLES, EntityType, as_uuid
+from medley_core.db import driver_connection
 from medley_core.problems import Conflict, NotFound
 
 

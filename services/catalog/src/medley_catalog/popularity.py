@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog.db import driver_connection
+from medley_core.db import driver_connection
 
 
 async def apply_listens(

@@ -45,7 +45,7 @@ import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import events
-from medley_catalog.db import driver_connection, take_write_lock
+from medley_catalog.db import take_write_lock
 from medley_catalog.normalize import (
     Credit,
     artist_names,
@@ -60,6 +60,8 @@ from medley_catalog.normalize import (
 )
 from medley_catalog.queries import as_uuid
 from medley_contracts import catalog as contracts
+from medley_core.db import driver_connection
+from medley_core.events.outbox import PendingEvent, record_events
 from medley_core.ids import new_id, utcnow
 
 Method = Literal["external_id", "exact", "fuzzy", "created"]
@@ -588,12 +590,12 @@ AlbumKey = tuple[str, uuid.UUID, int | None]
 @dataclass
 class _Created:
     tracks: dict[int, tuple[uuid.UUID, uuid.UUID | None]]
-    events: list[events.Pending]
+    events: list[PendingEvent]
 
 
 async def _ensure_artists(
     conn: asyncpg.Connection[Any], names: dict[str, str], source: str | None, now: Any
-) -> tuple[dict[str, uuid.UUID], list[events.Pending]]:
+) -> tuple[dict[str, uuid.UUID], list[PendingEvent]]:
     """Artist id per normalised name: the oldest live artist of that name, or a new one."""
     existing = await conn.fetch(
         """
@@ -605,7 +607,7 @@ async def _ensure_artists(
     )
     ids = {r["name_norm"]: as_uuid(r["id"]) for r in existing}
     new_rows = []
-    pending: list[events.Pending] = []
+    pending: list[PendingEvent] = []
     for norm, name in names.items():
         if norm in ids:
             continue
@@ -934,7 +936,7 @@ async def resolve(
         results[index] = Resolution(index, track_id, album_id, False, "fuzzy", confidence)
     await _drop_resolved(conn, list(fuzzy))
 
-    pending_events: list[events.Pending] = []
+    pending_events: list[PendingEvent] = []
     if len(results) < len(prepared):
         # Create under the write lock, after looking again: a concurrent resolver may have
         # created some of these tracks since the first look.
@@ -964,7 +966,7 @@ async def resolve(
         for ns, v in p.external_keys
     ]
     enriched = await _add_external_ids(conn, learned)
-    await events.record_many(session, pending_events)
+    await record_events(session, pending_events)
     if enriched:
         await events.publish_changed(session, "track", sorted(enriched))
     return [results[p.index] for p in prepared]

@@ -12,8 +12,8 @@ from medley_catalog import editing, listing
 from medley_catalog.api.deps import Session, require_writer
 from medley_catalog.api.entities import Cursor, Filter, YearParam, _text_param, page_body
 from medley_catalog.api.schemas import GenreIn
-from medley_catalog.db import driver_connection
 from medley_catalog.search import SEARCH_TYPES, SearchType, search
+from medley_core.db import driver_connection
 from medley_core.problems import Unprocessable
 
 
