@@ -10,15 +10,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.models import CatalogModel
-from medley_core.db import asyncpg_dsn, sqlalchemy_url
+from medley_core.db import asyncpg_dsn
+from medley_core.migrations import schema_drift
 from medley_core.provisioning import create_database, downgrade, drop_database, provision, upgrade
 
 from .conftest import service_database
@@ -101,29 +98,4 @@ async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None
 @pytest.mark.filterwarnings("ignore:Expression #1:UserWarning")
 async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
     _, service_url = scratch
-
-    def diff(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, kind, _: (
-                    name == "catalog" if kind == "schema" else name != "alembic_version"
-                ),
-                "compare_type": True,
-            },
-        )
-        return list(compare_metadata(context, CatalogModel.metadata))
-
-    # public first on the search_path, as the migrations run: the dialect takes the first
-    # schema as the default one, and tables in the default schema compare as schema-less.
-    engine = create_async_engine(
-        sqlalchemy_url(service_url),
-        connect_args={"server_settings": {"search_path": "public,catalog"}},
-    )
-    try:
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(diff)
-    finally:
-        await engine.dispose()
-    assert differences == []
+    assert await schema_drift(service_url, CatalogModel.metadata) == []

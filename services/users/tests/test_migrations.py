@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from medley_core.db import asyncpg_dsn
+from medley_core.migrations import schema_drift
 from medley_core.provisioning import (
     ServiceDatabase,
     create_database,
@@ -67,36 +68,6 @@ async def test_up_down_up(scratch: tuple[str, str]) -> None:
 
 async def test_head_matches_the_models(scratch: tuple[str, str]) -> None:
     """Every column, constraint and index of the models is what the history creates."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from medley_core.db import sqlalchemy_url
-
     _, service_url = scratch
     await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url)
-    # search_path public: "users" is then compared as the named schema it is (with the
-    # service's own search_path it would be the unnamed default schema, reflected bare).
-    engine = create_async_engine(
-        sqlalchemy_url(service_url), connect_args={"server_settings": {"search_path": "public"}}
-    )
-
-    def diff(connection: Any) -> list[Any]:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                "include_name": lambda name, type_, _: (
-                    name == "users" if type_ == "schema" else name != "alembic_version"
-                ),
-                "compare_type": True,
-            },
-        )
-        return list(compare_metadata(context, UsersModel.metadata))
-
-    try:
-        async with engine.connect() as conn:
-            differences = await conn.run_sync(diff)
-    finally:
-        await engine.dispose()
-    assert differences == []
+    assert await schema_drift(service_url, UsersModel.metadata) == []

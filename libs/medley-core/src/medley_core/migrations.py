@@ -15,6 +15,8 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -96,3 +98,36 @@ def run_migrations(metadata: MetaData, settings_cls: type[ServiceSettings]) -> N
         await engine.dispose()
 
     asyncio.run(run_async())
+
+
+async def schema_drift(database_url: str, metadata: MetaData) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match ``metadata``:
+    an empty list when the service's migrated schema is exactly its models.
+
+    Connects with public first on the search_path, as :func:`run_migrations` runs: with the
+    service's schema first, its tables would compare as schema-less and nothing would match.
+    """
+    schema = metadata.schema
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return name != "alembic_version"
+
+    def diff(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_schemas": True, "include_name": include_name, "compare_type": True},
+        )
+        return list(compare_metadata(context, metadata))
+
+    engine = create_async_engine(
+        sqlalchemy_url(database_url),
+        poolclass=pool.NullPool,
+        connect_args={"server_settings": {"search_path": f'public,"{schema}"'}},
+    )
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(diff)
+    finally:
+        await engine.dispose()
