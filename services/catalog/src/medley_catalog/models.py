@@ -230,7 +230,13 @@ class Track(CatalogModel, table=True):
             postgresql_where=_live("deleted_at"),
         ),
         Index("ix_tracks_album_position", "album_id", "disc_number", "track_number"),
-        Index("ix_tracks_primary_artist_title", "primary_artist_id", "title_norm"),
+        # Covering: fuzzy resolution reads an artist's titles from the index alone.
+        Index(
+            "ix_tracks_primary_artist_title",
+            "primary_artist_id",
+            "title_norm",
+            postgresql_include=["id", "deleted_at"],
+        ),
         Index(
             "ix_tracks_search_vector",
             "search_vector",
