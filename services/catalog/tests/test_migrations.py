@@ -99,3 +99,36 @@ async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None
 async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
     _, service_url = scratch
     assert await schema_drift(service_url, CatalogModel.metadata) == []
+
+
+async def test_the_vocabulary_follows_inserts_and_updates(scratch: tuple[str, str]) -> None:
+    """The trigger adds the words of inserted rows, and of updated rows whose search vector
+    changed, each word once, whatever the rows repeat."""
+    _, service_url = scratch
+    conn = await asyncpg.connect(asyncpg_dsn(service_url))
+    try:
+        ids = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
+        await conn.executemany(
+            "INSERT INTO artists (id, name, sort_name, name_norm, name_search) "
+            "VALUES ($1, $2, $2, $3, $3)",
+            [
+                (ids[0], "Sigur Rós", "sigur ros"),
+                (ids[1], "Sigur", "sigur"),
+                (ids[2], "Múm", "mum"),
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO artists (id, name, sort_name, name_norm, name_search) "
+            "SELECT gen_random_uuid(), n, n, n, n FROM unnest($1::text[]) AS n",
+            ["amiina", "amiina", "mum amiina"],
+        )
+        words = [r["word"] for r in await conn.fetch("SELECT word FROM search_words ORDER BY 1")]
+        assert words == ["amiina", "mum", "ros", "sigur"]
+        await conn.execute(
+            "UPDATE artists SET name_search = 'sigur ros agaetis byrjun' WHERE id = $1", ids[0]
+        )
+        await conn.execute("UPDATE artists SET name = 'Múm!' WHERE id = $1", ids[2])
+        words = [r["word"] for r in await conn.fetch("SELECT word FROM search_words ORDER BY 1")]
+        assert words == ["agaetis", "amiina", "byrjun", "mum", "ros", "sigur"]
+    finally:
+        await conn.close()
