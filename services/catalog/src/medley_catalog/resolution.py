@@ -353,13 +353,18 @@ SELECT DISTINCT ON (c.idx) c.idx, m.id AS track_id, m.album_id,
 FROM resolve_candidates c
 -- Per candidate (LATERAL: index lookups, whatever the size of the catalog): the artists of
 -- that name, then their tracks of that title (index on primary_artist_id, title_norm). An
--- artist's tracks are few; a common title ("Intro") has tens of thousands.
+-- artist's tracks are few; a common title ("Intro") has tens of thousands. Two LATERALs,
+-- each fenced (OFFSET 0), fix that order: joined in one, the planner starts from the title
+-- whenever it guesses a title rare, and a common one then costs thousands of heap visits.
+CROSS JOIN LATERAL (
+    SELECT a.id, a.name_norm FROM artists a
+    WHERE a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+    OFFSET 0
+) a
 CROSS JOIN LATERAL (
     SELECT t.id, t.album_id, t.title_variant, t.duration_ms, a.name_norm
-    FROM artists a
-    JOIN tracks t ON t.primary_artist_id = a.id AND t.title_norm = c.title_norm
-        AND t.deleted_at IS NULL
-    WHERE a.name_norm IN (c.primary_norm, c.primary_alt) AND a.deleted_at IS NULL
+    FROM tracks t
+    WHERE t.primary_artist_id = a.id AND t.title_norm = c.title_norm AND t.deleted_at IS NULL
     OFFSET 0  -- keeps the planner from flattening this into a scan of every track
 ) m
 LEFT JOIN albums al ON al.id = m.album_id
