@@ -7,6 +7,7 @@ neither is; the relay (:mod:`medley_core.events.relay`) publishes it afterwards.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable
@@ -69,70 +70,72 @@ async def record_events(
     payload, subject)``; returns their ids in order."""
     when = occurred_at or utcnow()
     headers = propagation_headers()
-    envelopes = [_envelope(event, payload, subject, when) for event, payload, subject in events]
-    if not envelopes:
+    rows = [_row(event, payload, subject) for event, payload, subject in events]
+    if not rows:
         return []
     outbox = tables_for(None).outbox
-    if len(envelopes) < COPY_THRESHOLD:
+    if len(rows) < COPY_THRESHOLD:
         conn = await session.connection()
         await conn.execute(
             insert(outbox),
             [
                 {
-                    "id": e.id,
-                    "type": e.type,
-                    "version": e.version,
-                    "subject": e.subject,
-                    "data": e.data,
+                    "id": event_id,
+                    "type": event.name,
+                    "version": event.version,
+                    "subject": subject,
+                    "data": json.loads(data),
                     "headers": headers,
-                    "occurred_at": e.occurred_at,
+                    "occurred_at": when,
                 }
-                for e in envelopes
+                for event_id, event, subject, data in rows
             ],
         )
     else:
         driver = await driver_connection(session)
         headers_json = json.dumps(headers)
         await driver.copy_records_to_table(
-            outbox.name,
             # Unqualified: the service's schema, first on the search_path, as for INSERT.
+            outbox.name,
             columns=("id", "type", "version", "subject", "data", "headers", "occurred_at"),
             records=[
-                (
-                    e.id,
-                    e.type,
-                    e.version,
-                    e.subject,
-                    json.dumps(e.data),
-                    headers_json,
-                    e.occurred_at,
-                )
-                for e in envelopes
+                (event_id, event.name, event.version, subject, data, headers_json, when)
+                for event_id, event, subject, data in rows
             ],
         )
     # Delivered at commit, and folded into one per transaction however many events it holds.
     conn = await session.connection()
     channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
     await conn.execute(select(func.pg_notify(channel, "")))
-    return [e.id for e in envelopes]
+    return [event_id for event_id, _, _, _ in rows]
 
 
-def _envelope(
-    event: EventType[Any], payload: BaseModel, subject: str, occurred_at: datetime
-) -> EventEnvelope:
-    """The envelope the relay will publish, built now: an event it could not carry fails
-    here, in the request that wrote it, rather than sitting in the outbox."""
+def _row(
+    event: EventType[Any], payload: BaseModel, subject: str
+) -> tuple[uuid.UUID, EventType[Any], str, str]:
+    """An outbox row's parts, checked now: an event the relay could not carry fails here,
+    in the request that wrote it, rather than sitting in the outbox."""
     if not isinstance(payload, event.payload):
         raise TypeError(
             f"{event.name} v{event.version} carries {event.payload.__name__}, "
             f"not {type(payload).__name__}"
         )
-    return EventEnvelope(
-        id=new_id(),
+    if not isinstance(subject, str):
+        raise TypeError(f"the subject of {event.name} is an entity id as text, not {subject!r}")
+    _check_envelope_fields(event)
+    return new_id(), event, subject, payload.model_dump_json()
+
+
+@functools.cache
+def _check_envelope_fields(event: EventType[Any]) -> None:
+    """The envelope's rules on type and version, once per event type (bulk paths write
+    thousands of events of a handful of types; the payload is checked by its own model)."""
+    EventEnvelope(
+        id=uuid.UUID(int=0),
         type=event.name,
         version=event.version,
         source="outbox",  # the relay stamps the service's name when it publishes
-        occurred_at=occurred_at,
-        subject=subject,
-        data=payload.model_dump(mode="json"),
+        occurred_at=utcnow(),
+        subject="-",
+        data={},
     )
