@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar, Request, Response, get, post
 
@@ -15,6 +16,7 @@ from medley_core.http import (
     UpstreamClient,
     UpstreamTimeout,
     UpstreamUnavailable,
+    transport_failure,
 )
 from medley_core.tracing import bind, current_request_id
 
@@ -251,3 +253,23 @@ async def test_request_id_trace_context_and_authorization_travel(
     assert first["authorization"] == "Bearer abc"
     assert "authorization" not in second  # only when asked
     bind(None, None)
+
+
+@pytest.mark.parametrize(
+    ("error", "idempotent", "retryable", "problem"),
+    [
+        # The request never left: any method may go again.
+        (httpx.ConnectError("refused"), False, True, UpstreamUnavailable),
+        (httpx.ConnectTimeout("slow connect"), False, True, UpstreamUnavailable),
+        (httpx.PoolTimeout("pool full"), False, True, UpstreamUnavailable),
+        # It may have had its effect: only reads go again.
+        (httpx.ReadTimeout("slow answer"), True, True, UpstreamTimeout),
+        (httpx.ReadTimeout("slow answer"), False, False, UpstreamTimeout),
+        (httpx.RemoteProtocolError("reset"), True, True, UpstreamUnavailable),
+        (httpx.RemoteProtocolError("reset"), False, False, UpstreamUnavailable),
+    ],
+)
+def test_which_transport_failures_are_retried(
+    error: httpx.TransportError, idempotent: bool, retryable: bool, problem: type
+) -> None:
+    assert transport_failure(error, idempotent) == (retryable, problem)

@@ -248,33 +248,15 @@ class UpstreamClient:
                         headers=outgoing,
                         **extra,
                     )
-                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                    # The request never left: any method may be tried again.
-                    self._failed(use_breaker, exc)
-                    verdict_given = True
-                    if attempt < max_retries:
-                        attempt += 1
-                        await self._sleep(self._backoff(attempt))
-                        continue
-                    raise UpstreamUnavailable(self.name) from exc
-                except httpx.TimeoutException as exc:
-                    self._failed(use_breaker, exc)
-                    verdict_given = True
-                    if idempotent and attempt < max_retries:
-                        attempt += 1
-                        await self._sleep(self._backoff(attempt))
-                        continue
-                    raise UpstreamTimeout(self.name) from exc
                 except httpx.TransportError as exc:
-                    # Connection reset mid-request, protocol errors: the request may have
-                    # had its effect, so only reads are repeated.
                     self._failed(use_breaker, exc)
                     verdict_given = True
-                    if idempotent and attempt < max_retries:
+                    retryable, problem = transport_failure(exc, idempotent)
+                    if retryable and attempt < max_retries:
                         attempt += 1
                         await self._sleep(self._backoff(attempt))
                         continue
-                    raise UpstreamUnavailable(self.name) from exc
+                    raise problem(self.name) from exc
 
                 if response.status_code in UNAVAILABLE_STATUSES:
                     self._failed(use_breaker, f"HTTP {response.status_code}")
@@ -321,3 +303,17 @@ class UpstreamClient:
 
     async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("DELETE", path, **kwargs)
+
+
+def transport_failure(
+    exc: httpx.TransportError, idempotent: bool
+) -> tuple[bool, type[UpstreamUnavailable] | type[UpstreamTimeout]]:
+    """Whether a failed call may be tried again, and the problem to raise if not."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # The request never left: any method may be tried again.
+        return True, UpstreamUnavailable
+    if isinstance(exc, httpx.TimeoutException):
+        return idempotent, UpstreamTimeout
+    # Connection reset mid-request, protocol errors: the request may have had its effect,
+    # so only reads are repeated.
+    return idempotent, UpstreamUnavailable
