@@ -13,10 +13,8 @@ import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,8 +26,9 @@ from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.app import create_app
 from medley_catalog.settings import EXTENSIONS, CatalogSettings
 from medley_core.auth import StaticKeySource, TokenVerifier
-from medley_core.db import asyncpg_dsn, create_engine, create_session_factory
-from medley_core.provisioning import ServiceDatabase, create_database, drop_database, provision
+from medley_core.db import create_engine, create_session_factory
+from medley_core.provisioning import ServiceDatabase
+from medley_local.pytest_plugin import ServiceDb, service_db
 
 ROLE = "medley_catalog_test"
 ISSUER = "medley-users"
@@ -51,42 +50,8 @@ def catalog_infra(request: pytest.FixtureRequest) -> Any:
     return dataclasses.replace(infra, event_prefix=infra.event_namespace("catalog"))
 
 
-@dataclass(frozen=True)
-class CatalogDb:
-    admin_url: str  # an administrator, on this run's database
-    service_url: str  # the catalog role, as the service connects
-
-    async def connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(asyncpg_dsn(self.admin_url))
-        await conn.execute("SET search_path TO catalog")
-        return conn
-
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await self.connect()
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        conn = await self.connect()
-        try:
-            return await conn.fetchval(query, *args)
-        finally:
-            await conn.close()
-
-    async def execute(self, query: str, *args: Any) -> str:
-        conn = await self.connect()
-        try:
-            return str(await conn.execute(query, *args))
-        finally:
-            await conn.close()
-
-    async def events(self, event_type: str | None = None) -> list[asyncpg.Record]:
-        """Outbox rows, oldest first (optionally of one type)."""
-        if event_type is None:
-            return await self.fetch("SELECT * FROM outbox ORDER BY id")
-        return await self.fetch("SELECT * FROM outbox WHERE type = $1 ORDER BY id", event_type)
+# The catalog tests' database: the catalog provisioned in a database of its own.
+CatalogDb = ServiceDb
 
 
 def service_database(infra: Any) -> ServiceDatabase:
@@ -104,13 +69,8 @@ def service_database(infra: Any) -> ServiceDatabase:
 
 @pytest.fixture(scope="session")
 async def catalog_db(catalog_infra: Any) -> AsyncIterator[CatalogDb]:
-    name = f"medley_catalog_test_{uuid.uuid4().hex[:8]}"
-    admin_url = await create_database(catalog_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database(catalog_infra))
-    try:
-        yield CatalogDb(admin_url, service_url)
-    finally:
-        await drop_database(catalog_infra.admin_url, name)
+    async with service_db(catalog_infra.admin_url, service_database(catalog_infra)) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

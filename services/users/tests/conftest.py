@@ -17,17 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from medley_core.db import asyncpg_dsn
 from medley_core.provisioning import (
     ServiceDatabase,
-    create_database,
-    drop_database,
-    provision,
 )
+from medley_local.pytest_plugin import ServiceDb, service_db
 from medley_users import MIGRATIONS_DIR
 from medley_users.app import create_app
 from medley_users.settings import UsersSettings
@@ -46,48 +42,17 @@ def users_infra(request: pytest.FixtureRequest) -> Any:
     return dataclasses.replace(infra, event_prefix=infra.event_namespace("users"))
 
 
-@dataclass(frozen=True)
-class UsersDb:
-    admin_url: str  # an administrator, on this run's database
-    service_url: str  # the users role, as the service connects
-
-    async def connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(asyncpg_dsn(self.admin_url))
-
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await self.connect()
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        conn = await self.connect()
-        try:
-            return await conn.fetchval(query, *args)
-        finally:
-            await conn.close()
-
-    async def execute(self, query: str, *args: Any) -> str:
-        conn = await self.connect()
-        try:
-            return str(await conn.execute(query, *args))
-        finally:
-            await conn.close()
+# The users tests' database: users provisioned in a database of its own.
+UsersDb = ServiceDb
 
 
 @pytest.fixture(scope="session")
 async def users_db(users_infra: Any) -> AsyncIterator[UsersDb]:
-    name = f"medley_users_test_{uuid.uuid4().hex[:8]}"
-    admin_url = await create_database(users_infra.admin_url, name)
     service = ServiceDatabase(
         schema="users", role=ROLE, password=ROLE, migrations_dir=MIGRATIONS_DIR
     )
-    service_url = await provision(admin_url, service)
-    try:
-        yield UsersDb(admin_url, service_url)
-    finally:
-        await drop_database(users_infra.admin_url, name)
+    async with service_db(users_infra.admin_url, service) as db:
+        yield db
 
 
 def integration_key(key_id: str, seed: int) -> dict[str, str]:

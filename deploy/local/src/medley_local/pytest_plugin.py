@@ -21,6 +21,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -28,7 +29,7 @@ import pytest_asyncio
 
 from medley_contracts.envelope import stream_name
 from medley_core.db import asyncpg_dsn
-from medley_core.provisioning import create_database, drop_database, provision
+from medley_core.provisioning import ServiceDatabase, create_database, drop_database, provision
 from medley_local.credentials import Credentials
 from medley_local.embedded import FAST_UNSAFE_SETTINGS, EmbeddedNats, EmbeddedPostgres
 from medley_local.services import ServiceSpec, service
@@ -89,6 +90,62 @@ class Infra:
                 database = spec.database(self.credentials.role_passwords[role], self.role_suffix)
                 self._provisioned[spec.name] = await provision(self.admin_url, database)
             return self._provisioned[spec.name]
+
+
+@dataclass(frozen=True)
+class ServiceDb:
+    """One service provisioned in a database of its own, for its tests: reached as the
+    administrator (to look behind the service's back) or as the service itself."""
+
+    admin_url: str  # an administrator, on this database
+    service_url: str  # the service's role, as the service connects
+    schema: str
+
+    async def connect(self) -> asyncpg.Connection:
+        """An administrator's connection; unqualified names are the service's tables."""
+        return await asyncpg.connect(
+            asyncpg_dsn(self.admin_url), server_settings={"search_path": self.schema}
+        )
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        conn = await self.connect()
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        conn = await self.connect()
+        try:
+            return await conn.fetchval(query, *args)
+        finally:
+            await conn.close()
+
+    async def execute(self, query: str, *args: object) -> str:
+        conn = await self.connect()
+        try:
+            return str(await conn.execute(query, *args))
+        finally:
+            await conn.close()
+
+    async def events(self, event_type: str | None = None) -> list[asyncpg.Record]:
+        """The service's outbox rows, oldest first (optionally of one type)."""
+        if event_type is None:
+            return await self.fetch("SELECT * FROM outbox ORDER BY id")
+        return await self.fetch("SELECT * FROM outbox WHERE type = $1 ORDER BY id", event_type)
+
+
+@contextlib.asynccontextmanager
+async def service_db(admin_url: str, database: ServiceDatabase) -> AsyncIterator[ServiceDb]:
+    """A fresh database on ``admin_url``'s server with ``database`` provisioned in it (role,
+    schema, extensions, every migration); dropped afterwards."""
+    name = f"medley_{database.schema}_test_{secrets.token_hex(4)}"
+    scratch_url = await create_database(admin_url, name)
+    try:
+        service_url = await provision(scratch_url, database)
+        yield ServiceDb(scratch_url, service_url, database.schema)
+    finally:
+        await drop_database(admin_url, name)
 
 
 def _spec(spec: ServiceSpec | str) -> ServiceSpec:
