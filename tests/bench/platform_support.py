@@ -17,8 +17,6 @@ from typing import Any
 import httpx
 from nats.js import JetStreamContext
 
-from medley_local.embedded import EmbeddedNats, _nats_string
-
 # -- figures ---------------------------------------------------------------------------------
 
 
@@ -197,26 +195,6 @@ async def alternating(
         baseline_total = baseline_total.merge(await baseline(per_round))
         target_total = target_total.merge(await target(per_round))
     return target_total, baseline_total
-
-
-# -- a NATS server with JetStream's default sync ----------------------------------------------
-
-
-class DefaultSyncNats(EmbeddedNats):
-    """:class:`EmbeddedNats` without ``sync_interval: always``: JetStream's default, which
-    flushes to disk every two minutes. The baseline of the durability benchmark; the same
-    binary, plumbing and ports, only this line of the config differs."""
-
-    def config(self) -> str:
-        store = str(self.data_dir / "jetstream")
-        return (
-            "# Written by tests/bench/platform_support.py: JetStream's default sync.\n"
-            f'listen: "{self.host}:{self.port}"\n'
-            f'http: "{self.host}:{self.monitor_port}"\n'
-            "jetstream {\n"
-            f"  store_dir: {_nats_string(store)}\n"
-            "}\n"
-        )
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ async def nats_pair(
     """Two embedded NATS servers: ``sync_interval: always`` (Medley's) and the default."""
     base = tmp_path_factory.mktemp("bench-nats")
     always = EmbeddedNats(base / "sync-always")
-    default = ps.DefaultSyncNats(base / "sync-default")
+    default = EmbeddedNats(base / "sync-default", sync_always=False)
     async with always, default:
         yield always, default
 
