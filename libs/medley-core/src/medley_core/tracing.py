@@ -32,10 +32,6 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def current_traceparent() -> str | None:
-    return _traceparent.get()
-
-
 def current_trace_id() -> str | None:
     value = _traceparent.get()
     match = _TRACEPARENT.match(value) if value else None
