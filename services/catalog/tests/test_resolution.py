@@ -324,6 +324,22 @@ async def test_candidates_of_one_batch_describing_one_new_track_create_it_once(
     assert await fresh.fetchval("SELECT count(*) FROM albums") == 1
 
 
+async def test_a_resolver_kept_waiting_by_the_lock_finds_what_its_holder_created(
+    fresh: CatalogDb, sessions: Sessions
+) -> None:
+    candidate = Candidate(title="Airbag", artist="Radiohead", album="OK Computer")
+    async with sessions() as holder, holder.begin():
+        # The holder's resolve takes the write lock, and keeps it until its commit.
+        (created,) = await resolve(holder, [candidate])
+        waiting = asyncio.create_task(one(sessions, candidate))
+        await asyncio.sleep(0.3)
+        # The other looked, found nothing (uncommitted), and now waits to create.
+        assert not waiting.done()
+    result = await waiting
+    assert (result.track_id, result.created, result.method) == (created.track_id, False, "exact")
+    assert await fresh.fetchval("SELECT count(*) FROM tracks") == 1
+
+
 async def test_two_concurrent_resolvers_create_one_track(
     fresh: CatalogDb, sessions: Sessions
 ) -> None:

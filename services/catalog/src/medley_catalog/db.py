@@ -15,3 +15,10 @@ WRITE_LOCK_KEY = "medley.catalog.writes"
 async def take_write_lock(conn: asyncpg.Connection[Any]) -> None:
     """Serialise with every other transaction creating catalog entities until commit."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", WRITE_LOCK_KEY)
+
+
+async def try_write_lock(conn: asyncpg.Connection[Any]) -> bool:
+    """Take the write lock if nobody holds it; False, without waiting, if somebody does."""
+    return bool(
+        await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", WRITE_LOCK_KEY)
+    )

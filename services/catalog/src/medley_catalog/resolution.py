@@ -28,9 +28,12 @@ Stages, in order; a candidate leaves at the first that answers:
    ids. Candidates of the same batch that describe the same new track (same keys, or sharing
    an external id) create it once.
 
-Two resolvers creating the same new track create it once: before creating, a resolver takes
-the catalog's write lock (an advisory transaction lock) and runs stages 1 and 2 again for
-what is left, so it sees whatever a concurrent resolver committed meanwhile.
+Two resolvers creating the same new track create it once: creation happens under the
+catalog's write lock (an advisory transaction lock). A resolver tries that lock before its
+first look; when it is free (the usual case: one import at a time), every statement after it
+already sees all that earlier creators committed, and stages 1 and 2 run once. When another
+transaction holds it, the resolver looks without it, then waits for the lock and runs stages
+1 and 2 again for what is left, so it sees whatever the other committed meanwhile.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import events
-from medley_catalog.db import take_write_lock
+from medley_catalog.db import take_write_lock, try_write_lock
 from medley_catalog.normalize import (
     Credit,
     artist_names,
@@ -912,6 +915,8 @@ async def resolve(
         return []
     by_index = {p.index: p for p in prepared}
     conn = await driver_connection(session)
+    # Before the first look: holding the lock, nothing can be created behind our back.
+    locked = await try_write_lock(conn)
     await _stage(conn, prepared)
     results: dict[int, Resolution] = {}
 
@@ -943,10 +948,11 @@ async def resolve(
 
     pending_events: list[PendingEvent] = []
     if len(results) < len(prepared):
-        # Create under the write lock, after looking again: a concurrent resolver may have
-        # created some of these tracks since the first look.
-        await take_write_lock(conn)
-        await external_and_exact()
+        if not locked:
+            # Create under the write lock, after looking again: the resolver that held it
+            # may have created some of these tracks since the first look.
+            await take_write_lock(conn)
+            await external_and_exact()
         # Originals first, then variants: "X - 2011 Remaster" may then resolve to the "X"
         # this very batch created (when the durations agree).
         for variants in (False, True):
