@@ -86,6 +86,8 @@ _PRIMARY_SPLIT = re.compile(r"\s*,\s*|\s+&\s+|\s+and\s+|\s+x\s+|\s+vs\.?\s+|\s*/
 # A suffix segment: "(…)", "[…]" or " - …" at the end of a title.
 _BRACKET_SEGMENT = re.compile(r"\s*[\(\[]([^\(\)\[\]]*)[\)\]]\s*$")
 _DASH_SEGMENT = re.compile(r"\s+-\s+([^-]+)$")
+# What any of the patterns above needs to match: a bracket, a dash or a "feat" word.
+_MAY_HAVE_PARTS = re.compile(rf"[\(\[]|\s-\s|\s{_FEAT_WORD}\s", re.IGNORECASE)
 
 # Words a re-issue of the same recording is described with. A segment made only of these
 # (and years, ordinals) is a variant; one with any other word ("live", "remix", "edit",
@@ -232,6 +234,8 @@ def parse_title(title: str) -> ParsedTitle:
     'wish you were here live'
     """
     text = title.translate(_TRANSLIT).strip()
+    if not _MAY_HAVE_PARTS.search(text):  # most titles: nothing to split off
+        return ParsedTitle(normalize_text(text) or normalize_text(title))
     featured: list[str] = []
     variants: list[str] = []
 
@@ -329,14 +333,20 @@ def parse_artist_credits(artist: str) -> list[Credit]:
     "Simon & Garfunkel" and "Earth, Wind & Fire" are one artist each. Structured credits
     from the source are better than this guess; it is only for plain strings.
     """
+    return list(_parse_artist_credits(artist))
+
+
+# Imports name the same artists over and over: parse each string once.
+@lru_cache(maxsize=65_536)
+def _parse_artist_credits(artist: str) -> tuple[Credit, ...]:
     text = " ".join(artist.split())
     if not text:
-        return []
+        return ()
     parts = _FEAT_SPLIT.split(text, maxsplit=1)
     main = parts[0].strip().rstrip("(").strip()
     credits: list[Credit] = []
     if len(parts) == 1:
-        return [Credit(main)]
+        return (Credit(main),)
     featured = _split_list(parts[1].rstrip(")] "))
     credits.append(Credit(main, " feat. " if featured else ""))
     for index, name in enumerate(featured):
@@ -344,9 +354,10 @@ def parse_artist_credits(artist: str) -> list[Credit]:
         credits.append(
             Credit(name, "" if last else (" & " if index == len(featured) - 2 else ", "))
         )
-    return credits
+    return tuple(credits)
 
 
+@lru_cache(maxsize=65_536)
 def primary_alternative(name: str) -> str | None:
     """A second guess at the primary artist when a plain string may join two: the first of
     "A & B", "A, B", "A x B", "A vs. B" (normalised), or None when there is nothing to split."""
