@@ -155,6 +155,14 @@ async def test_unknown_ids_are_404_and_malformed_input_422(
     assert await fresh.fetchval("SELECT count(*) FROM tracks") == 0
 
 
+async def test_the_api_document_says_ids_are_uuids(client: Client) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    for path in ("/tracks/{entity_id}", "/albums/{entity_id}/merge", "/artists/{entity_id}"):
+        operation = next(iter(document["paths"][path].values()))
+        (entity_id,) = [p for p in operation["parameters"] if p["name"] == "entity_id"]
+        assert (entity_id["schema"]["type"], entity_id["schema"]["format"]) == ("string", "uuid")
+
+
 async def test_lookup_by_external_id(fresh: CatalogDb, client: Client, auth: Headers) -> None:
     track = await make_track(
         client,

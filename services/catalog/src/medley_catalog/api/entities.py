@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +45,9 @@ Cursor = Annotated[
 ]
 Filter = Annotated[str | None, QueryParameter(max_length=100)]
 YearParam = Annotated[int | None, QueryParameter(ge=1, le=9999)]
+# Documented as a UUID; checked by parse_id, so a malformed id is a 422 naming it rather
+# than a bare "no such route".
+EntityId = Annotated[str, PathParameter(format="uuid", description="the entity's id (a UUID)")]
 
 WRITERS = [require_writer()]
 
@@ -84,7 +87,7 @@ class EntityController(Controller):
         "/{entity_id:str}",
         summary="One entity with its details (a merged id answers with its survivor)",
     )
-    async def get_one(self, entity_id: FromPath[str], db_session: Session) -> dict[str, Any]:
+    async def get_one(self, entity_id: EntityId, db_session: Session) -> dict[str, Any]:
         eid = parse_id(entity_id)
         return await detail(db_session, self.entity_type, eid)
 
@@ -124,7 +127,7 @@ class EntityController(Controller):
     @delete(
         "/{entity_id:str}", guards=WRITERS, status_code=HTTP_204_NO_CONTENT, summary="Soft delete"
     )
-    async def remove(self, entity_id: FromPath[str], db_session: Session) -> None:
+    async def remove(self, entity_id: EntityId, db_session: Session) -> None:
         eid = parse_id(entity_id)
         await editing.delete(db_session, self.entity_type, eid)
 
@@ -134,14 +137,14 @@ class EntityController(Controller):
         status_code=HTTP_200_OK,
         summary="Undo a delete",
     )
-    async def restore(self, entity_id: FromPath[str], db_session: Session) -> dict[str, Any]:
+    async def restore(self, entity_id: EntityId, db_session: Session) -> dict[str, Any]:
         eid = parse_id(entity_id)
         await editing.restore(db_session, self.entity_type, eid)
         return await detail(db_session, self.entity_type, eid)
 
     @put("/{entity_id:str}/genres", guards=WRITERS, summary="Tag with genres (replaces the set)")
     async def set_genres(
-        self, entity_id: FromPath[str], data: JSONBody[GenresIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.set_genres(db_session, self.entity_type, eid, data.genres)
@@ -154,7 +157,7 @@ class EntityController(Controller):
         summary="Add genre tags",
     )
     async def add_genres(
-        self, entity_id: FromPath[str], data: JSONBody[GenresIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.set_genres(
@@ -169,7 +172,7 @@ class EntityController(Controller):
         summary="Attach an external id",
     )
     async def attach_external_id(
-        self, entity_id: FromPath[str], data: JSONBody[ExternalIdIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[ExternalIdIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.attach_external_id(db_session, self.entity_type, eid, data.spec())
@@ -183,7 +186,7 @@ class EntityController(Controller):
     )
     async def detach_external_id(
         self,
-        entity_id: FromPath[str],
+        entity_id: EntityId,
         namespace: FromPath[str],
         value: FromPath[str],
         db_session: Session,
@@ -196,7 +199,7 @@ class EntityController(Controller):
         "/{entity_id:str}/images", guards=WRITERS, status_code=HTTP_200_OK, summary="Add an image"
     )
     async def add_image(
-        self, entity_id: FromPath[str], data: JSONBody[ImageIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[ImageIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         conn = await driver_connection(db_session)
@@ -220,7 +223,7 @@ class EntityController(Controller):
         summary="Set the description of a source in a language",
     )
     async def set_description(
-        self, entity_id: FromPath[str], data: JSONBody[DescriptionIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[DescriptionIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         conn = await driver_connection(db_session)
@@ -242,7 +245,7 @@ class EntityController(Controller):
         summary="Merge this duplicate into another (409 for itself or a loop)",
     )
     async def merge(
-        self, entity_id: FromPath[str], data: JSONBody[MergeIn], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[MergeIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         result = await merges.merge(db_session, self.entity_type, eid, data.into)
@@ -295,7 +298,7 @@ class TrackController(EntityController):
 
     @patch("/{entity_id:str}", guards=WRITERS, summary="Update a track (only the fields given)")
     async def update(
-        self, entity_id: FromPath[str], data: JSONBody[TrackPatch], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[TrackPatch], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.update_track(db_session, eid, data.changes())
@@ -341,7 +344,7 @@ class AlbumController(EntityController):
 
     @patch("/{entity_id:str}", guards=WRITERS, summary="Update an album (only the fields given)")
     async def update(
-        self, entity_id: FromPath[str], data: JSONBody[AlbumPatch], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[AlbumPatch], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.update_album(db_session, eid, data.changes())
@@ -381,7 +384,7 @@ class ArtistController(EntityController):
 
     @patch("/{entity_id:str}", guards=WRITERS, summary="Update an artist (only the fields given)")
     async def update(
-        self, entity_id: FromPath[str], data: JSONBody[ArtistPatch], db_session: Session
+        self, entity_id: EntityId, data: JSONBody[ArtistPatch], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
         final = await editing.update_artist(db_session, eid, data.changes())
