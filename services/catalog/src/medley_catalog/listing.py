@@ -48,6 +48,32 @@ AlbumSort = Literal["title", "created"]
 ArtistSort = Literal["name", "created"]
 
 
+@dataclass(frozen=True)
+class SortKey:
+    """A listing's order: its columns (the id last, to break ties) and their types in a
+    cursor. "created" is the id's order: ids are time-ordered UUIDv7."""
+
+    columns: tuple[str, ...]
+    types: tuple[type, ...]
+    descending: bool = False
+
+
+BY_ID = SortKey(("id",), (uuid.UUID,))
+TRACK_SORTS: dict[str, SortKey] = {
+    "title": SortKey(("title_norm", "id"), (str, uuid.UUID)),
+    "popularity": SortKey(("play_count", "id"), (int, uuid.UUID), descending=True),
+    "created": BY_ID,
+}
+ALBUM_SORTS: dict[str, SortKey] = {
+    "title": SortKey(("title_norm", "id"), (str, uuid.UUID)),
+    "created": BY_ID,
+}
+ARTIST_SORTS: dict[str, SortKey] = {
+    "name": SortKey(("name_norm", "id"), (str, uuid.UUID)),
+    "created": BY_ID,
+}
+
+
 def encode_cursor(kind: str, key: Sequence[Any]) -> str:
     raw = json.dumps([kind, [str(k) if isinstance(k, uuid.UUID) else k for k in key]])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -165,28 +191,17 @@ async def list_tracks(
         query.where(f"EXISTS (SELECT 1 FROM albums al WHERE {' AND '.join(album_conditions)})")
     if source is not None:
         query.where(f"t.source = {query.param(source)}")
-    kind = f"tracks:{sort}"
-    if sort == "title":
-        key = decode_cursor(cursor, kind, (str, uuid.UUID)) if cursor else None
-        order = _keyset(query, ["t.title_norm", "t.id"], key)
-        key_of: tuple[str, ...] = ("title_norm", "id")
-    elif sort == "popularity":
-        key = decode_cursor(cursor, kind, (int, uuid.UUID)) if cursor else None
-        order = _keyset(query, ["t.play_count", "t.id"], key, descending=True)
-        key_of = ("play_count", "id")
-    else:
-        key = decode_cursor(cursor, kind, (uuid.UUID,)) if cursor else None
-        order = _keyset(query, ["t.id"], key)
-        key_of = ("id",)
-    limit_param = query.param(limit + 1)
-    records = await conn.fetch(
-        f"""
-        SELECT {TRACK_COLUMNS}, t.title_norm
-        FROM tracks t WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
-        """,
-        *query.args,
+    return await _keyset_page(
+        conn,
+        query,
+        table="tracks t",
+        columns=TRACK_COLUMNS,
+        norm="title_norm",
+        sort=TRACK_SORTS[sort],
+        kind=f"tracks:{sort}",
+        cursor=cursor,
+        limit=limit,
     )
-    return _page(rows(records), limit, kind, key_of, hidden=("title_norm",))
 
 
 async def list_albums(
@@ -221,24 +236,17 @@ async def list_albums(
         query.where(f"al.album_type = {query.param(album_type)}")
     if source is not None:
         query.where(f"al.source = {query.param(source)}")
-    kind = f"albums:{sort}"
-    if sort == "title":
-        key = decode_cursor(cursor, kind, (str, uuid.UUID)) if cursor else None
-        order = _keyset(query, ["al.title_norm", "al.id"], key)
-        key_of: tuple[str, ...] = ("title_norm", "id")
-    else:
-        key = decode_cursor(cursor, kind, (uuid.UUID,)) if cursor else None
-        order = _keyset(query, ["al.id"], key)
-        key_of = ("id",)
-    limit_param = query.param(limit + 1)
-    records = await conn.fetch(
-        f"""
-        SELECT {ALBUM_COLUMNS}, al.title_norm
-        FROM albums al WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
-        """,
-        *query.args,
+    return await _keyset_page(
+        conn,
+        query,
+        table="albums al",
+        columns=ALBUM_COLUMNS,
+        norm="title_norm",
+        sort=ALBUM_SORTS[sort],
+        kind=f"albums:{sort}",
+        cursor=cursor,
+        limit=limit,
     )
-    return _page(rows(records), limit, kind, key_of, hidden=("title_norm",))
 
 
 async def list_artists(
@@ -262,24 +270,17 @@ async def list_artists(
         )
     if source is not None:
         query.where(f"ar.source = {query.param(source)}")
-    kind = f"artists:{sort}"
-    if sort == "name":
-        key = decode_cursor(cursor, kind, (str, uuid.UUID)) if cursor else None
-        order = _keyset(query, ["ar.name_norm", "ar.id"], key)
-        key_of: tuple[str, ...] = ("name_norm", "id")
-    else:
-        key = decode_cursor(cursor, kind, (uuid.UUID,)) if cursor else None
-        order = _keyset(query, ["ar.id"], key)
-        key_of = ("id",)
-    limit_param = query.param(limit + 1)
-    records = await conn.fetch(
-        f"""
-        SELECT {ARTIST_COLUMNS}, ar.name_norm
-        FROM artists ar WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
-        """,
-        *query.args,
+    page = await _keyset_page(
+        conn,
+        query,
+        table="artists ar",
+        columns=ARTIST_COLUMNS,
+        norm="name_norm",
+        sort=ARTIST_SORTS[sort],
+        kind=f"artists:{sort}",
+        cursor=cursor,
+        limit=limit,
     )
-    page = _page(rows(records), limit, kind, key_of, hidden=("name_norm",))
     if with_counts and page.items:
         counts = await artist_counts(conn, [item["id"] for item in page.items])
         for item in page.items:
@@ -312,6 +313,34 @@ async def list_genres(
     more = len(items) > limit
     items = items[:limit]
     return Page(items, encode_cursor("genres", [items[-1]["slug"]]) if more and items else None)
+
+
+async def _keyset_page(
+    conn: asyncpg.Connection[Any],
+    query: _Query,
+    *,
+    table: str,
+    columns: str,
+    norm: str,
+    sort: SortKey,
+    kind: str,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """One page of ``table`` ("tracks t") under ``query``'s filters, after ``cursor``. The
+    normalised name (``norm``) is read for the cursor of a title or name order, not shown."""
+    alias = table.split()[-1]
+    key = decode_cursor(cursor, kind, sort.types) if cursor else None
+    order = _keyset(query, [f"{alias}.{c}" for c in sort.columns], key, descending=sort.descending)
+    limit_param = query.param(limit + 1)
+    records = await conn.fetch(
+        f"""
+        SELECT {columns}, {alias}.{norm}
+        FROM {table} WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
+        """,
+        *query.args,
+    )
+    return _page(rows(records), limit, kind, sort.columns, hidden=(norm,))
 
 
 def _page(
