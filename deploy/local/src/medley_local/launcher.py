@@ -26,6 +26,7 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
+from medley_core.aio import wait_event
 from medley_core.provisioning import create_database, provision
 from medley_local.credentials import Credentials
 from medley_local.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError
@@ -172,8 +173,7 @@ async def _watch(stack: RunningStack, stopping: asyncio.Event) -> ChildFailed | 
         dead = stack.exited()
         if dead is not None:
             return dead.failure()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=0.5)
+        await wait_event(stopping, 0.5)
     return None
 
 

@@ -235,3 +235,19 @@ async def test_events_published_long_ago_are_pruned(
     async with db.engine.connect() as conn:
         left = set((await conn.execute(select(outbox.c.id))).scalars())
     assert left == {recent, pending}
+
+
+async def test_a_relay_cancelled_as_it_is_woken_stops(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    # A shutdown cancels the relay whenever it comes; a wake-up (a commit's NOTIFY) landing in
+    # the same instant used to swallow the cancellation and hang the service's stop.
+    relay = OutboxRelay(make_settings(relay_poll_interval_s=3600), db.sessions, await connect())
+    task = asyncio.create_task(relay.run())
+    await eventually(lambda: _true(relay.listening), what="LISTEN")
+    await asyncio.sleep(0.2)  # the first drain is over: the relay waits for a wake-up
+    relay.wake()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert done == {task}
+    assert task.cancelled()

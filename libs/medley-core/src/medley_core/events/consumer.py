@@ -35,6 +35,7 @@ from medley_contracts.envelope import (
     stream_subjects,
 )
 from medley_core import tracing
+from medley_core.aio import cancel_and_wait, wait_event
 from medley_core.events.deadletters import envelope_document, has_dead_letter, store_dead_letter
 from medley_core.events.inbox import EventHandler, already_applied, apply_once
 from medley_core.events.streams import ensure_stream
@@ -126,12 +127,8 @@ class StreamConsumer:
         if task is None or task.done():
             return
         if self._handling:
-            done, _ = await asyncio.wait({task}, timeout=timeout_s)
-            if not done:
-                task.cancel()
-        else:
-            task.cancel()
-        await asyncio.wait({task})
+            await asyncio.wait({task}, timeout=timeout_s)
+        await cancel_and_wait([task])
 
     async def run(self) -> None:
         """Fetch and handle until stopped; survive NATS going away and coming back."""
@@ -140,8 +137,7 @@ class StreamConsumer:
             while not self._stopping:
                 if not self.nc.is_connected:
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), NOT_CONNECTED_WAIT_S)
+                    await wait_event(self._wake, NOT_CONNECTED_WAIT_S)
                     continue
                 try:
                     if self._subscription is None:

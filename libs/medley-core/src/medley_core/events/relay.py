@@ -12,7 +12,6 @@ stream's duplicate window (and by the consumers' inboxes beyond it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope, context_of, nats_subject
+from medley_core.aio import cancel_and_wait, wait_event
 from medley_core.db import asyncpg_dsn
 from medley_core.events.outbox import notify_channel
 from medley_core.events.streams import ensure_stream
@@ -130,10 +130,7 @@ class OutboxRelay:
                     ok = False
                 if ok:
                     failures = 0
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self._wake.wait(), self.settings.relay_poll_interval_s
-                        )
+                    await wait_event(self._wake, self.settings.relay_poll_interval_s)
                     await self._maybe_prune()
                 else:
                     # Back off; a notification does not cut it short (NATS is likely down,
@@ -143,9 +140,7 @@ class OutboxRelay:
                         min(self.retry_base_s * 2 ** (failures - 1), self.retry_cap_s)
                     )
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await cancel_and_wait([listener])
 
     async def drain(self) -> bool:
         """Publish until the outbox is empty; False if a publish failed (back off)."""
@@ -272,12 +267,9 @@ class OutboxRelay:
                 delay = 0.5
                 # Whatever was committed while nobody listened is waiting.
                 self._wake.set()
-                while not lost.is_set():
-                    try:
-                        await asyncio.wait_for(lost.wait(), LISTEN_KEEPALIVE_S)
-                    except TimeoutError:
-                        # A silent network drop is only noticed by using the connection.
-                        await conn.fetchval("SELECT 1", timeout=LISTEN_KEEPALIVE_S)
+                while not await wait_event(lost, LISTEN_KEEPALIVE_S):
+                    # A silent network drop is only noticed by using the connection.
+                    await conn.fetchval("SELECT 1", timeout=LISTEN_KEEPALIVE_S)
                 log.warning("outbox LISTEN connection lost; reconnecting")
             except asyncio.CancelledError:
                 raise

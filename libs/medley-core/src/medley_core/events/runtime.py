@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.aio import cancel_and_wait
 from medley_core.events.consumer import StreamConsumer, handlers_by_context
 from medley_core.events.deadletters import ReplayResult, replay_dead_letter
 from medley_core.events.inbox import EventHandler
@@ -122,10 +123,7 @@ class EventRuntime:
             return
         self._started = False
         await asyncio.gather(*(c.stop(STOP_TIMEOUT_S) for c in self.consumers))
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         if not self.nc.is_closed:
             try:
