@@ -59,19 +59,45 @@ class SortKey:
 
 
 BY_ID = SortKey(("id",), (uuid.UUID,))
-TRACK_SORTS: dict[str, SortKey] = {
-    "title": SortKey(("title_norm", "id"), (str, uuid.UUID)),
-    "popularity": SortKey(("play_count", "id"), (int, uuid.UUID), descending=True),
-    "created": BY_ID,
-}
-ALBUM_SORTS: dict[str, SortKey] = {
-    "title": SortKey(("title_norm", "id"), (str, uuid.UUID)),
-    "created": BY_ID,
-}
-ARTIST_SORTS: dict[str, SortKey] = {
-    "name": SortKey(("name_norm", "id"), (str, uuid.UUID)),
-    "created": BY_ID,
-}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a keyset page of one entity reads: its table ("tracks t"), the columns shown,
+    the normalised name (read for a title or name cursor, not shown) and its orders."""
+
+    name: str
+    table: str
+    columns: str
+    norm: str
+    sorts: dict[str, SortKey]
+
+
+TRACKS = Listing(
+    "tracks",
+    "tracks t",
+    TRACK_COLUMNS,
+    "title_norm",
+    {
+        "title": SortKey(("title_norm", "id"), (str, uuid.UUID)),
+        "popularity": SortKey(("play_count", "id"), (int, uuid.UUID), descending=True),
+        "created": BY_ID,
+    },
+)
+ALBUMS = Listing(
+    "albums",
+    "albums al",
+    ALBUM_COLUMNS,
+    "title_norm",
+    {"title": SortKey(("title_norm", "id"), (str, uuid.UUID)), "created": BY_ID},
+)
+ARTISTS = Listing(
+    "artists",
+    "artists ar",
+    ARTIST_COLUMNS,
+    "name_norm",
+    {"name": SortKey(("name_norm", "id"), (str, uuid.UUID)), "created": BY_ID},
+)
 
 
 def encode_cursor(kind: str, key: Sequence[Any]) -> str:
@@ -191,17 +217,7 @@ async def list_tracks(
         query.where(f"EXISTS (SELECT 1 FROM albums al WHERE {' AND '.join(album_conditions)})")
     if source is not None:
         query.where(f"t.source = {query.param(source)}")
-    return await _keyset_page(
-        conn,
-        query,
-        table="tracks t",
-        columns=TRACK_COLUMNS,
-        norm="title_norm",
-        sort=TRACK_SORTS[sort],
-        kind=f"tracks:{sort}",
-        cursor=cursor,
-        limit=limit,
-    )
+    return await _keyset_page(conn, query, TRACKS, sort, cursor, limit)
 
 
 async def list_albums(
@@ -236,17 +252,7 @@ async def list_albums(
         query.where(f"al.album_type = {query.param(album_type)}")
     if source is not None:
         query.where(f"al.source = {query.param(source)}")
-    return await _keyset_page(
-        conn,
-        query,
-        table="albums al",
-        columns=ALBUM_COLUMNS,
-        norm="title_norm",
-        sort=ALBUM_SORTS[sort],
-        kind=f"albums:{sort}",
-        cursor=cursor,
-        limit=limit,
-    )
+    return await _keyset_page(conn, query, ALBUMS, sort, cursor, limit)
 
 
 async def list_artists(
@@ -270,17 +276,7 @@ async def list_artists(
         )
     if source is not None:
         query.where(f"ar.source = {query.param(source)}")
-    page = await _keyset_page(
-        conn,
-        query,
-        table="artists ar",
-        columns=ARTIST_COLUMNS,
-        norm="name_norm",
-        sort=ARTIST_SORTS[sort],
-        kind=f"artists:{sort}",
-        cursor=cursor,
-        limit=limit,
-    )
+    page = await _keyset_page(conn, query, ARTISTS, sort, cursor, limit)
     if with_counts and page.items:
         counts = await artist_counts(conn, [item["id"] for item in page.items])
         for item in page.items:
@@ -318,29 +314,28 @@ async def list_genres(
 async def _keyset_page(
     conn: asyncpg.Connection[Any],
     query: _Query,
-    *,
-    table: str,
-    columns: str,
-    norm: str,
-    sort: SortKey,
-    kind: str,
+    listing: Listing,
+    sort: str,
     cursor: str | None,
     limit: int,
 ) -> Page:
-    """One page of ``table`` ("tracks t") under ``query``'s filters, after ``cursor``. The
-    normalised name (``norm``) is read for the cursor of a title or name order, not shown."""
-    alias = table.split()[-1]
-    key = decode_cursor(cursor, kind, sort.types) if cursor else None
-    order = _keyset(query, [f"{alias}.{c}" for c in sort.columns], key, descending=sort.descending)
+    """One page of ``listing`` under ``query``'s filters, in ``sort`` order, after ``cursor``."""
+    kind = f"{listing.name}:{sort}"
+    key_sort = listing.sorts[sort]
+    alias = listing.table.split()[-1]
+    key = decode_cursor(cursor, kind, key_sort.types) if cursor else None
+    order = _keyset(
+        query, [f"{alias}.{c}" for c in key_sort.columns], key, descending=key_sort.descending
+    )
     limit_param = query.param(limit + 1)
     records = await conn.fetch(
         f"""
-        SELECT {columns}, {alias}.{norm}
-        FROM {table} WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
+        SELECT {listing.columns}, {alias}.{listing.norm}
+        FROM {listing.table} WHERE {query.sql} ORDER BY {order} LIMIT {limit_param}
         """,
         *query.args,
     )
-    return _page(rows(records), limit, kind, sort.columns, hidden=(norm,))
+    return _page(rows(records), limit, kind, key_sort.columns, hidden=(listing.norm,))
 
 
 def _page(
