@@ -197,17 +197,16 @@ def prepare(index: int, candidate: Candidate) -> _Prepared:
         raise CandidateError(index, "duration_ms must be positive")
     if candidate.album_type is not None and candidate.album_type not in ALBUM_TYPES:
         raise CandidateError(index, f"album_type must be one of {sorted(ALBUM_TYPES)}")
-    ids: dict[str, str | None] = {"isrc": None, "mbid": None, "spotify": None}
-    if candidate.isrc or candidate.mbid or candidate.spotify_id:
-        for namespace, value in (
-            ("isrc", candidate.isrc),
-            ("mbid", candidate.mbid),
-            ("spotify", candidate.spotify_id),
-        ):
-            try:
-                ids[namespace] = normalize_external_id(namespace, value) if value else None
-            except ValueError as exc:
-                raise CandidateError(index, str(exc)) from None
+    ids: dict[str, str | None] = {}
+    for namespace, value in (
+        ("isrc", candidate.isrc),
+        ("mbid", candidate.mbid),
+        ("spotify", candidate.spotify_id),
+    ):
+        try:
+            ids[namespace] = normalize_external_id(namespace, value) if value else None
+        except ValueError as exc:
+            raise CandidateError(index, str(exc)) from None
     title = parse_title(candidate.title)
     if not title.norm:
         raise CandidateError(index, "the title has no letters or digits")
