@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +61,28 @@ async def test_a_new_upstream_is_one_registry_entry(monkeypatch: pytest.MonkeyPa
         assert upstreams["catalog"].base_url == "http://catalog.own:4"
     finally:
         await upstreams.aclose()
+
+
+def test_the_upstreams_are_the_registrys_services() -> None:
+    from medley_core import registry
+
+    assert [spec.name for spec in upstreams_module.UPSTREAMS] == [
+        service.name for service in registry.SERVICES
+    ]
+    assert GatewaySettings().upstream_url("catalog") == "http://127.0.0.1:8102"
+
+
+def test_settings_import_neither_the_upstreams_nor_any_service() -> None:
+    # A fresh interpreter: this one has long imported everything.
+    probe = (
+        "import sys, medley_gateway.settings\n"
+        "assert 'medley_gateway.upstreams' not in sys.modules\n"
+        "import medley_gateway.app\n"
+        "print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('medley_users', 'medley_catalog', 'medley_local')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -19,10 +19,12 @@ import pytest
 import pytest_asyncio
 from launcher_fakes import FAILING_GATEWAY, FAKE_GATEWAY, FAKE_USERS, child_env
 
+from medley_core import registry
 from medley_local.credentials import Credentials
 from medley_local.processes import ChildFailed
-from medley_local.services import ServiceSpec
+from medley_local.services import GATEWAY, SERVICES, USERS, ServiceSpec
 from medley_local.stack import RunningStack, child_environment, start_stack
+from medley_users.settings import UsersSettings
 
 
 def listening(url: str) -> bool:
@@ -79,7 +81,13 @@ async def test_users_gets_its_own_database_clients_and_the_shared_settings(
     assert f"http://{env['MEDLEY_USERS_HOST']}:{env['MEDLEY_USERS_PORT']}" == stack.users_url
     assert env["MEDLEY_USERS_CLIENT_ID"] == "users"
     assert env["MEDLEY_USERS_CLIENT_SECRET"] == stack.client_secrets["users"]
-    assert json.loads(env["MEDLEY_USERS_SERVICE_CLIENTS"]) == stack.client_secrets
+    clients = json.loads(env["MEDLEY_USERS_SERVICE_CLIENTS"])
+    assert {client: spec["secret"] for client, spec in clients.items()} == stack.client_secrets
+    # The fake specs list no scopes, so their clients hold none.
+    assert {client: spec["scopes"] for client, spec in clients.items()} == {
+        "users": [],
+        "gateway": [],
+    }
     assert set(stack.client_secrets) == {"users", "gateway"}
     assert json.loads(env["MEDLEY_USERS_ERASURE_CONTEXTS"]) == []
     assert "MEDLEY_GATEWAY_CLIENT_SECRET" not in env
@@ -203,3 +211,31 @@ async def test_provisioned_service_url_provisions_once_with_the_sessions_role(
         assert await conn.fetchval("SELECT count(*) FROM fake_users.notes") >= 0
     finally:
         await conn.close()
+
+
+def test_users_gets_each_client_with_the_scopes_its_registry_entry_lists(tmp_path: Path) -> None:
+    credentials = Credentials()
+    credentials.ensure(clients=[spec.client_id for spec in (*SERVICES, GATEWAY)])
+    env = child_environment(
+        USERS,
+        urls={spec.name: f"http://127.0.0.1:{port}" for port, spec in enumerate(SERVICES, 1)},
+        services=SERVICES,
+        credentials=credentials,
+        database_urls={spec.name: "postgresql://u@h/db" for spec in SERVICES},
+        nats_url="nats://127.0.0.1:3",
+        event_prefix="medley",
+        data_dir=tmp_path,
+        base_env={},
+        clients=[*SERVICES, GATEWAY],
+    )
+    clients = json.loads(env["MEDLEY_USERS_SERVICE_CLIENTS"])
+    assert {client: spec["scopes"] for client, spec in clients.items()} == registry.client_scopes()
+    assert clients["gateway"]["scopes"] == ["api-tokens:resolve"]
+    assert json.loads(env["MEDLEY_USERS_ERASURE_CONTEXTS"]) == registry.erasure_contexts()
+    # What the users service makes of it: the same secrets and scopes.
+    specs = UsersSettings(
+        data_dir=tmp_path, service_clients=clients, erasure_contexts=[]
+    ).client_specs()
+    for client_id, secret in credentials.client_secrets.items():
+        assert specs[client_id].secret.get_secret_value() == secret
+        assert list(specs[client_id].scopes or ()) == registry.client_scopes()[client_id]

@@ -1,24 +1,42 @@
 """The gateway's settings: ``MEDLEY_GATEWAY_<NAME>``, shared ones falling back to ``MEDLEY_<NAME>``.
 
-Upstream URLs are data-driven: every service in :data:`medley_gateway.upstreams.UPSTREAMS`
-is found at ``MEDLEY_GATEWAY_<SVC>_URL``, else ``MEDLEY_<SVC>_URL`` (what the launcher and
-compose files set for everyone), else its development default. ``users_url`` is also a
-field of every service's settings (it is where the JWKS is fetched from), so it is read as
-that field.
+Upstream URLs are data-driven: every service in :data:`UPSTREAMS` (one per data-owning
+service of :mod:`medley_core.registry`) is found at ``MEDLEY_GATEWAY_<SVC>_URL``, else
+``MEDLEY_<SVC>_URL`` (what the launcher and compose files set for everyone), else its
+development default. ``users_url`` is also a field of every service's settings (it is where
+the JWKS is fetched from), so it is read as that field.
+
+The list lives here, not in :mod:`medley_gateway.upstreams`, so that reading settings needs
+nothing of the clients built from them (which import these settings).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from medley_core import registry
 from medley_core.settings import SHARED_PREFIX, ServiceSettings
-from medley_gateway.upstreams import UPSTREAMS
 
 ENV_PREFIX = "MEDLEY_GATEWAY_"
+
+
+@dataclass(frozen=True)
+class UpstreamSpec:
+    """A service behind the gateway, and where it listens when nothing says otherwise."""
+
+    name: str
+    default_url: str
+
+
+UPSTREAMS: tuple[UpstreamSpec, ...] = tuple(
+    UpstreamSpec(service.name, f"http://127.0.0.1:{service.dev_port}")
+    for service in registry.SERVICES
+)
 
 
 class GatewaySettings(ServiceSettings):

@@ -1,8 +1,9 @@
 """The services behind the gateway, and how their answers are relayed.
 
-Adding a service is one entry in :data:`UPSTREAMS`: its URL is then read from
-``MEDLEY_GATEWAY_<SVC>_URL`` (or ``MEDLEY_<SVC>_URL``), it gets its own pooled client,
-retries and circuit breaker, and ``GET /health`` checks its ``/health/ready``.
+Adding a service is one entry in :mod:`medley_core.registry` (hence in :data:`UPSTREAMS`):
+its URL is then read from ``MEDLEY_GATEWAY_<SVC>_URL`` (or ``MEDLEY_<SVC>_URL``), it gets
+its own pooled client, retries and circuit breaker, and ``GET /health`` checks its
+``/health/ready``.
 """
 
 from __future__ import annotations
@@ -10,29 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from litestar import Request, Response
 
 from medley_core.http import CircuitBreaker, UpstreamClient, UpstreamUnavailable
-
-if TYPE_CHECKING:
-    from medley_gateway.settings import GatewaySettings
-
-
-@dataclass(frozen=True)
-class UpstreamSpec:
-    name: str
-    default_url: str
-
-
-UPSTREAMS: tuple[UpstreamSpec, ...] = (
-    UpstreamSpec("users", "http://127.0.0.1:8101"),
-    UpstreamSpec("catalog", "http://127.0.0.1:8102"),
-)
+from medley_gateway.settings import UPSTREAMS as UPSTREAMS
+from medley_gateway.settings import GatewaySettings
+from medley_gateway.settings import UpstreamSpec as UpstreamSpec
 
 UPSTREAMS_STATE_KEY = "upstreams"
 

@@ -28,6 +28,7 @@ from medley_catalog.settings import EXTENSIONS, CatalogSettings
 from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
+from medley_core.registry import CATALOG_RESOLVE, CATALOG_WRITE
 from medley_local.pytest_plugin import ServiceDb, service_db
 
 ROLE = "medley_catalog_test"
@@ -142,7 +143,11 @@ class Tokens:
         elif who == "user":
             token = self.mint(kind="user", subject=str(uuid.uuid4()), roles=["user"])
         elif who == "service":
-            token = self.mint(kind="service", subject="ingestion", roles=[])
+            # A service that resolves and writes (ingestion will), holding both scopes.
+            scope = f"{CATALOG_RESOLVE} {CATALOG_WRITE}"
+            token = self.mint(kind="service", subject="ingestion", roles=[], scope=scope)
+        elif who == "unscoped service":
+            token = self.mint(kind="service", subject="gateway", roles=["service"])
         else:
             raise ValueError(who)
         return {"Authorization": f"Bearer {token}"}

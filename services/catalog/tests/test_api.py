@@ -337,6 +337,18 @@ async def test_images_and_descriptions(fresh: CatalogDb, client: Client, auth: H
     )
 
 
+async def test_a_service_without_the_catalog_scopes_can_neither_write_nor_resolve(
+    fresh: CatalogDb, client: Client, auth: Headers
+) -> None:
+    unscoped = auth("unscoped service")
+    write = await client.post("/artists", json={"name": "Massive Attack"}, headers=unscoped)
+    assert "catalog:write" in assert_problem(write, 403)["detail"]
+    body = {"source": "spotify", "candidates": [{"title": "Teardrop", "artist": "Massive Attack"}]}
+    resolve = await client.post("/internal/resolve", json=body, headers=unscoped)
+    assert "catalog:resolve" in assert_problem(resolve, 403)["detail"]
+    assert (await client.get("/artists")).json()["items"] == []
+
+
 async def test_resolution_over_http_is_for_services(
     fresh: CatalogDb, client: Client, auth: Headers
 ) -> None:

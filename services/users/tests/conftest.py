@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from medley_core import registry
 from medley_core.provisioning import (
     ServiceDatabase,
 )
@@ -30,7 +31,12 @@ from medley_users.settings import UsersSettings
 
 PASSWORD = "correct horse battery staple"
 GATEWAY_CLIENT = ("gateway", "gateway-secret-0123456789abcdef")
+# The gateway's scopes from the registry, and two no route requires that the grant tests ask for.
+GATEWAY_SCOPES = [*registry.GATEWAY.scopes, "a:read", "b:write"]
 LIMITED_CLIENT = ("scrobble-bridge", "bridge-secret-0123456789abcdef")
+# Shaped like the ingestion service will be: it syncs from Spotify, Last.fm… with users' tokens.
+SYNCING_CLIENT = ("ingestion", "ingestion-secret-0123456789abcdef")
+SYNCING_SCOPES = [registry.INTEGRATIONS_READ]
 BOOTSTRAP_ADMIN = "root-admin"
 ROLE = "medley_users_test"
 
@@ -75,8 +81,9 @@ def base_settings(
         "log_json": False,
         "bootstrap_admin": BOOTSTRAP_ADMIN,
         "service_clients": {
-            GATEWAY_CLIENT[0]: GATEWAY_CLIENT[1],
+            GATEWAY_CLIENT[0]: {"secret": GATEWAY_CLIENT[1], "scopes": GATEWAY_SCOPES},
             LIMITED_CLIENT[0]: {"secret": LIMITED_CLIENT[1], "scopes": ["api-tokens:resolve"]},
+            SYNCING_CLIENT[0]: {"secret": SYNCING_CLIENT[1], "scopes": SYNCING_SCOPES},
         },
         "erasure_contexts": ["catalog"],
         "integration_keys": [integration_key("k1", 1)],
@@ -189,16 +196,19 @@ async def admin_account(client: AsyncTestClient[Any]) -> Account:
 
 
 async def service_token(
-    client: AsyncTestClient[Any], credentials: tuple[str, str] = GATEWAY_CLIENT
+    client: AsyncTestClient[Any],
+    credentials: tuple[str, str] = GATEWAY_CLIENT,
+    scope: str | None = None,
 ) -> str:
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": credentials[0],
-            "client_secret": credentials[1],
-        },
-    )
+    """A service token for ``credentials``: every scope it holds, or only ``scope``."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": credentials[0],
+        "client_secret": credentials[1],
+    }
+    if scope is not None:
+        form["scope"] = scope
+    response = await client.post("/oauth/token", data=form)
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 

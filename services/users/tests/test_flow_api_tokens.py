@@ -13,6 +13,8 @@ from litestar.testing import AsyncTestClient
 from .conftest import (
     GATEWAY_CLIENT,
     LIMITED_CLIENT,
+    SYNCING_CLIENT,
+    AppFactory,
     UsersDb,
     assert_problem,
     bearer,
@@ -153,6 +155,60 @@ async def test_a_limited_client_gets_only_its_scopes(client: Client) -> None:
     assert default.json()["scope"] == "api-tokens:resolve"
     refused = await client.post("/oauth/token", data=ask("admin:everything"))
     assert assert_problem(refused, 400)["error"] == "invalid_scope"
+
+
+async def test_a_client_is_refused_every_scope_it_does_not_hold(client: Client) -> None:
+    def ask(credentials: tuple[str, str], scope: str) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": credentials[0],
+            "client_secret": credentials[1],
+            "scope": scope,
+        }
+
+    # The gateway holds its registry scopes, not the integrations one (nor anything made up).
+    for scope in ("integrations:read", "admin", "api-tokens:resolve integrations:read"):
+        refused = await client.post("/oauth/token", data=ask(GATEWAY_CLIENT, scope))
+        body = assert_problem(refused, 400)
+        assert body["error"] == "invalid_scope"
+        assert "access_token" not in body
+    granted = await client.post("/oauth/token", data=ask(GATEWAY_CLIENT, "api-tokens:resolve"))
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["scope"] == "api-tokens:resolve"
+    # Asking for nothing grants exactly what the client holds.
+    default = await client.post(
+        "/oauth/token",
+        data={k: v for k, v in ask(SYNCING_CLIENT, "").items() if k != "scope"},
+    )
+    assert default.json()["scope"] == "integrations:read"
+
+
+async def test_a_client_given_only_a_secret_holds_no_scope(
+    users_app: AppFactory, base_settings: dict[str, Any]
+) -> None:
+    bare = ("bare-client", "bare-secret-0123456789abcdef")
+    form = {"grant_type": "client_credentials", "client_id": bare[0], "client_secret": bare[1]}
+    # Every other client stays as configured: start-up makes the table match the settings.
+    clients = {**base_settings["service_clients"], bare[0]: bare[1]}
+    async with users_app(service_clients=clients) as app:
+        for scope in ("admin", "integrations:read"):
+            refused = await app.post("/oauth/token", data={**form, "scope": scope})
+            assert assert_problem(refused, 400)["error"] == "invalid_scope"
+        nothing = await app.post("/oauth/token", data=form)
+        assert nothing.status_code == 200, nothing.text
+        assert nothing.json()["scope"] == ""
+
+
+async def test_resolving_api_tokens_needs_its_scope(client: Client) -> None:
+    account = await new_account(client)
+    token = (
+        await client.post("/me/api-tokens", headers=account.headers, json={"name": "x"})
+    ).json()["token"]
+    other_scope = bearer(await service_token(client, SYNCING_CLIENT))
+    refused = await client.post(
+        "/internal/api-tokens/resolve", headers=other_scope, json={"token": token}
+    )
+    assert "api-tokens:resolve" in assert_problem(refused, 403)["detail"]
 
 
 async def test_bad_client_credentials_are_invalid_client_problems(client: Client) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from .conftest import (
+    SYNCING_CLIENT,
     Account,
     AppFactory,
     UsersDb,
@@ -31,7 +32,7 @@ SPOTIFY = {
 
 
 async def tokens_of(client: Client, account: Account, provider: str) -> dict[str, Any]:
-    service = bearer(await service_token(client))
+    service = bearer(await service_token(client, SYNCING_CLIENT))
     response = await client.get(
         f"/internal/users/{account.id}/integrations/{provider}", headers=service
     )
@@ -146,3 +147,18 @@ async def test_key_rotation(users_app: AppFactory, users_db: UsersDb) -> None:
         tokens = await tokens_of(after, account, "spotify")
         assert tokens["access_token"] == SPOTIFY["access_token"]
         assert tokens["refresh_token"] == SPOTIFY["refresh_token"]
+
+
+async def test_reading_integration_tokens_needs_the_integrations_scope(client: Client) -> None:
+    account = await new_account(client)
+    await client.put("/me/integrations/spotify", headers=account.headers, json=SPOTIFY)
+    path = f"/internal/users/{account.id}/integrations/spotify"
+    # The gateway is a service, but it syncs from no provider: it never sees the tokens.
+    without = bearer(await service_token(client))
+    body = assert_problem(await client.get(path, headers=without), 403)
+    assert "integrations:read" in body["detail"]
+    assert "access_token" not in body
+    with_scope = bearer(await service_token(client, SYNCING_CLIENT, scope="integrations:read"))
+    response = await client.get(path, headers=with_scope)
+    assert response.status_code == 200, response.text
+    assert response.json()["access_token"] == SPOTIFY["access_token"]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlmodel import SQLModel
 
+from medley_core.problems import BadRequest
 from medley_users.accounts import check_email, check_username, clean_display_name
 from medley_users.models import EVENT_TABLES, UsersModel
+from medley_users.service_clients import granted_scopes
 from medley_users.settings import ServiceClientSpec, UsersSettings
 
 from .conftest import integration_key
@@ -69,6 +73,36 @@ def test_json_settings_come_from_the_environment(
 def test_bad_settings_fail_at_start_up(overrides: dict[str, object], tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         UsersSettings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ('{"gateway": 42}', "service_clients.gateway"),
+        ('{"gateway": {"secret": "0123456789abcdef0", "scopes": "a:b"}}', "scopes"),
+        ('{"gateway": {"secret": "0123456789abcdef0", "scopes": ["a b"]}}', "a scope is"),
+        ('{"gateway": {"secret": "0123456789abcdef0", "scope": ["a:b"]}}', "scope"),
+        ('{"gateway": "0123456789abcdef0"', "service_clients"),
+    ],
+)
+def test_a_malformed_service_clients_value_says_what_is_wrong(
+    value: str, says: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MEDLEY_USERS_SERVICE_CLIENTS", value)
+    with pytest.raises((ValidationError, SettingsError), match=re.escape(says)):
+        UsersSettings(data_dir=tmp_path)
+
+
+def test_a_client_configured_without_scopes_is_granted_none() -> None:
+    assert granted_scopes(None, None) == []
+    assert granted_scopes([], None) == []
+    assert granted_scopes(["a:b", "c:d"], None) == ["a:b", "c:d"]
+    assert granted_scopes(["a:b", "c:d"], "c:d c:d") == ["c:d"]
+    for allowed in (None, [], ["a:b"]):
+        with pytest.raises(BadRequest) as refused:
+            granted_scopes(allowed, "admin")
+        assert refused.value.extensions["error"] == "invalid_scope"
+        assert refused.value.status == 400
 
 
 @pytest.mark.parametrize("name", ["ada", "a_b-c", "x" * 32, "r2d2"])

@@ -1,19 +1,20 @@
-"""The one place Medley's services register.
+"""The services the launcher, the provisioner and the test fixtures run, as they run them.
 
-The launcher, the docker-compose provisioner and the test fixtures all read this list, so a
-new bounded context (catalog, ingestion, playlists) appears everywhere by appending one
-:class:`ServiceSpec` to :data:`SERVICES`, in start order.
+The list itself is :mod:`medley_core.registry` (pure data, shared with the gateway, the users
+service and the container entry point); this module adds what only a process that imports
+the services can know: where each one's Alembic history is. A new bounded context appears
+here by its one entry in the registry.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS_DIR
+from medley_core import registry
 from medley_core.provisioning import ServiceDatabase
 from medley_core.settings import env_prefix_for
-from medley_users import MIGRATIONS_DIR as USERS_MIGRATIONS_DIR
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class ServiceSpec:
 
     ``app`` is the import path of a zero-argument ASGI factory that reads its settings from
     the environment (``MEDLEY_<NAME>_…``). A spec without ``schema`` owns no data (the
-    gateway). The launcher starts the next child once ``ready_path`` answers 200.
+    gateway). The launcher starts the next child once ``ready_path`` answers 200. ``scopes``
+    are what its service client may be granted; a spec that owns data answers erasures
+    unless ``erases_user_data`` is off (see :class:`medley_core.registry.ServiceEntry`).
     """
 
     name: str
@@ -32,6 +35,26 @@ class ServiceSpec:
     migrations_dir: Path | None = None
     extensions: tuple[str, ...] = field(default=())
     ready_path: str = "/health/ready"
+    scopes: tuple[str, ...] = field(default=())
+    erases_user_data: bool = True
+
+    @classmethod
+    def of(cls, entry: registry.ServiceEntry) -> ServiceSpec:
+        """The registry's entry, with its history found beside its package."""
+        migrations_dir: Path | None = None
+        if entry.owns_data:
+            migrations_dir = Path(importlib.import_module(entry.module).MIGRATIONS_DIR)
+        return cls(
+            name=entry.name,
+            app=entry.app,
+            schema=entry.schema,
+            role=entry.role,
+            migrations_dir=migrations_dir,
+            extensions=entry.extensions,
+            ready_path=entry.ready_path,
+            scopes=entry.scopes,
+            erases_user_data=entry.erases_user_data,
+        )
 
     def __post_init__(self) -> None:
         owns_data = (self.schema, self.role, self.migrations_dir)
@@ -71,33 +94,11 @@ class ServiceSpec:
         )
 
 
-USERS = ServiceSpec(
-    name="users",
-    app="medley_users.app:create_app",
-    schema="users",
-    role="medley_users",
-    migrations_dir=USERS_MIGRATIONS_DIR,
-)
+# In start order: users first (everyone needs its JWKS and service tokens).
+SERVICES: tuple[ServiceSpec, ...] = tuple(ServiceSpec.of(entry) for entry in registry.SERVICES)
 
-CATALOG = ServiceSpec(
-    name="catalog",
-    app="medley_catalog.app:create_app",
-    schema="catalog",
-    role="medley_catalog",
-    migrations_dir=CATALOG_MIGRATIONS_DIR,
-    # Typo-tolerant, accent-insensitive search; created by the administrator at provisioning.
-    extensions=("pg_trgm", "unaccent"),
-)
-
-# The services that own data, in start order: users first (everyone needs its JWKS and
-# service tokens). Append ingestion and playlists here as they arrive.
-SERVICES: tuple[ServiceSpec, ...] = (USERS, CATALOG)
-
-# The public surface; owns no data, starts last. Its readiness asks every upstream it knows,
-# including any the launcher does not run yet, so the launcher waits for its liveness.
-GATEWAY = ServiceSpec(
-    name="gateway", app="medley_gateway.app:create_app", ready_path="/health/live"
-)
+# The public surface; owns no data, starts last, and the launcher waits for its liveness.
+GATEWAY = ServiceSpec.of(registry.GATEWAY)
 
 
 def service(name: str) -> ServiceSpec:
@@ -106,3 +107,7 @@ def service(name: str) -> ServiceSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"no service named {name!r}")
+
+
+USERS = service("users")
+CATALOG = service("catalog")

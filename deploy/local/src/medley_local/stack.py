@@ -74,12 +74,14 @@ def child_environment(
     event_prefix: str,
     data_dir: Path,
     base_env: Mapping[str, str],
+    clients: Sequence[ServiceSpec] = (),
 ) -> dict[str, str]:
     """The environment one child runs with: the caller's, plus Medley's contract.
 
     Each child gets its own database URL and client secret only; the users service also
-    gets every client's secret (it issues their service tokens) and the contexts that must
-    answer a user's erasure.
+    gets every client's secret with the scopes its spec lists (it issues their service
+    tokens; ``clients`` are the specs started, and a client not among them holds none) and
+    the contexts that must answer a user's erasure.
     """
     env = {key: value for key, value in base_env.items() if key not in _WITHHELD}
     users_url = urls.get(USERS, env.get(f"{SHARED_PREFIX}USERS_URL", ""))
@@ -102,9 +104,20 @@ def child_environment(
     if spec.owns_data:
         env[f"{prefix}DATABASE_URL"] = database_urls[spec.name]
     if spec.name == USERS:
-        env[f"{prefix}SERVICE_CLIENTS"] = json.dumps(credentials.client_secrets, sort_keys=True)
+        scopes = {other.client_id: list(other.scopes) for other in (*services, *clients)}
+        env[f"{prefix}SERVICE_CLIENTS"] = json.dumps(
+            {
+                client_id: {"secret": secret, "scopes": scopes.get(client_id, [])}
+                for client_id, secret in credentials.client_secrets.items()
+            },
+            sort_keys=True,
+        )
         env[f"{prefix}ERASURE_CONTEXTS"] = json.dumps(
-            [other.name for other in services if other.name != USERS]
+            [
+                other.name
+                for other in services
+                if other.name != USERS and other.owns_data and other.erases_user_data
+            ]
         )
     if not spec.owns_data:  # the gateway: where every upstream lives
         for other in services:
@@ -193,6 +206,7 @@ async def start_stack(
                 event_prefix=event_prefix,
                 data_dir=data_dir,
                 base_env=env_base,
+                clients=specs,
             )
             host_, port = _host_port(urls[spec.name])
             child = Child.start(spec.name, uvicorn_argv(spec.app, host_, port), env=env, sink=log)

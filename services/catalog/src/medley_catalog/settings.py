@@ -7,13 +7,15 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from medley_core.registry import CATALOG
 from medley_core.settings import ServiceSettings, env_prefix_for
 
-SERVICE_NAME = "catalog"
-SCHEMA = "catalog"
-DEFAULT_PORT = 8102
+# Its name, schema, port and extensions are its entry in the registry of services.
+SERVICE_NAME = CATALOG.name
+SCHEMA = CATALOG.schema or SERVICE_NAME
+DEFAULT_PORT = CATALOG.dev_port
 # What the administrator creates in the catalog's schema at provisioning time.
-EXTENSIONS: tuple[str, ...] = ("pg_trgm", "unaccent")
+EXTENSIONS: tuple[str, ...] = CATALOG.extensions
 
 
 class CatalogSettings(ServiceSettings):

@@ -2,7 +2,7 @@
 
 A token is 256 random bits behind the ``mdl_`` prefix, shown once when created and stored
 only as its SHA-256. The gateway resolves a presented token to its user through an internal
-endpoint that only service tokens may call.
+endpoint that only service tokens with the ``api-tokens:resolve`` scope may call.
 """
 
 from __future__ import annotations

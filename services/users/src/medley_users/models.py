@@ -192,7 +192,8 @@ class ServiceClient(UsersModel, table=True):
 
     client_id: str = Field(sa_column=Column(String(100), primary_key=True))
     secret_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    # None: any scope the client asks for; a list: only these.
+    # The only scopes it may be granted. Start-up writes a list for every client; None (a
+    # row from before that) grants nothing.
     allowed_scopes: list[str] | None = Field(
         default=None, sa_column=Column(ARRAY(Text), nullable=True)
     )

@@ -51,7 +51,7 @@ async def sync(session: AsyncSession, settings: UsersSettings) -> None:
         values = {
             "client_id": client_id,
             "secret_hash": secret_hash(spec.secret.get_secret_value()),
-            "allowed_scopes": list(spec.scopes) if spec.scopes is not None else None,
+            "allowed_scopes": list(spec.scopes or ()),
             "updated_at": now,
         }
         statement = insert(ServiceClient).values(created_at=now, **values)
@@ -66,10 +66,12 @@ async def sync(session: AsyncSession, settings: UsersSettings) -> None:
 
 def granted_scopes(allowed: Sequence[str] | None, requested: str | None) -> list[str]:
     """The scopes to grant: the requested ones (all allowed ones if none asked for);
-    asking for one the client may not have is ``invalid_scope``."""
+    asking for one the client may not have is ``invalid_scope`` (RFC 6749 §5.2).
+
+    ``None`` (a row written before every client had a list) allows nothing, like ``[]``.
+    """
     asked = list(dict.fromkeys((requested or "").split()))
-    if allowed is None:
-        return asked
+    allowed = allowed or ()
     if not asked:
         return list(allowed)
     refused = [s for s in asked if s not in allowed]

@@ -9,8 +9,10 @@ Secrets come as JSON in the environment:
   ``MEDLEY_USERS_SIGNING_KEY_FILES`` names PEM files instead (mounted secrets).
 * ``MEDLEY_USERS_INTEGRATION_KEYS``: ``[{"id": "2025-06", "key": "<base64 of 32 bytes>"}, …]``
   AES-256-GCM keys for connected-integration tokens; the first encrypts, all decrypt.
-* ``MEDLEY_USERS_SERVICE_CLIENTS``: ``{"gateway": "<secret>", …}`` (or
-  ``{"gateway": {"secret": "…", "scopes": ["a", "b"]}}`` to limit the scopes a client may ask for).
+* ``MEDLEY_USERS_SERVICE_CLIENTS``: ``{"gateway": {"secret": "…", "scopes": ["a", "b"]}, …}``:
+  each client's secret and the only scopes it may be granted (what its entry in
+  :mod:`medley_core.registry` lists; the launcher, compose and Koyeb pass exactly that).
+  A bare ``{"gateway": "<secret>"}`` is a client with no scopes at all.
 
 With neither signing keys nor integration keys configured and ``generate_dev_keys`` on (the
 default, for development), keys are generated into ``<data_dir>/users/`` (mode 0600) and
@@ -71,7 +73,11 @@ class IntegrationKey(BaseModel):
 
 
 class ServiceClientSpec(BaseModel):
-    """A service client: its secret and, optionally, the only scopes it may be granted."""
+    """A service client: its secret and the only scopes it may be granted.
+
+    No scopes (``None``, as a bare secret gives, or ``[]``) grants none: a client holds
+    nothing it was not given.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -109,7 +115,7 @@ class UsersSettings(ServiceSettings):
     # Connected-integration tokens at rest. Empty: generated when generate_dev_keys.
     integration_keys: list[IntegrationKey] = Field(default_factory=list)
 
-    # OAuth2 client-credentials clients: {client_id: secret | {secret, scopes}}.
+    # OAuth2 client-credentials clients: {client_id: {secret, scopes} | secret (no scopes)}.
     service_clients: dict[str, SecretStr | ServiceClientSpec] = Field(default_factory=dict)
 
     # Contexts that must confirm an erasure with "<context>.user_data.erased".

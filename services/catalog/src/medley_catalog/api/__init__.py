@@ -1,7 +1,8 @@
 """The catalog's HTTP API: thin controllers over the capability modules.
 
 Reads are public (the gateway exposes them under ``/api/v1/catalog/…``); writes need an
-admin user token or a service token; ``/internal/…`` needs a service token.
+admin user token or a service token with ``catalog:write``; ``/internal/resolve`` needs a
+service token with ``catalog:resolve`` (see :mod:`medley_core.registry`).
 """
 
 from __future__ import annotations

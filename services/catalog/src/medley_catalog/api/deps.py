@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_catalog.settings import CatalogSettings
 from medley_core.auth import authenticate
 from medley_core.problems import Forbidden
+from medley_core.registry import CATALOG_WRITE
 
 # Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
 Session: TypeAlias = NamedDependency[AsyncSession]
@@ -21,12 +22,17 @@ Settings: TypeAlias = NamedDependency[CatalogSettings]
 
 def require_writer() -> Guard:
     """A guard for catalog writes: administrators (user tokens with the ``admin`` role) and
-    internal services (service tokens). 401 without a valid token, 403 for anyone else."""
+    services holding the ``catalog:write`` scope. 401 without a valid token, 403 for anyone
+    else."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = await authenticate(connection)
-        if principal.is_service or principal.is_admin:
+        if principal.is_service and principal.has_scope(CATALOG_WRITE):
             return
-        raise Forbidden("catalog writes are for administrators and internal services")
+        if principal.is_admin and not principal.is_service:
+            return
+        raise Forbidden(
+            f"catalog writes are for administrators and services with the {CATALOG_WRITE!r} scope"
+        )
 
     return guard

@@ -1,4 +1,4 @@
-"""Internal endpoints (service tokens only): batch entity resolution."""
+"""Internal endpoints (service tokens with their scope): batch entity resolution."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from medley_catalog.api.deps import Session, Settings
 from medley_catalog.api.schemas import ResolveIn
 from medley_core.auth import require_service
 from medley_core.problems import ContentTooLarge, Unprocessable
+from medley_core.registry import CATALOG_RESOLVE
 
 
 class InternalController(Controller):
     path = "/internal"
     tags = ["internal"]
-    guards = [require_service()]
+    guards = [require_service(CATALOG_RESOLVE)]
 
     @post(
         "/resolve",

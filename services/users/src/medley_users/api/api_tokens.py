@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from medley_core.auth import require_service, require_user
+from medley_core.registry import API_TOKENS_RESOLVE
 from medley_users import api_tokens
 from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import (
@@ -54,7 +55,7 @@ class ApiTokensController(Controller):
 class InternalApiTokensController(Controller):
     path = "/internal/api-tokens"
     tags = ["internal"]
-    guards = [require_service()]
+    guards = [require_service(API_TOKENS_RESOLVE)]
 
     @post("/resolve", status_code=HTTP_200_OK, summary="Whose API token this is")
     async def resolve(self, data: JSONBody[ResolveIn], db_session: Session) -> ResolvedOut:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from medley_core.auth import require_service, require_user
+from medley_core.registry import INTEGRATIONS_READ
 from medley_users import integrations
 from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import IntegrationIn, IntegrationOut, IntegrationSecretsOut
@@ -63,12 +64,13 @@ class IntegrationsController(Controller):
 class InternalIntegrationsController(Controller):
     path = "/internal/users/{user_id:uuid}/integrations"
     tags = ["internal"]
-    guards = [require_service()]
+    # Third-party tokens in clear: only for services that sync from those providers.
+    guards = [require_service(INTEGRATIONS_READ)]
 
     @get(
         "/{provider:str}",
         cache_control=CacheControlHeader(no_store=True),
-        summary="A user's integration with its tokens decrypted (services only)",
+        summary=f"A user's integration with its tokens decrypted (scope {INTEGRATIONS_READ})",
     )
     async def secrets(
         self,
