@@ -9,6 +9,7 @@ problem details for every error, request ids and trace context, JSON logs, Prome
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -16,10 +17,14 @@ import httpx
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from nats.aio.client import Client as NATS
 
+from medley_core.aio import cancel_and_wait
 from medley_core.auth import VERIFIER_STATE_KEY, JwksKeySource, TokenVerifier, default_jwks_url
+from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
+from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.tracing import RequestContextMiddleware
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
@@ -54,12 +59,25 @@ def create_app(
         min_refresh_s=settings.jwks_min_refresh_s,
         timeout_s=settings.health_timeout_s,
     )
+    revocations = RevocationList(keep_s=settings.revocation_lookback_s)
     token_verifier = verifier or TokenVerifier(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=revocations
     )
+    if token_verifier.revocations is None:
+        token_verifier.revocations = revocations
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # NATS only for the revocation feed: the gateway publishes and consumes nothing.
+        nc = NATS()
+        connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
+        feed = RevocationFeed(
+            nc,
+            token_verifier.revocations or revocations,
+            event_prefix=settings.event_prefix,
+            lookback_s=settings.revocation_lookback_s,
+        )
+        feed.start()
         if verifier is None:
             # Warm the key cache; if the users service is not up yet, the first request
             # that needs a key tries again.
@@ -67,6 +85,9 @@ def create_app(
         try:
             yield
         finally:
+            await feed.stop()
+            await cancel_and_wait([connecting])
+            await close_quietly(nc)
             await upstreams.aclose()
             await keys.aclose()
 
