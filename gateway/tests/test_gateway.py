@@ -268,7 +268,7 @@ async def test_health_is_200_only_when_every_upstream_is_ready(
     gateway: Gateway, fake_users: Any
 ) -> None:
     fake, url = fake_users
-    async with gateway(url) as client:
+    async with gateway(url, metrics_token=SCRAPER_TOKEN) as client:
         response = await client.get("/health")
         assert response.status_code == 200
         users = response.json()["upstreams"]["users"]
@@ -282,9 +282,29 @@ async def test_health_is_200_only_when_every_upstream_is_ready(
         assert body["upstreams"]["users"]["checks"] == {"database": "down"}
 
         assert (await client.get("/health/live")).status_code == 200
-        metrics = await client.get("/metrics")
+        metrics = await client.get("/metrics", headers=SCRAPER)
         assert metrics.status_code == 200
         assert "medley" in metrics.text
+
+
+SCRAPER_TOKEN = "scrape-0123456789abcdef"
+SCRAPER = {"Authorization": f"Bearer {SCRAPER_TOKEN}"}
+
+
+async def test_metrics_are_not_public(gateway: Gateway, fake_users: Any) -> None:
+    """The gateway is the public surface: metrics only with the scraper's token, and not at
+    all when none is configured."""
+    _, url = fake_users
+    async with gateway(url) as client:
+        assert_problem(await client.get("/metrics"), 404)
+        assert_problem(await client.get("/metrics", headers=SCRAPER), 404)
+    async with gateway(url, metrics_token=SCRAPER_TOKEN) as client:
+        assert_problem(await client.get("/metrics"), 401)
+        assert_problem(
+            await client.get("/metrics", headers={"Authorization": "Bearer scrape-wrong-0000000"}),
+            401,
+        )
+        assert (await client.get("/metrics", headers=SCRAPER)).status_code == 200
 
 
 async def test_health_with_an_unreachable_upstream(

@@ -9,17 +9,31 @@ problem details for every error, request ids and trace context, JSON logs, Prome
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.connection import ASGIConnection
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from nats.aio.client import Client as NATS
 
-from medley_core.auth import VERIFIER_STATE_KEY, JwksKeySource, TokenVerifier, default_jwks_url
+from medley_core.aio import cancel_and_wait
+from medley_core.auth import (
+    VERIFIER_STATE_KEY,
+    JwksKeySource,
+    TokenVerifier,
+    bearer_token,
+    default_jwks_url,
+)
+from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
-from medley_core.problems import exception_handlers
+from medley_core.problems import NotFound, Unauthorized, exception_handlers
+from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.tracing import RequestContextMiddleware
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
@@ -32,8 +46,20 @@ from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
 VERSION = "1.0.0"
 
 
+async def _metrics_scraper_only(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> None:
+    """The gateway is the public surface: its metrics (upstream names, paths, error rates)
+    go only to a scraper holding the configured token, and nowhere if none is set."""
+    settings: GatewaySettings = connection.app.state["settings"]
+    if settings.metrics_token is None:
+        raise NotFound("no such resource")
+    expected = settings.metrics_token.get_secret_value()
+    if not hmac.compare_digest(bearer_token(connection) or "", expected):
+        raise Unauthorized("metrics need the scraper's bearer token")
+
+
 class _MetricsController(PrometheusController):
     include_in_schema = False
+    guards = [_metrics_scraper_only]
 
 
 def create_app(
@@ -54,12 +80,25 @@ def create_app(
         min_refresh_s=settings.jwks_min_refresh_s,
         timeout_s=settings.health_timeout_s,
     )
+    revocations = RevocationList(keep_s=settings.revocation_lookback_s)
     token_verifier = verifier or TokenVerifier(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=revocations
     )
+    if token_verifier.revocations is None:
+        token_verifier.revocations = revocations
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # NATS only for the revocation feed: the gateway publishes and consumes nothing.
+        nc = NATS()
+        connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
+        feed = RevocationFeed(
+            nc,
+            token_verifier.revocations or revocations,
+            event_prefix=settings.event_prefix,
+            lookback_s=settings.revocation_lookback_s,
+        )
+        feed.start()
         if verifier is None:
             # Warm the key cache; if the users service is not up yet, the first request
             # that needs a key tries again.
@@ -67,6 +106,9 @@ def create_app(
         try:
             yield
         finally:
+            await feed.stop()
+            await cancel_and_wait([connecting])
+            await close_quietly(nc)
             await upstreams.aclose()
             await keys.aclose()
 

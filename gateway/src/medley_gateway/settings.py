@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from medley_core import registry
@@ -77,6 +77,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_max_keys: int = Field(default=100_000, ge=100)
 
     docs_enabled: bool = True
+    # Prometheus scrapes /metrics with "Authorization: Bearer <this>"; unset, the gateway
+    # (the public surface) does not serve its metrics at all.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
     @model_validator(mode="before")
     @classmethod

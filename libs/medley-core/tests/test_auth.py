@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from medley_core.auth import (
     Principal,
     StaticKeySource,
     TokenExpired,
+    TokenRevoked,
     TokenVerifier,
     provide_principal,
     require_roles,
@@ -36,6 +38,7 @@ from medley_core.auth import (
     require_user,
 )
 from medley_core.problems import Forbidden, Unauthorized, exception_handlers
+from medley_core.revocation import RevocationList
 
 ISSUER = "medley-users"
 AUDIENCE = "medley"
@@ -580,3 +583,24 @@ async def test_guards_and_principal_dependency(key: SigningKey) -> None:
         response = await client.get("/me", headers=bearer(expired))
         assert response.status_code == 401
         assert response.json()["type"].endswith("/token-expired")
+
+
+# -- revocation ------------------------------------------------------------------------------
+
+
+async def test_the_verifier_refuses_a_revoked_users_tokens_only(key: SigningKey) -> None:
+    revocations = RevocationList(keep_s=3600)
+    verifier = TokenVerifier(
+        StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE, revocations=revocations
+    )
+    revoked, kept = claims(), claims()
+    revocations.revoke(revoked["sub"], datetime.now(UTC) + timedelta(seconds=1))
+    with pytest.raises(TokenRevoked) as refused:
+        await verifier.verify(mint(key, revoked))
+    assert refused.value.status == 401
+    assert refused.value.type_uri.endswith("/token-revoked")
+    assert (await verifier.verify(mint(key, kept))).subject == kept["sub"]
+    # A service token's subject is a client id: revocations are about users only.
+    service = claims(sub="catalog", token_use="service", roles=["service"])
+    revocations.revoke("catalog", datetime.now(UTC) + timedelta(seconds=1))
+    assert (await verifier.verify(mint(key, service))).kind == "service"

@@ -68,6 +68,8 @@ def test_json_settings_come_from_the_environment(
         {"service_clients": {"gateway": "short"}},
         {"service_clients": {"bad id!": "0123456789abcdef0"}},
         {"access_token_ttl_s": 5},
+        # A token could outlive the revocations a starting verifier reads.
+        {"access_token_ttl_s": 7200, "revocation_lookback_s": 3600},
     ],
 )
 def test_bad_settings_fail_at_start_up(overrides: dict[str, object], tmp_path: Path) -> None:

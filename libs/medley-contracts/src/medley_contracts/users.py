@@ -30,6 +30,27 @@ class UserDeletedV1(BaseModel):
     deleted_at: datetime
 
 
+class UserDisabledV1(BaseModel):
+    """An administrator disabled the account: its sessions are over, and every access token
+    issued before ``disabled_at`` is refused everywhere (not only when it expires)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: uuid.UUID
+    disabled_at: datetime
+
+
+class UserSessionsRevokedV1(BaseModel):
+    """Every session of the account that existed at ``revoked_at`` ended (a password
+    change, say): access tokens issued before then are refused everywhere."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: uuid.UUID
+    revoked_at: datetime
+    reason: str
+
+
 class UserDataErasedV1(BaseModel):
     """A context finished erasing a deleted user's data (published by every context)."""
 
@@ -43,6 +64,8 @@ class UserDataErasedV1(BaseModel):
 
 USER_REGISTERED = EventType("users.user.registered", 1, UserRegisteredV1)
 USER_DELETED = EventType("users.user.deleted", 1, UserDeletedV1)
+USER_DISABLED = EventType("users.user.disabled", 1, UserDisabledV1)
+USER_SESSIONS_REVOKED = EventType("users.user.sessions_revoked", 1, UserSessionsRevokedV1)
 USER_DATA_ERASED = EventType("users.user_data.erased", 1, UserDataErasedV1)
 
 

@@ -36,6 +36,7 @@ from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
 from medley_core.problems import ServiceUnavailable, exception_handlers
+from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
 
@@ -58,6 +59,18 @@ class ServiceRuntime:
             return True
         except Exception:
             return False
+
+    async def readiness_checks(self) -> dict[str, str]:
+        """``{"database": "up"|"down", "nats": …}``: a round trip to each, concurrently,
+        each within :data:`READINESS_TIMEOUT_S` (a frozen dependency is down, not up)."""
+        database, nats = await asyncio.gather(
+            self.database_ready(), self.events.nats_ready(READINESS_TIMEOUT_S)
+        )
+        return {"database": _state(database), "nats": _state(nats)}
+
+
+def _state(up: bool) -> str:
+    return "up" if up else "down"
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> ServiceRuntime:
@@ -83,11 +96,7 @@ def liveness() -> dict[str, str]:
 
 @get("/health/ready", tags=["health"], summary="Readiness: database and NATS")
 async def readiness(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    runtime = runtime_of(request)
-    checks = {
-        "database": "up" if await runtime.database_ready() else "down",
-        "nats": "up" if runtime.events.nats_connected else "down",
-    }
+    checks = await runtime_of(request).readiness_checks()
     if any(state != "up" for state in checks.values()):
         raise ServiceUnavailable("a dependency is not ready", checks=checks)
     return {"status": "ready", "checks": checks}
@@ -114,7 +123,10 @@ def create_service_app(
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    token_verifier = verifier or verifier_from_settings(settings)
+    revocations = RevocationList(keep_s=settings.revocation_lookback_s)
+    token_verifier = verifier or verifier_from_settings(settings, revocations)
+    if token_verifier.revocations is None:
+        token_verifier.revocations = revocations
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -124,12 +136,20 @@ def create_service_app(
         runtime = ServiceRuntime(settings, engine, sessions, events)
         app.state.runtime = runtime
         app.state[VERIFIER_STATE_KEY] = token_verifier
+        feed = RevocationFeed(
+            events.nc,
+            token_verifier.revocations or revocations,
+            event_prefix=settings.event_prefix,
+            lookback_s=settings.revocation_lookback_s,
+        )
         try:
             await events.start()
+            feed.start()
             for hook in on_startup:
                 await hook(runtime)
             yield
         finally:
+            await feed.stop()
             await events.stop()
             await engine.dispose()
             if verifier is None:

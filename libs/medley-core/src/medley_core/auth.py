@@ -40,6 +40,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from medley_core.problems import Forbidden, ServiceUnavailable, Unauthorized
+from medley_core.revocation import RevocationList
 from medley_core.tracing import propagation_headers
 
 if TYPE_CHECKING:
@@ -76,6 +77,13 @@ class TokenExpired(InvalidToken):
     slug = "token-expired"
 
 
+class TokenRevoked(InvalidToken):
+    """The token's sessions ended before it expired (account disabled or deleted, password
+    changed): see :mod:`medley_core.revocation`."""
+
+    slug = "token-revoked"
+
+
 class KeysUnavailable(ServiceUnavailable):
     """No verification keys could be had at all (the JWKS endpoint never answered)."""
 
@@ -93,6 +101,7 @@ class Principal:
     token_id: str
     expires_at: datetime
     token: str
+    issued_at: datetime
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -277,6 +286,7 @@ class TokenVerifier:
         audience: str,
         algorithms: Sequence[str] = ALGORITHMS,
         leeway_s: float = 10.0,
+        revocations: RevocationList | None = None,
     ) -> None:
         if not algorithms or any(alg.lower() == "none" for alg in algorithms):
             raise ValueError("pin at least one real signing algorithm")
@@ -287,6 +297,8 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = tuple(algorithms)
         self.leeway_s = leeway_s
+        # Without a list (a unit test, a tool) tokens are good until they expire.
+        self.revocations = revocations
 
     async def verify(self, token: str) -> Principal:
         """The token's principal; raises ``medley_core.problems.Unauthorized`` otherwise."""
@@ -332,7 +344,14 @@ class TokenVerifier:
             raise InvalidToken("the token's signature is invalid") from None
         except jwt.PyJWTError:
             raise InvalidToken("the token is invalid") from None
-        return _principal(claims, token)
+        principal = _principal(claims, token)
+        if (
+            principal.kind == "user"
+            and self.revocations is not None
+            and self.revocations.is_revoked(principal.subject, principal.issued_at)
+        ):
+            raise TokenRevoked("the token's session has ended; log in again")
+        return principal
 
     async def aclose(self) -> None:
         close = getattr(self.keys, "aclose", None)
@@ -357,6 +376,9 @@ def _principal(claims: Mapping[str, Any], token: str) -> Principal:
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise InvalidToken("the token's roles are malformed")
+    iat = claims["iat"]
+    if not isinstance(iat, int | float):
+        raise InvalidToken("the token's issue time is malformed")
     scope = claims.get("scope", "")
     if not isinstance(scope, str):
         raise InvalidToken("the token's scope is malformed")
@@ -368,6 +390,7 @@ def _principal(claims: Mapping[str, Any], token: str) -> Principal:
         token_id=jti,
         expires_at=datetime.fromtimestamp(exp, UTC),
         token=token,
+        issued_at=datetime.fromtimestamp(iat, UTC),
     )
 
 
@@ -376,12 +399,15 @@ def default_jwks_url(settings: ServiceSettings) -> str:
     return settings.jwks_url or f"{settings.users_url.rstrip('/')}/.well-known/jwks.json"
 
 
-def verifier_from_settings(settings: ServiceSettings) -> TokenVerifier:
+def verifier_from_settings(
+    settings: ServiceSettings, revocations: RevocationList | None = None
+) -> TokenVerifier:
     """A verifier over the users service's JWKS, as the settings describe it."""
     return TokenVerifier(
         JwksKeySource(default_jwks_url(settings)),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        revocations=revocations,
     )
 
 

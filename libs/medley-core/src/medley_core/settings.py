@@ -38,6 +38,7 @@ SHARED_FIELDS = frozenset(
         "users_url",
         "db_pool_size",
         "db_max_overflow",
+        "revocation_lookback_s",
     }
 )
 
@@ -89,6 +90,9 @@ class ServiceSettings(BaseSettings):
     users_url: str = "http://127.0.0.1:8101"
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    # How far back in the users stream a verifier reads revocations when it starts: at
+    # least the access-token lifetime, so no unexpired revoked token is forgotten.
+    revocation_lookback_s: float = Field(default=3600.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

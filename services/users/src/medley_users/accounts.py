@@ -11,6 +11,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import delete, func, or_, update
@@ -22,7 +23,7 @@ from medley_core.ids import utcnow
 from medley_core.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from medley_users import erasure, events
 from medley_users.context import UsersContext
-from medley_users.models import ROLE_ADMIN, ROLE_USER, Credential, Erasure, User
+from medley_users.models import ROLE_ADMIN, ROLE_USER, Credential, Erasure, RefreshFamily, User
 from medley_users.passwords import require_acceptable
 from medley_users.settings import UsersSettings
 from medley_users.tokens import RefreshVerdict
@@ -229,10 +230,15 @@ async def authenticate(
     return user
 
 
-async def issue_pair(session: AsyncSession, users: UsersContext, user: User) -> TokenPair:
-    """A new session: an access token and the first refresh token of a new family."""
+async def issue_pair(
+    session: AsyncSession, users: UsersContext, user: User, *, not_before: datetime | None = None
+) -> TokenPair:
+    """A new session: an access token and the first refresh token of a new family.
+
+    ``not_before``: the instant the user's earlier sessions were revoked; the new access
+    token must count as issued at or after it (see :meth:`TokenIssuer.access_token`)."""
     refresh = await users.refresh_tokens.start_family(session, user.id)
-    access = users.tokens.access_token(user)
+    access = users.tokens.access_token(user, not_before=not_before)
     return TokenPair(access.token, refresh, access.expires_in)
 
 
@@ -252,9 +258,12 @@ async def refresh(
     assert outcome.user_id is not None
     assert outcome.refresh_token is not None
     user = await session.get(User, outcome.user_id)
-    if user is None:  # pragma: no cover - the family cascades away with its user
+    family = await session.get(RefreshFamily, outcome.family_id)
+    if user is None or family is None:  # pragma: no cover - families cascade with users
         return RefreshVerdict.UNKNOWN
-    access = users.tokens.access_token(user)
+    # A session begun by a password change may refresh within the second of the change:
+    # its tokens must still count as issued after the revocation that preceded it.
+    access = users.tokens.access_token(user, not_before=family.created_at)
     return TokenPair(access.token, outcome.refresh_token, access.expires_in)
 
 
@@ -312,13 +321,16 @@ async def change_password(
             errors=[{"field": "new_password", "message": "must differ from the current one"}],
         )
     require_acceptable(new, username=user.username, email=user.email, field="new_password")
+    changed_at = utcnow()
     await session.exec(
         update(Credential)
         .where(col(Credential.user_id) == user.id)
-        .values(password_hash=await users.passwords.hash(new), changed_at=utcnow())
+        .values(password_hash=await users.passwords.hash(new), changed_at=changed_at)
     )
     await users.refresh_tokens.revoke_all(session, user.id, reason="password-changed")
-    return await issue_pair(session, users, user)
+    # Access tokens are verified everywhere without asking us: tell every verifier.
+    await events.sessions_revoked(session, user.id, changed_at, reason="password-changed")
+    return await issue_pair(session, users, user, not_before=changed_at)
 
 
 async def delete_account(
@@ -361,6 +373,7 @@ async def set_disabled(
         user.disabled_at = now
         user.updated_at = now
         await users.refresh_tokens.revoke_all(session, user.id, reason="account-disabled")
+        await events.user_disabled(session, user.id, now)
     elif not disabled and user.disabled_at is not None:
         user.disabled_at = None
         user.updated_at = now

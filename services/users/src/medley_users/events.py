@@ -14,10 +14,14 @@ from medley_contracts.envelope import EventEnvelope
 from medley_contracts.users import (
     USER_DATA_ERASED,
     USER_DELETED,
+    USER_DISABLED,
     USER_REGISTERED,
+    USER_SESSIONS_REVOKED,
     UserDataErasedV1,
     UserDeletedV1,
+    UserDisabledV1,
     UserRegisteredV1,
+    UserSessionsRevokedV1,
     user_data_erased,
 )
 from medley_core.events.outbox import record_event
@@ -27,7 +31,7 @@ from medley_users.models import User
 
 log = logging.getLogger("medley.users.events")
 
-PUBLISHES = (USER_REGISTERED, USER_DELETED, USER_DATA_ERASED)
+PUBLISHES = (USER_REGISTERED, USER_DELETED, USER_DISABLED, USER_SESSIONS_REVOKED, USER_DATA_ERASED)
 
 
 async def user_registered(session: AsyncSession, user: User) -> uuid.UUID:
@@ -64,6 +68,30 @@ async def user_deleted(
         ),
         subject=str(user_id),
         occurred_at=deleted_at,
+    )
+
+
+async def user_disabled(session: AsyncSession, user_id: uuid.UUID, disabled_at: datetime) -> None:
+    """Every verifier refuses the account's access tokens from now on (not at expiry)."""
+    await record_event(
+        session,
+        USER_DISABLED,
+        UserDisabledV1(user_id=user_id, disabled_at=disabled_at),
+        subject=str(user_id),
+        occurred_at=disabled_at,
+    )
+
+
+async def sessions_revoked(
+    session: AsyncSession, user_id: uuid.UUID, revoked_at: datetime, reason: str
+) -> None:
+    """Every verifier refuses the access tokens issued before ``revoked_at``."""
+    await record_event(
+        session,
+        USER_SESSIONS_REVOKED,
+        UserSessionsRevokedV1(user_id=user_id, revoked_at=revoked_at, reason=reason),
+        subject=str(user_id),
+        occurred_at=revoked_at,
     )
 
 

@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from medley_core.settings import ServiceSettings
@@ -165,6 +165,17 @@ class UsersSettings(ServiceSettings):
     def _bootstrap_admin(cls, value: str | None) -> str | None:
         value = (value or "").strip().lower()
         return value or None
+
+    @model_validator(mode="after")
+    def _revocations_outlive_tokens(self) -> UsersSettings:
+        # A verifier that starts reads revocations this far back; a longer-lived token
+        # could outlive what it reads and be accepted after its session ended.
+        if self.access_token_ttl_s > self.revocation_lookback_s:
+            raise ValueError(
+                "access_token_ttl_s must not exceed revocation_lookback_s "
+                f"({self.access_token_ttl_s} > {self.revocation_lookback_s:g})"
+            )
+        return self
 
     def client_specs(self) -> dict[str, ServiceClientSpec]:
         """Every configured service client as ``{client_id: spec}``."""

@@ -239,6 +239,12 @@ def service_claims(
     return claims
 
 
+def next_whole_second(moment: datetime) -> datetime:
+    """``moment`` if it is a whole second, else the next whole second."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 class TokenIssuer:
     """Signs access and service tokens with the key ring's current key."""
 
@@ -258,14 +264,22 @@ class TokenIssuer:
             expires_in=claims["exp"] - claims["iat"],
         )
 
-    def access_token(self, user: User, *, now: datetime | None = None) -> IssuedToken:
+    def access_token(
+        self, user: User, *, now: datetime | None = None, not_before: datetime | None = None
+    ) -> IssuedToken:
+        """``not_before``: verifiers refuse this user's tokens issued before that instant
+        (a revocation); ``iat`` has whole seconds, so a token made in the same second
+        counts as issued at the next one, which its ``exp`` follows."""
+        now = now or utcnow()
+        if not_before is not None:
+            now = max(now, next_whole_second(not_before))
         return self._issue(
             access_claims(
                 user_id=user.id,
                 roles=user.roles,
                 issuer=self.issuer,
                 audience=self.audience,
-                now=now or utcnow(),
+                now=now,
                 ttl_s=self.access_ttl_s,
             )
         )

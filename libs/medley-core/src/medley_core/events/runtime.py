@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
@@ -33,7 +35,7 @@ from medley_core.events.relay import OutboxRelay
 from medley_core.events.streams import ensure_stream
 from medley_core.settings import ServiceSettings
 
-__all__ = ["EventHandler", "EventRuntime"]
+__all__ = ["EventHandler", "EventRuntime", "close_quietly", "connect_forever"]
 
 log = logging.getLogger("medley.events")
 
@@ -42,6 +44,39 @@ RECONNECT_WAIT_S = 1
 CONNECT_TIMEOUT_S = 2
 STOP_TIMEOUT_S = 10.0
 ERROR_LOG_EVERY_S = 30.0
+
+
+async def connect_forever(nc: NATS, settings: ServiceSettings, **callbacks: Any) -> None:
+    """Connect ``nc`` to the settings' NATS server, however long that takes.
+
+    With max_reconnect_attempts=-1, connect() itself keeps trying until a server answers;
+    after that the client reconnects on its own, forever. ``callbacks`` are nats-py's
+    (``error_cb``, ``disconnected_cb``, ``reconnected_cb``…).
+    """
+    await nc.connect(
+        servers=[settings.nats_url],
+        name=f"medley-{settings.service_name}",
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=RECONNECT_WAIT_S,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        **callbacks,
+    )
+
+
+async def close_quietly(nc: NATS) -> None:
+    """Drain (or close, if not connected) ``nc`` within :data:`STOP_TIMEOUT_S`; at stop, a
+    connection that will not close is logged, not raised."""
+    if nc.is_closed:
+        return
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            if nc.is_connected:
+                await nc.drain()
+            else:
+                await nc.close()
+    except Exception as exc:
+        log.warning("closing the NATS connection: %s", exc)
 
 
 class EventRuntime:
@@ -106,6 +141,19 @@ class EventRuntime:
     def nats_connected(self) -> bool:
         return bool(self.nc.is_connected)
 
+    async def nats_ready(self, timeout_s: float) -> bool:
+        """A PING/PONG round trip within ``timeout_s``: a frozen server (its socket still
+        open, so the client still says connected) fails this where ``nats_connected``
+        does not."""
+        if not self.nc.is_connected:
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.nc.flush(timeout=math.ceil(timeout_s))
+        except Exception:
+            return False
+        return True
+
     async def start(self) -> None:
         """Start connecting (in the background: NATS may be down), the relay, the consumers."""
         if self._started:
@@ -125,15 +173,7 @@ class EventRuntime:
         await asyncio.gather(*(c.stop(STOP_TIMEOUT_S) for c in self.consumers))
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
-        if not self.nc.is_closed:
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    if self.nc.is_connected:
-                        await self.nc.drain()
-                    else:
-                        await self.nc.close()
-            except Exception as exc:
-                log.warning("closing the NATS connection: %s", exc)
+        await close_quietly(self.nc)
 
     async def replay(self, dead_letter_id: uuid.UUID) -> ReplayResult:
         """Replay one of this service's dead letters with the current handlers."""
@@ -144,15 +184,9 @@ class EventRuntime:
     # -- connection ------------------------------------------------------------------------
 
     async def _connect(self) -> None:
-        # With max_reconnect_attempts=-1, connect() itself keeps trying until a server
-        # answers; after that the client reconnects on its own, forever.
-        await self.nc.connect(
-            servers=[self.settings.nats_url],
-            name=f"medley-{self.settings.service_name}",
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=RECONNECT_WAIT_S,
-            connect_timeout=CONNECT_TIMEOUT_S,
+        await connect_forever(
+            self.nc,
+            self.settings,
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
