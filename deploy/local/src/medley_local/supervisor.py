@@ -1,12 +1,17 @@
 """Keep the launcher's children running: restart a crashed one, give up on one that keeps dying.
 
-Every child `make run` starts (embedded PostgreSQL and NATS, each service, the gateway) is
+Every child ``make run`` starts (embedded PostgreSQL and NATS, each service, the gateway) is
 adopted by one :class:`Supervisor` once it is up. A child that exits on its own (a crash, a
 ``kill -9``, even a clean exit nobody asked for) is logged with its exit status and last lines
 of output, then restarted after an exponential backoff: same command, same environment, same
 port and data directory, so the others reconnect to it by themselves. A child that dies
 :attr:`RestartPolicy.limit` times within :attr:`RestartPolicy.window_s` seconds is not
 restarted again: the supervisor reports it and asks for the whole launch to stop.
+
+Watching polls (every :attr:`RestartPolicy.poll_s`) instead of blocking in ``wait()``: a worker
+thread stuck in ``wait()`` cannot be cancelled, and sleeps use ``asyncio.sleep`` /
+:func:`~medley_core.aio.wait_event`, never ``asyncio.wait_for`` (on Python 3.11 it swallows a
+cancellation, and a launch would then never finish stopping).
 
 Stopping is the supervisor's too: :meth:`Supervisor.aclose` first ends the watching (so a
 child being stopped is not taken for a crash), then stops the children in reverse start order.
@@ -29,7 +34,6 @@ from medley_local.processes import ChildFailed, describe_exit
 
 ENV_PREFIX = "MEDLEY_LAUNCHER_"
 _DEATH_LINES = 10
-_GIVE_UP_LINES = 20
 
 
 class Supervised(Protocol):
@@ -124,8 +128,8 @@ class Supervisor:
     """Watches adopted children; restarts them; stops them all, last started first.
 
     ``say`` prints one launcher line; ``on_give_up`` is called once, when a child has died
-    too often (the launcher then stops everything, :attr:`failure` says why). ``clock``
-    measures uptimes and the give-up window (tests pass their own).
+    too often (the launcher then stops everything; :attr:`failure` says why, with the child's
+    last output). ``clock`` measures uptimes and the give-up window (tests pass their own).
     """
 
     def __init__(
@@ -230,8 +234,6 @@ class Supervisor:
         if self.failure is not None:
             return
         self.failure = failure
-        self._say(
-            f"{failure}; stopping everything; its last output:\n"
-            f"{_indent(failure.output, _GIVE_UP_LINES)}"
-        )
+        # Its output is the caller's to show, once the others' stopping has scrolled by.
+        self._say(f"{failure}; stopping everything")
         self._on_give_up()
