@@ -1,12 +1,14 @@
 """A tiny ASGI app standing in for a Medley service in the launcher's tests.
 
 ``create_app`` answers ``/health/ready``, shows the ``MEDLEY_*`` environment it was given
-(``/env``) and who it is on PostgreSQL with the URL it was given (``/db``);
-``create_failing_app`` dies at start, as a misconfigured service would.
+(``/env``), who it is on PostgreSQL with the URL it was given (``/db``) and its process id
+(``/pid``); ``create_failing_app`` dies at start, as a misconfigured service would;
+``create_dying_app`` starts, answers its readiness probe, then dies, every time it is started.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -60,6 +62,8 @@ def create_app() -> App:
             await _json(send, 200, env)
         elif path == "/db":
             await _json(send, 200, await _database_identity())
+        elif path == "/pid":
+            await _json(send, 200, {"pid": os.getpid()})
         else:
             await _json(send, 404, {"status": 404})
 
@@ -69,3 +73,20 @@ def create_app() -> App:
 def create_failing_app() -> App:
     print("fake service: MEDLEY_FAKE_SETTING is missing", file=sys.stderr, flush=True)
     raise RuntimeError("boom: the fake service refuses to start")
+
+
+def create_dying_app() -> App:
+    serve = create_app()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await serve(scope, receive, send)
+        if scope["type"] == "http" and scope["path"].startswith("/health/"):
+            # Dies only once it was found ready: a crash after start, never during it.
+            asyncio.get_running_loop().call_later(0.3, _die)
+
+    return app
+
+
+def _die() -> None:
+    print("fake service: dying on purpose", file=sys.stderr, flush=True)
+    os._exit(3)

@@ -1,4 +1,4 @@
-"""The launcher as a user runs it: a real process, embedded servers, Ctrl-C.
+"""The launcher as a user runs it: a real process, embedded servers, Ctrl-C, crashes.
 
 Always embedded PostgreSQL and NATS (the servers `make run` starts), with fake services.
 """
@@ -16,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from launcher_fakes import HERE, child_env
 
@@ -32,9 +34,11 @@ STARTUP_LIMIT_S = 120.0
 class Launch:
     """A launcher process whose output lines can be awaited."""
 
-    def __init__(self, data_dir: Path, gateway_app: str) -> None:
+    def __init__(self, data_dir: Path, gateway_app: str, **extra_env: str) -> None:
         self.gateway_port = free_port()
-        env = child_env(MEDLEY_DATA_DIR=str(data_dir), MEDLEY_GATEWAY_PORT=str(self.gateway_port))
+        env = child_env(
+            MEDLEY_DATA_DIR=str(data_dir), MEDLEY_GATEWAY_PORT=str(self.gateway_port), **extra_env
+        )
         for key in ("MEDLEY_DATABASE_URL", "MEDLEY_NATS_URL"):
             env.pop(key, None)
         self.process = subprocess.Popen(
@@ -74,6 +78,24 @@ class Launch:
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def banner_url(self, name: str) -> str:
+        """The URL the banner printed for ``name`` (``users``, ``nats`` …)."""
+        for line in self.lines:
+            match = re.match(rf"\s+{name}\s+(\S+://\S+)$", line)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no {name} URL in the banner:\n{self.output}")
+
+    def child_process(self, name: str) -> psutil.Process:
+        """The launcher's direct child running the executable ``name``."""
+        for child in psutil.Process(self.process.pid).children():
+            if child.name() == name:
+                return child
+        raise AssertionError(f"the launcher runs no {name}")
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
 
 
 @pytest.fixture
@@ -137,3 +159,108 @@ def test_a_child_that_dies_at_start_aborts_the_launch_with_its_output(data_dir: 
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     assert not port_open(launch.gateway_port)
     assert os.path.exists(data_dir / "secrets.json")
+
+
+def eventually(condition: Callable[[], bool], what: str, limit: float = STARTUP_LIMIT_S) -> None:
+    """Wait for ``condition`` with a deadline generous for a loaded machine."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} after {limit:.0f} s"
+        time.sleep(0.2)
+
+
+def answers_pid(url: str) -> int | None:
+    try:
+        response = httpx.get(f"{url}/pid", timeout=5)
+    except httpx.HTTPError:
+        return None
+    return int(response.json()["pid"]) if response.status_code == 200 else None
+
+
+def gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # ended; only its reaping is left
+    except psutil.NoSuchProcess:
+        return True
+
+
+def nats_info(url: str) -> dict[str, object]:
+    """The INFO a NATS server greets a client with."""
+    host, port = url.removeprefix("nats://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        greeting = sock.makefile("rb").readline().decode()
+    assert greeting.startswith("INFO "), greeting
+    info: dict[str, object] = json.loads(greeting[5:])
+    return info
+
+
+def test_a_killed_child_or_server_is_restarted_and_logged(data_dir: Path) -> None:
+    launch = Launch(data_dir, "fake_asgi:create_app")
+    try:
+        assert launch.wait_for(r"Press Ctrl-C to stop") is not None, launch.output
+        gateway_url = f"http://127.0.0.1:{launch.gateway_port}"
+        users_url, nats_url = launch.banner_url("users"), launch.banner_url("nats")
+
+        # A service (here the gateway) killed after start comes back on its port.
+        first = answers_pid(gateway_url)
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert launch.wait_for(r"^\[medley\] gateway restarted") is not None, launch.output
+        assert re.search(r"^\[medley\] gateway was killed by SIGKILL", launch.output, re.M)
+        eventually(lambda: answers_pid(gateway_url) not in (None, first), "no new gateway")
+
+        # NATS comes back on the same port with the same store.
+        nats_server = launch.child_process("nats-server")
+        nats_server.kill()
+        assert launch.wait_for(r"^\[medley\] nats restarted") is not None, launch.output
+        assert launch.child_process("nats-server").pid != nats_server.pid
+        assert nats_info(nats_url)["jetstream"] is True
+
+        # So does PostgreSQL: the service logs in again with the URL it was given.
+        postmaster = launch.child_process("postgres")
+        postmaster.kill()
+        assert launch.wait_for(r"^\[medley\] postgres restarted") is not None, launch.output
+        assert httpx.get(f"{users_url}/db", timeout=10).json()["role"] == "fake_users"
+
+        # Ctrl-C still stops everything, the restarted children included.
+        running = launch.descendants()
+        launch.process.send_signal(signal.SIGINT)
+        assert launch.finish() == 0, launch.output
+    finally:
+        if launch.process.poll() is None:
+            launch.process.kill()
+    eventually(lambda: all(gone(process) for process in running), "children left behind", 30)
+    assert not port_open(launch.gateway_port)
+    assert "database system is shut down" in (data_dir / "postgres.log").read_text()
+
+
+def test_a_child_that_keeps_dying_stops_the_launch_with_its_output(data_dir: Path) -> None:
+    launch = Launch(
+        data_dir,
+        "fake_asgi:create_dying_app",
+        MEDLEY_LAUNCHER_RESTART_LIMIT="3",
+        MEDLEY_LAUNCHER_RESTART_BACKOFF_S="0.1",
+    )
+    try:
+        code = launch.finish()
+    finally:
+        if launch.process.poll() is None:
+            launch.process.kill()
+    assert code == 1, launch.output
+    assert "Press Ctrl-C to stop" in launch.output  # it did start: it died afterwards
+    lines = launch.lines
+    assert len([line for line in lines if line.startswith("[medley] gateway restarted")]) == 2
+    assert re.search(r"^\[medley\] gateway died 3 times .*stopping everything", launch.output, re.M)
+    # Once everything is stopped, the last thing said is why, with the child's own output.
+    report = next(
+        (i for i, line in enumerate(lines) if line.startswith("[medley] stopped: gateway died")),
+        None,
+    )
+    assert report is not None, launch.output
+    assert "exited with code 3" in lines[report]
+    assert "  fake service: dying on purpose" in lines[report:], launch.output
+    assert all(line.startswith("  ") for line in lines[report + 1 :]), launch.output
+    # Everything was stopped, the database server cleanly.
+    assert "database system is shut down" in (data_dir / "postgres.log").read_text()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    assert not port_open(launch.gateway_port)

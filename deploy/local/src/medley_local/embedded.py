@@ -54,10 +54,14 @@ class EmbeddedServerError(RuntimeError):
 
 
 def _tail(path: Path, lines: int = 40) -> str:
+    # The log grows across runs: read only its end.
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 64 * 1024))
+            text = log.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -81,6 +85,7 @@ class _ServerProcess:
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._has_served = False
 
     # Hooks for the subclasses.
     def _prepare(self) -> None:
@@ -106,6 +111,15 @@ class _ServerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def returncode(self) -> int | None:
+        """Its exit status once it has exited; None while it runs (or before it started)."""
+        return self._process.poll() if self._process is not None else None
+
+    def output(self, lines: int = 40) -> str:
+        """The last lines of its log."""
+        return _tail(self.log_path, lines)
+
     def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
@@ -130,8 +144,14 @@ class _ServerProcess:
         return False
 
     def _retry(self, error: EmbeddedServerError, attempt: int) -> bool:
-        # Someone may take the free port between our check and the server's bind.
-        return attempt < 2 and "already in use" in str(error).lower() and self._reroll_ports()
+        # Someone may take the free port between our check and the server's bind. Once it
+        # has served, its clients hold its URL: a restart keeps the port or fails.
+        return (
+            attempt < 2
+            and not self._has_served
+            and "already in use" in str(error).lower()
+            and self._reroll_ports()
+        )
 
     def start(self) -> Self:
         """Prepare, start and wait until the server accepts clients (blocking)."""
@@ -156,6 +176,7 @@ class _ServerProcess:
             except BaseException:
                 self.stop()
                 raise
+        self._has_served = True
         return self
 
     async def astart(self) -> Self:
@@ -183,7 +204,17 @@ class _ServerProcess:
                 # Also on cancellation (Ctrl-C while starting): never leave the server behind.
                 self.stop()
                 raise
+        self._has_served = True
         return self
+
+    async def restart(self) -> None:
+        """Start it again after it died: same ports, same data, so its clients reconnect.
+
+        What is left of the dead server's process group (PostgreSQL's backends outlive a
+        killed postmaster, and hold its shared memory) is killed first.
+        """
+        await self.astop()
+        await self.astart()
 
     def stop(self, grace: float = 30.0) -> None:
         """Stop the server cleanly (SIGKILL after ``grace`` seconds); idempotent."""

@@ -3,8 +3,8 @@
 ``medley-local run`` (the default) starts PostgreSQL and NATS embedded unless
 ``MEDLEY_DATABASE_URL`` / ``MEDLEY_NATS_URL`` name existing servers, creates the ``medley``
 database, provisions every service (role, schema, migrations), starts the services and the
-gateway, prints the URLs and stops everything on Ctrl-C. Data stays under ``MEDLEY_DATA_DIR``
-(default ``.medley/``).
+gateway, prints the URLs and stops everything on Ctrl-C. A child that crashes is restarted (see
+:mod:`medley_local.supervisor`). Data stays under ``MEDLEY_DATA_DIR`` (default ``.medley/``).
 
 ``medley-local provision`` is the one-shot step of a container deployment: it provisions
 every service on the server ``MEDLEY_DATABASE_URL`` names, each with the role and password
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import signal
@@ -26,13 +25,13 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
-from medley_core.aio import wait_event
 from medley_core.provisioning import create_database, provision
 from medley_local.credentials import Credentials
 from medley_local.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError
 from medley_local.processes import ChildFailed
 from medley_local.services import GATEWAY, SERVICES, ServiceSpec
 from medley_local.stack import RunningStack, start_stack
+from medley_local.supervisor import RestartPolicy, Supervisor
 
 DATABASE = "medley"
 DEFAULT_GATEWAY_PORT = 8000
@@ -81,44 +80,60 @@ async def run(
     gateway: ServiceSpec | None = GATEWAY,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Start the stack and keep it running until SIGINT/SIGTERM or a child's death.
+    """Start the stack and keep it running until SIGINT/SIGTERM, restarting crashed children.
 
-    Returns the exit status: 0 after a requested stop, 1 when something failed,
-    130 when interrupted while starting.
+    Returns the exit status: 0 after a requested stop, 1 when something failed to start or
+    a child kept dying (see :class:`~medley_local.supervisor.RestartPolicy`), 2 for a bad
+    setting, 130 when interrupted while starting.
     """
     env = dict(os.environ if env is None else env)
     env.setdefault("MEDLEY_LOG_JSON", "false")  # a terminal reads text better than JSON
     data_dir = data_dir_from(env)
     port = gateway_port or int(env.get("MEDLEY_GATEWAY_PORT") or DEFAULT_GATEWAY_PORT)
 
+    try:
+        policy = RestartPolicy.from_env(env)
+    except ValueError as exc:
+        _say(out, str(exc))
+        return 2
+
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
     stopping = asyncio.Event()
     started = False
 
-    def on_signal(sig: signal.Signals) -> None:
+    def request_stop() -> None:
         if stopping.is_set():
             return
         stopping.set()
-        _say(out, f"{sig.name}: stopping…")
         if not started and main_task is not None:
-            main_task.cancel()
+            main_task.cancel()  # a start in progress is abandoned; what runs is stopped
 
+    def on_signal(sig: signal.Signals) -> None:
+        if not stopping.is_set():
+            _say(out, f"{sig.name}: stopping…")
+        request_stop()
+
+    # Every child is adopted as soon as it is up: from then on a crash restarts it, and
+    # leaving this block (Ctrl-C, a child that keeps dying, an error) stops them all.
+    supervisor = Supervisor(policy, say=lambda message: _say(out, message), on_give_up=request_stop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        async with contextlib.AsyncExitStack() as resources:
+        async with supervisor:
             _prepare_data_dir(data_dir)
             server_url = env.get("MEDLEY_DATABASE_URL")
             if not server_url:
                 _say(out, f"starting embedded PostgreSQL ({data_dir / 'postgres'})")
-                postgres = EmbeddedPostgres(data_dir / "postgres")
-                server_url = (await resources.enter_async_context(postgres)).url
+                postgres = await EmbeddedPostgres(data_dir / "postgres").astart()
+                supervisor.adopt(postgres)
+                server_url = postgres.url
             nats_url = env.get("MEDLEY_NATS_URL")
             if not nats_url:
                 _say(out, f"starting embedded NATS ({data_dir / 'nats'})")
-                nats = EmbeddedNats(data_dir / "nats")
-                nats_url = (await resources.enter_async_context(nats)).url
+                nats = await EmbeddedNats(data_dir / "nats").astart()
+                supervisor.adopt(nats)
+                nats_url = nats.url
 
             admin_url = await create_database(server_url, database)
             specs = [*services, *([gateway] if gateway is not None else [])]
@@ -140,24 +155,18 @@ async def run(
                 base_env=env,
                 log=out,
             )
-            resources.push_async_callback(stack.astop)
+            supervisor.adopt(*stack.children)
             started = True
             _say(out, _banner(stack, admin_url, data_dir))
-            if stopping.is_set():  # a signal came while the banner was written
-                return 0
-            dead = await _watch(stack, stopping)
-            if dead is not None:
-                _say(out, f"{dead.name} exited with code {dead.returncode}; stopping everything")
-                return 1
-            return 0
+            await stopping.wait()
     except asyncio.CancelledError:
-        _say(out, "interrupted while starting; everything is stopped")
-        return EXIT_INTERRUPTED
+        if supervisor.failure is None:
+            _say(out, "interrupted while starting; everything is stopped")
+            return EXIT_INTERRUPTED
     except ChildFailed as exc:
         # Its whole output has just scrolled by, prefixed; repeat the end of it.
         what = str(exc).split(";", 1)[0]
-        tail = "\n".join("  " + line for line in exc.output.splitlines()[-_ERROR_LINES:])
-        _say(out, f"could not start: {what}; its last output:\n{tail}")
+        _say(out, f"could not start: {what}; its last output:\n{_indent_tail(exc.output)}")
         return 1
     except (EmbeddedServerError, OSError) as exc:
         _say(out, f"could not start: {exc}")
@@ -165,16 +174,16 @@ async def run(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    if supervisor.failure is not None:
+        # Said again once everything is stopped, so that it is the last thing on screen.
+        failure = supervisor.failure
+        _say(out, f"stopped: {failure}; its last output:\n{_indent_tail(failure.output)}")
+        return 1
+    return 0
 
 
-async def _watch(stack: RunningStack, stopping: asyncio.Event) -> ChildFailed | None:
-    """Wait for a stop request (None) or for a child to die (its failure)."""
-    while not stopping.is_set():
-        dead = stack.exited()
-        if dead is not None:
-            return dead.failure()
-        await wait_event(stopping, 0.5)
-    return None
+def _indent_tail(output: str) -> str:
+    return "\n".join("  " + line for line in output.splitlines()[-_ERROR_LINES:])
 
 
 async def provision_all(

@@ -126,16 +126,46 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
-class Child:
-    """A running child whose output is echoed line by line as ``[name] line``."""
+def describe_exit(returncode: int | None) -> str:
+    """``exited with code 3`` or ``was killed by SIGKILL`` (Popen's negative codes)."""
+    if returncode is None:
+        return "did not start"
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with code {returncode}"
 
-    def __init__(self, name: str, process: subprocess.Popen[bytes], sink: TextIO | None) -> None:
+
+class Child:
+    """A running child whose output is echoed line by line as ``[name] line``.
+
+    It keeps its command, environment and readiness URL, so :meth:`restart` can start it
+    again exactly as it was started (the launcher's supervisor does, after a crash).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        sink: TextIO | None = None,
+        ready_url: str | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
         self.name = name
-        self.process = process
+        self.argv = list(argv)
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.ready_url = ready_url
+        self.ready_timeout = ready_timeout
         self._sink = sink
+        # Kept across restarts: the lines before a crash are the ones that explain it.
         self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-        self._reader = threading.Thread(target=self._pump, name=f"output-{name}", daemon=True)
-        self._reader.start()
+        self.process, self._reader = self._launch()
 
     @classmethod
     def start(
@@ -146,15 +176,34 @@ class Child:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         sink: TextIO | None = None,
+        ready_url: str | None = None,
+        ready_timeout: float = 60.0,
     ) -> Child:
-        """Start ``argv``; its stdout and stderr go to ``sink`` prefixed with ``[name]``."""
-        process = spawn(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        return cls(name, process, sink)
+        """Start ``argv``; its stdout and stderr go to ``sink`` prefixed with ``[name]``.
+
+        ``ready_url`` is only remembered here, for :meth:`restart`: the caller waits for it
+        (:func:`await_http_ready`) so that it can start several children first.
+        """
+        return cls(
+            name, argv, env=env, cwd=cwd, sink=sink, ready_url=ready_url,
+            ready_timeout=ready_timeout,
+        )  # fmt: skip
+
+    def _launch(self) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+        process = spawn(
+            self.argv, env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        reader = threading.Thread(
+            target=self._pump, args=(process,), name=f"output-{self.name}", daemon=True
+        )
+        reader.start()
+        return process, reader
 
     _sink_lock = threading.Lock()
 
-    def _pump(self) -> None:
-        stream = self.process.stdout
+    def _pump(self, process: subprocess.Popen[bytes]) -> None:
+        stream = process.stdout
         if stream is None:
             return
         for raw in iter(stream.readline, b""):
@@ -191,6 +240,18 @@ class Child:
 
     async def astop(self, grace: float = 15.0) -> int:
         return await asyncio.to_thread(self.stop, grace)
+
+    async def restart(self) -> None:
+        """Start it again as it was first started, and wait until it is ready.
+
+        Whatever is left of the previous run (its process group) is stopped first. Raises
+        :class:`ChildFailed` if the new process dies or never gets ready.
+        """
+        await self.astop()
+        # Spawned from the event loop's thread, not a worker: die-with-parent is per thread.
+        self.process, self._reader = self._launch()
+        if self.ready_url is not None:
+            await await_http_ready(self, self.ready_url, self.ready_timeout)
 
 
 def _http_ok(url: str) -> bool:

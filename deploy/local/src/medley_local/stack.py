@@ -209,9 +209,13 @@ async def start_stack(
                 clients=specs,
             )
             host_, port = _host_port(urls[spec.name])
-            child = Child.start(spec.name, uvicorn_argv(spec.app, host_, port), env=env, sink=log)
+            ready_url = urls[spec.name] + spec.ready_path
+            child = Child.start(
+                spec.name, uvicorn_argv(spec.app, host_, port), env=env, sink=log,
+                ready_url=ready_url, ready_timeout=ready_timeout,
+            )  # fmt: skip
             stack.children.append(child)
-            await await_http_ready(child, urls[spec.name] + spec.ready_path, limit=ready_timeout)
+            await await_http_ready(child, ready_url, limit=ready_timeout)
     except BaseException:
         # Also on cancellation (Ctrl-C while starting): stop what runs, then re-raise.
         stack.stop()
