@@ -43,14 +43,30 @@ def check_username(value: str) -> str:
     return value
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower().strip()
+
+
 def normalise_email(value: str) -> str:
-    """How an email address is stored and compared: trimmed, lower-cased."""
-    return value.strip().lower()
+    """How an email address is stored and compared: NFKC, lower-cased, trimmed, so that
+    look-alikes (full-width letters, compatibility forms, case) are one address.
+
+    Lower-casing can undo NFKC (and the reverse), so folding repeats until nothing changes.
+    """
+    text = value
+    for _ in range(4):
+        folded = _fold(text)
+        if folded == text:
+            break
+        text = folded
+    return text
 
 
 def check_email(value: str) -> str:
     email = normalise_email(value)
-    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+    # The database's check (NFKC, lower, trimmed) must hold, or the insert would be a 500.
+    stable = _fold(email) == email and unicodedata.is_normalized("NFKC", email)
+    if len(email) > EMAIL_MAX or not EMAIL.match(email) or not stable:
         raise ValueError("not an email address")
     return email
 
@@ -200,8 +216,9 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
 
 
 async def find_by_login(session: AsyncSession, login: str) -> User | None:
-    """The account a login names: an email address (with '@') or a username."""
-    ident = login.strip().lower()
+    """The account a login names: an email address (with '@') or a username, compared in
+    the normal form they are stored in (a look-alike of an address is that address)."""
+    ident = normalise_email(login)
     column = col(User.email) if "@" in ident else col(User.username)
     return (await session.exec(select(User).where(column == ident))).one_or_none()
 

@@ -72,6 +72,9 @@ class User(UsersModel, table=True):
         CheckConstraint(
             "email = lower(btrim(email)) AND strpos(email, '@') > 1", name="email_form"
         ),
+        # Stored in the normal form it is compared in, so the unique key also holds for
+        # look-alikes (accounts.normalise_email).
+        CheckConstraint("email IS NFKC NORMALIZED", name="email_nfkc"),
         CheckConstraint(
             f"roles <@ ARRAY[{_quoted(ROLES)}]::text[] AND cardinality(roles) > 0",
             name="known_roles",
