@@ -190,7 +190,18 @@ class FakeUsers:
             fake.record(request)
             return {"items": [], "next_cursor": None}
 
-        return Litestar(route_handlers=[ready, jwks, login, register, logout, me, admin_users])
+        @route(
+            "/admin/users/{user_id:str}/roles/{role:str}",
+            http_method=["PUT", "DELETE"],
+            status_code=200,
+        )
+        async def admin_roles(request: Request[Any, Any, Any]) -> dict[str, Any]:
+            fake.record(request)
+            return {"roles": ["admin", "user"] if request.method == "PUT" else ["user"]}
+
+        return Litestar(
+            route_handlers=[ready, jwks, login, register, logout, me, admin_users, admin_roles]
+        )
 
 
 @pytest.fixture

@@ -181,6 +181,29 @@ async def test_admin_routes_need_the_admin_role(
     assert fake.seen[-1]["query"] == "limit=5&q=ad%20a"
 
 
+async def test_admins_grant_and_revoke_admin_through_the_gateway(
+    gateway: Gateway, fake_users: Any, keys: Any, bearer: Bearer
+) -> None:
+    fake, url = fake_users
+    user_id = uuid.uuid4()
+    path = f"/api/v1/admin/users/{user_id}/roles/admin"
+    async with gateway(url) as client:
+        assert_problem(await client.put(path, headers=bearer(keys.token())), 403)
+        assert fake.hits.get(f"/admin/users/{user_id}/roles/admin") is None
+
+        admin = bearer(keys.token(roles=("user", "admin")))
+        granted = await client.put(path, headers=admin)
+        assert granted.status_code == 200
+        assert granted.json()["roles"] == ["admin", "user"]
+        assert (fake.seen[-1]["method"], fake.seen[-1]["path"]) == (
+            "PUT",
+            f"/admin/users/{user_id}/roles/admin",
+        )
+        revoked = await client.delete(path, headers=admin)
+        assert revoked.status_code == 200
+        assert fake.seen[-1]["method"] == "DELETE"
+
+
 async def test_request_id_and_trace_context_reach_the_upstream(
     gateway: Gateway, fake_users: Any, keys: Any, bearer: Bearer
 ) -> None:
@@ -426,6 +449,7 @@ async def test_docs_page_uses_only_assets_the_gateway_serves(
         "/api/v1/admin/users",
         "/api/v1/admin/users/{user_id}/disable",
         "/api/v1/admin/users/{user_id}/enable",
+        "/api/v1/admin/users/{user_id}/roles/{role}",
         "/api/v1/admin/erasures/{user_id}",
         "/.well-known/jwks.json",
         "/health",

@@ -104,3 +104,29 @@ async def test_existing_emails_are_normalised_and_look_alikes_kept_apart(
         newer: f"{newer}@email-conflict.invalid",
         alone: "bob@example.com",
     }
+
+
+async def test_an_existing_admin_counts_as_the_bootstrap_grant(scratch: tuple[str, str]) -> None:
+    """A deployment that had its admin before 0004 has used its bootstrap: upgrading records
+    the oldest admin as the grant, so the setting never grants again."""
+    admin_url, service_url = scratch
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "0003")
+    first, second = uuid.uuid4(), uuid.uuid4()
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        insert = (
+            "INSERT INTO users.users (id, username, email, roles, created_at)"
+            " VALUES ($1, $2, $3, $4, now() - make_interval(days => $5))"
+        )
+        await conn.execute(insert, second, "second", "second@example.com", ["user", "admin"], 1)
+        await conn.execute(insert, first, "first", "first@example.com", ["user", "admin"], 2)
+    finally:
+        await conn.close()
+
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url)
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        grants = await conn.fetch("SELECT user_id, username FROM users.bootstrap_grant")
+    finally:
+        await conn.close()
+    assert [tuple(g) for g in grants] == [(first, "first")]

@@ -20,11 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.ids import utcnow
 from medley_core.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from medley_users import erasure, events
+from medley_users import bootstrap, erasure, events
 from medley_users.context import UsersContext
-from medley_users.models import ROLE_ADMIN, ROLE_USER, Credential, Erasure, User
+from medley_users.models import ROLE_USER, Credential, Erasure, User
 from medley_users.passwords import require_acceptable
-from medley_users.settings import UsersSettings
 from medley_users.tokens import RefreshVerdict
 
 USERNAME = re.compile(r"^[a-z0-9_-]{3,32}$")
@@ -161,10 +160,6 @@ async def _flush(session: AsyncSession) -> None:
         raise conflict from None
 
 
-def is_bootstrap_admin(settings: UsersSettings, username: str, email: str) -> bool:
-    return settings.bootstrap_admin is not None and settings.bootstrap_admin in (username, email)
-
-
 async def _password_hash(session: AsyncSession, user_id: uuid.UUID) -> str | None:
     return (
         await session.exec(
@@ -194,16 +189,13 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     email = check_email(new.email)
     require_acceptable(new.password, username=username, email=email, field="password")
     await _ensure_free(session, username=username, email=email, ignore=None)
-    roles = [ROLE_USER]
-    if is_bootstrap_admin(users.settings, username, email):
-        roles.append(ROLE_ADMIN)
     password_hash = await users.passwords.hash(new.password)
     now = utcnow()
     user = User(
         username=username,
         email=email,
         display_name=clean_display_name(new.display_name),
-        roles=roles,
+        roles=[ROLE_USER],
         created_at=now,
         updated_at=now,
     )
@@ -211,6 +203,7 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     await _flush(session)
     session.add(Credential(user_id=user.id, password_hash=password_hash, changed_at=now))
     await session.flush()
+    await bootstrap.claim(session, users.settings, user)
     await events.user_registered(session, user)
     return user
 
@@ -424,19 +417,3 @@ async def list_users(
     more = len(rows) > limit
     items = rows[:limit]
     return UserPage(items, items[-1].id if more and items else None)
-
-
-async def ensure_bootstrap_admin(session: AsyncSession, settings: UsersSettings) -> int:
-    """Give the bootstrap admin account (if it exists) the admin role; rows changed."""
-    who = settings.bootstrap_admin
-    if who is None:
-        return 0
-    result = await session.exec(
-        update(User)
-        .where(
-            or_(col(User.username) == who, col(User.email) == who),
-            ~col(User.roles).contains([ROLE_ADMIN]),
-        )
-        .values(roles=func.array_append(col(User.roles), ROLE_ADMIN), updated_at=utcnow())
-    )
-    return int(result.rowcount or 0)

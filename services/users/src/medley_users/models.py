@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -92,6 +93,22 @@ class User(UsersModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
     disabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class BootstrapGrant(UsersModel, table=True):
+    """That the bootstrap admin was granted (at most one row, ever): once it exists, neither
+    a restart, a re-registered username nor a changed setting grants admin again."""
+
+    __tablename__ = "bootstrap_grant"
+    __table_args__ = (CheckConstraint("singleton", name="one_row"),)
+
+    singleton: bool = Field(
+        default=True, sa_column=Column(Boolean, primary_key=True, server_default="true")
+    )
+    # No foreign key: the grant stays used when that account is deleted.
+    user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
+    username: str = Field(sa_column=Column(String(32), nullable=False))
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
 
 
 class Credential(UsersModel, table=True):

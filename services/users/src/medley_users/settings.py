@@ -103,7 +103,8 @@ class UsersSettings(ServiceSettings):
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60, le=365 * 86_400)
     service_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
 
-    # A username or email that gets the admin role (when it registers, or at start-up).
+    # The username that gets the admin role, once, while no admin exists: when it registers
+    # or at start-up. After that, admins hand the role on (medley_users.bootstrap).
     bootstrap_admin: str | None = None
 
     # Connected-integration tokens at rest. Empty: generated when generate_dev_keys.
@@ -158,6 +159,12 @@ class UsersSettings(ServiceSettings):
     @classmethod
     def _bootstrap_admin(cls, value: str | None) -> str | None:
         value = (value or "").strip().lower()
+        if "@" in value:
+            # Addresses are not verified: anyone could register (or move to) this one.
+            raise ValueError(
+                "the bootstrap admin is a username, not an email address (addresses are "
+                "not verified, so anyone could claim one)"
+            )
         return value or None
 
     def client_specs(self) -> dict[str, ServiceClientSpec]:
