@@ -145,6 +145,10 @@ class FakeUsers:
             body = await request.body()
             fake.record(request, body)
             data = json.loads(body)
+            if data.get("password") == "locked":  # the account's budget is spent
+                response = problem(429, "rate-limited", "too many failed logins")
+                response.headers["Retry-After"] = "42"
+                return response
             if data.get("password") != "right":
                 return problem(401, "invalid-credentials", "the login or the password is wrong")
             return Response(

@@ -346,6 +346,20 @@ async def test_login_is_limited_per_account(gateway: Gateway, fake_users: Any) -
         assert other.status_code == 401
 
 
+async def test_the_users_services_account_budget_comes_back_as_it_is(
+    gateway: Gateway, fake_users: Any
+) -> None:
+    """The users service keeps each account's failed-login budget (by account id, username
+    and email alike); its 429 reaches the caller with its Retry-After."""
+    _, url = fake_users
+    async with gateway(url) as client:
+        response = await client.post(
+            "/api/v1/auth/login", json={"login": "ada@example.com", "password": "locked"}
+        )
+    assert assert_problem(response, 429)["type"].endswith("/rate-limited")
+    assert response.headers["retry-after"] == "42"
+
+
 async def test_login_is_limited_per_address(gateway: Gateway, fake_users: Any) -> None:
     _, url = fake_users
     async with gateway(url, login_per_account=100, login_per_address=3) as client:

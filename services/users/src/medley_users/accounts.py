@@ -19,8 +19,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.ids import utcnow
-from medley_core.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from medley_users import bootstrap, erasure, events
+from medley_core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
+from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
 from medley_users.models import ROLE_USER, Credential, Erasure, User
 from medley_users.passwords import require_acceptable
@@ -220,22 +228,29 @@ async def authenticate(
     session: AsyncSession, users: UsersContext, login: str, password: str
 ) -> User:
     """The account whose credentials these are. The same 401 for an unknown login and a
-    wrong password (and about the same time: the unknown login is hashed too)."""
+    wrong password (and about the same time: the unknown login is hashed too). A wrong
+    password is charged to the account's failed-login budget (login_budget); a spent budget
+    is a 429 before the password is looked at."""
     user = await find_by_login(session, login)
-    stored = await _password_hash(session, user.id) if user is not None else None
-    if user is None or stored is None:
+    # Locked: concurrent attempts at one account take turns with its budget.
+    credential = (
+        await session.get(Credential, user.id, with_for_update=True) if user is not None else None
+    )
+    if user is None or credential is None:
         await users.passwords.waste_time(password)
         raise Unauthorized(BAD_LOGIN, slug="invalid-credentials")
-    if not await users.passwords.verify(stored, password):
+    now = utcnow()
+    login_budget.require_budget(credential, users.settings, now)
+    if not await users.passwords.verify(credential.password_hash, password):
+        login_budget.charge(credential, users.settings, now)
+        session.add(credential)
+        await session.flush()
         raise Unauthorized(BAD_LOGIN, slug="invalid-credentials")
     if user.disabled_at is not None:
         raise Forbidden("this account is disabled", slug="account-disabled")
-    if users.passwords.needs_rehash(stored):
-        await session.exec(
-            update(Credential)
-            .where(col(Credential.user_id) == user.id)
-            .values(password_hash=await users.passwords.hash(password))
-        )
+    if users.passwords.needs_rehash(credential.password_hash):
+        credential.password_hash = await users.passwords.hash(password)
+        session.add(credential)
     return user
 
 
@@ -246,8 +261,15 @@ async def issue_pair(session: AsyncSession, users: UsersContext, user: User) -> 
     return TokenPair(access.token, refresh, access.expires_in)
 
 
-async def login(session: AsyncSession, users: UsersContext, ident: str, password: str) -> TokenPair:
-    user = await authenticate(session, users, ident, password)
+async def login(
+    session: AsyncSession, users: UsersContext, ident: str, password: str
+) -> TokenPair | Problem:
+    """A new session, or the refusal. The refusal is returned, not raised: the failed login
+    it counted must be committed before the caller answers with it."""
+    try:
+        user = await authenticate(session, users, ident, password)
+    except (Unauthorized, Forbidden, TooManyRequests) as refusal:
+        return refusal
     return await issue_pair(session, users, user)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     LargeBinary,
     String,
@@ -112,13 +113,20 @@ class BootstrapGrant(UsersModel, table=True):
 
 
 class Credential(UsersModel, table=True):
-    """A user's password (Argon2id hash)."""
+    """A user's password (Argon2id hash), and the failed logins counted against it."""
 
     __tablename__ = "credentials"
+    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
 
     user_id: uuid.UUID = Field(sa_column=_user_fk(primary_key=True))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     changed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
+    # The account's failed-login bucket (medley_users.login_budget): failures still counted,
+    # draining evenly over the window, as of ``failed_logins_at``.
+    failed_logins: float = Field(
+        default=0.0, sa_column=Column(Double, nullable=False, server_default="0")
+    )
+    failed_logins_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class RefreshFamily(UsersModel, table=True):

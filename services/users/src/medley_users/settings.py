@@ -121,6 +121,11 @@ class UsersSettings(ServiceSettings):
     argon2_memory_cost_kib: int = Field(default=65_536, ge=8 * 1024, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
 
+    # Failed logins an account may have per window, whether they named its username or its
+    # email; kept in the database, so one budget for every replica (login_budget).
+    login_per_account: int = Field(default=10, ge=1, le=10_000)
+    login_window_s: float = Field(default=60.0, gt=0, le=86_400)
+
     max_api_tokens_per_user: int = Field(default=50, ge=1, le=10_000)
 
     @field_validator("erasure_contexts")
