@@ -21,7 +21,7 @@ MANAGED_ROLES = (ROLE_ADMIN,)
 async def grant(session: AsyncSession, user_id: uuid.UUID, role: str) -> User:
     """Give ``role`` to the account (nothing changes if it has it)."""
     assert role in MANAGED_ROLES
-    user = await session.get(User, user_id, with_for_update=True)
+    user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound("no such user")
     if role not in user.roles:
@@ -44,7 +44,8 @@ async def revoke(session: AsyncSession, user_id: uuid.UUID, role: str) -> User:
             .with_for_update()
         )
     ).all()
-    user = await session.get(User, user_id, with_for_update=True)
+    # The acting admin's own row may already be loaded (as ``me``): read it again, locked.
+    user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
         raise NotFound("no such user")
     if role not in user.roles:
