@@ -145,6 +145,10 @@ class FakeUsers:
             body = await request.body()
             fake.record(request, body)
             data = json.loads(body)
+            if data.get("password") == "locked":  # the account's budget is spent
+                response = problem(429, "rate-limited", "too many failed logins")
+                response.headers["Retry-After"] = "42"
+                return response
             if data.get("password") != "right":
                 return problem(401, "invalid-credentials", "the login or the password is wrong")
             return Response(
@@ -190,7 +194,18 @@ class FakeUsers:
             fake.record(request)
             return {"items": [], "next_cursor": None}
 
-        return Litestar(route_handlers=[ready, jwks, login, register, logout, me, admin_users])
+        @route(
+            "/admin/users/{user_id:str}/roles/{role:str}",
+            http_method=["PUT", "DELETE"],
+            status_code=200,
+        )
+        async def admin_roles(request: Request[Any, Any, Any]) -> dict[str, Any]:
+            fake.record(request)
+            return {"roles": ["admin", "user"] if request.method == "PUT" else ["user"]}
+
+        return Litestar(
+            route_handlers=[ready, jwks, login, register, logout, me, admin_users, admin_roles]
+        )
 
 
 @pytest.fixture

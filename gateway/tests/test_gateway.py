@@ -181,6 +181,29 @@ async def test_admin_routes_need_the_admin_role(
     assert fake.seen[-1]["query"] == "limit=5&q=ad%20a"
 
 
+async def test_admins_grant_and_revoke_admin_through_the_gateway(
+    gateway: Gateway, fake_users: Any, keys: Any, bearer: Bearer
+) -> None:
+    fake, url = fake_users
+    user_id = uuid.uuid4()
+    path = f"/api/v1/admin/users/{user_id}/roles/admin"
+    async with gateway(url) as client:
+        assert_problem(await client.put(path, headers=bearer(keys.token())), 403)
+        assert fake.hits.get(f"/admin/users/{user_id}/roles/admin") is None
+
+        admin = bearer(keys.token(roles=("user", "admin")))
+        granted = await client.put(path, headers=admin)
+        assert granted.status_code == 200
+        assert granted.json()["roles"] == ["admin", "user"]
+        assert (fake.seen[-1]["method"], fake.seen[-1]["path"]) == (
+            "PUT",
+            f"/admin/users/{user_id}/roles/admin",
+        )
+        revoked = await client.delete(path, headers=admin)
+        assert revoked.status_code == 200
+        assert fake.seen[-1]["method"] == "DELETE"
+
+
 async def test_request_id_and_trace_context_reach_the_upstream(
     gateway: Gateway, fake_users: Any, keys: Any, bearer: Bearer
 ) -> None:
@@ -343,6 +366,20 @@ async def test_login_is_limited_per_account(gateway: Gateway, fake_users: Any) -
         assert other.status_code == 401
 
 
+async def test_the_users_services_account_budget_comes_back_as_it_is(
+    gateway: Gateway, fake_users: Any
+) -> None:
+    """The users service keeps each account's failed-login budget (by account id, username
+    and email alike); its 429 reaches the caller with its Retry-After."""
+    _, url = fake_users
+    async with gateway(url) as client:
+        response = await client.post(
+            "/api/v1/auth/login", json={"login": "ada@example.com", "password": "locked"}
+        )
+    assert assert_problem(response, 429)["type"].endswith("/rate-limited")
+    assert response.headers["retry-after"] == "42"
+
+
 async def test_login_is_limited_per_address(gateway: Gateway, fake_users: Any) -> None:
     _, url = fake_users
     async with gateway(url, login_per_account=100, login_per_address=3) as client:
@@ -446,6 +483,7 @@ async def test_docs_page_uses_only_assets_the_gateway_serves(
         "/api/v1/admin/users",
         "/api/v1/admin/users/{user_id}/disable",
         "/api/v1/admin/users/{user_id}/enable",
+        "/api/v1/admin/users/{user_id}/roles/{role}",
         "/api/v1/admin/erasures/{user_id}",
         "/.well-known/jwks.json",
         "/health",

@@ -9,10 +9,13 @@ times the budget; that still turns a password-guessing run from millions of trie
 handful per minute, and the limit needs no shared store. A deployment that needs one global
 limit puts it in front (the load balancer) or swaps this module for a Redis-backed one.
 
-Login counts against both the client address and the account named in the body; a
-successful login gives its tokens back, so a user who logs in often is never
-locked out while guessing at their password costs the guesser. Memory is bounded: past
-``max_keys`` keys the least recently used go first (a full bucket carries no information).
+Login counts against both the client address and the login named in the body (as typed,
+folded: the gateway cannot tell that a username and an email are one account, so this is a
+cheap first line; the users service keeps each account's failed-login budget by account id,
+shared by every replica); a successful login gives its tokens back, so a user who logs in
+often is never locked out while guessing at their password costs the guesser. Memory is
+bounded: past ``max_keys`` keys the least recently used go first (a full bucket carries no
+information).
 """
 
 from __future__ import annotations

@@ -103,6 +103,28 @@ def users_app(base_settings: dict[str, Any]) -> AppFactory:
     return start
 
 
+@pytest.fixture
+async def fresh_users_app(
+    users_infra: Any, base_settings: dict[str, Any]
+) -> AsyncIterator[AppFactory]:
+    """Like ``users_app``, on a database of this test's own (no account, no admin yet): for
+    what depends on the whole table, such as the bootstrap admin."""
+    service = ServiceDatabase(
+        schema="users", role=ROLE, password=ROLE, migrations_dir=MIGRATIONS_DIR
+    )
+    async with service_db(users_infra.admin_url, service) as db:
+
+        @asynccontextmanager
+        async def start(**overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+            settings = UsersSettings(
+                **{**base_settings, "database_url": db.service_url, **overrides}
+            )
+            async with AsyncTestClient(create_app(settings)) as client:
+                yield client
+
+        yield start
+
+
 @pytest.fixture(scope="session")
 async def client(users_app: AppFactory) -> AsyncIterator[AsyncTestClient[Any]]:
     """The app most flow tests share (each test makes its own accounts)."""

@@ -7,11 +7,8 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from .conftest import (
-    PASSWORD,
-    AppFactory,
     admin_account,
     assert_problem,
-    bearer,
     login,
     new_account,
     register,
@@ -109,16 +106,3 @@ async def test_admins_cannot_disable_themselves_or_nobody(client: Client) -> Non
     )
     missing = "01938f2e-7c2a-7000-8000-000000000000"
     assert_problem(await client.post(f"/admin/users/{missing}/disable", headers=admin.headers), 404)
-
-
-async def test_an_existing_account_becomes_admin_at_start_up(users_app: AppFactory) -> None:
-    name = unique_name("boss")
-    async with users_app() as plain:
-        account = await new_account(plain, name)
-        assert_problem(await plain.get("/admin/users", headers=account.headers), 403)
-    async with users_app(bootstrap_admin=f"{name}@EXAMPLE.com") as promoted:
-        tokens = await login(promoted, name, PASSWORD)
-        me = (await promoted.get("/me", headers=bearer(tokens["access_token"]))).json()
-        assert "admin" in me["roles"]
-        response = await promoted.get("/admin/users", headers=bearer(tokens["access_token"]))
-        assert response.status_code == 200

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, Parameter
 
 from medley_core.auth import require_roles
 from medley_gateway.api.common import USERS, responses
 from medley_gateway.docs import BEARER
 from medley_gateway.schemas import AdminUser, Erasure, UserPage
-from medley_gateway.upstreams import forward
+from medley_gateway.upstreams import forward, path_segment
 
 _AUTH = (401, 403)
 
@@ -64,6 +64,34 @@ class AdminController(Controller):
         self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         return await forward(request, USERS, f"/admin/users/{user_id}/enable")
+
+    @put(
+        "/users/{user_id:uuid}/roles/{role:str}",
+        status_code=200,
+        summary="Grant a role (admin)",
+        responses=responses((200, AdminUser, "The account, with the role."), *_AUTH, 404, 422),
+    )
+    async def grant_role(
+        self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID], role: FromPath[str]
+    ) -> Response[bytes]:
+        """Give an account the `admin` role (nothing changes if it has it). Its next login or
+        refresh carries the role."""
+        return await forward(request, USERS, f"/admin/users/{user_id}/roles/{path_segment(role)}")
+
+    @delete(
+        "/users/{user_id:uuid}/roles/{role:str}",
+        status_code=200,
+        summary="Revoke a role (admin)",
+        responses=responses(
+            (200, AdminUser, "The account, without the role."), *_AUTH, 404, 409, 422
+        ),
+    )
+    async def revoke_role(
+        self, request: Request[Any, Any, Any], user_id: FromPath[uuid.UUID], role: FromPath[str]
+    ) -> Response[bytes]:
+        """Take the `admin` role from an account (one's own too); refused (409) when it is the
+        last enabled admin. Access tokens already issued keep it until they expire."""
+        return await forward(request, USERS, f"/admin/users/{user_id}/roles/{path_segment(role)}")
 
     @get(
         "/erasures/{user_id:uuid}",

@@ -61,7 +61,9 @@ class AuthController(Controller):
     ) -> Response[bytes]:
         """Exchange a username or email and a password for tokens.
 
-        Limited per client address and per account; a successful login does not count.
+        Limited per client address and per login name here, and per account (one budget
+        whether the login is the username or the email) by the users service, whose 429 and
+        Retry-After come back as they are; a successful login does not count.
         """
         limits = rate_limits_of(request)
         charges = limits.login(request, data.login)

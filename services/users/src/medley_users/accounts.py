@@ -20,12 +20,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.ids import utcnow
-from medley_core.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from medley_users import erasure, events
+from medley_core.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
+from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
-from medley_users.models import ROLE_ADMIN, ROLE_USER, Credential, Erasure, RefreshFamily, User
+from medley_users.models import ROLE_USER, Credential, Erasure, RefreshFamily, User
 from medley_users.passwords import require_acceptable
-from medley_users.settings import UsersSettings
 from medley_users.tokens import RefreshVerdict
 
 USERNAME = re.compile(r"^[a-z0-9_-]{3,32}$")
@@ -44,14 +51,30 @@ def check_username(value: str) -> str:
     return value
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower().strip()
+
+
 def normalise_email(value: str) -> str:
-    """How an email address is stored and compared: trimmed, lower-cased."""
-    return value.strip().lower()
+    """How an email address is stored and compared: NFKC, lower-cased, trimmed, so that
+    look-alikes (full-width letters, compatibility forms, case) are one address.
+
+    Lower-casing can undo NFKC (and the reverse), so folding repeats until nothing changes.
+    """
+    text = value
+    for _ in range(4):
+        folded = _fold(text)
+        if folded == text:
+            break
+        text = folded
+    return text
 
 
 def check_email(value: str) -> str:
     email = normalise_email(value)
-    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+    # The database's check (NFKC, lower, trimmed) must hold, or the insert would be a 500.
+    stable = _fold(email) == email and unicodedata.is_normalized("NFKC", email)
+    if len(email) > EMAIL_MAX or not EMAIL.match(email) or not stable:
         raise ValueError("not an email address")
     return email
 
@@ -146,10 +169,6 @@ async def _flush(session: AsyncSession) -> None:
         raise conflict from None
 
 
-def is_bootstrap_admin(settings: UsersSettings, username: str, email: str) -> bool:
-    return settings.bootstrap_admin is not None and settings.bootstrap_admin in (username, email)
-
-
 async def _password_hash(session: AsyncSession, user_id: uuid.UUID) -> str | None:
     return (
         await session.exec(
@@ -179,16 +198,13 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     email = check_email(new.email)
     require_acceptable(new.password, username=username, email=email, field="password")
     await _ensure_free(session, username=username, email=email, ignore=None)
-    roles = [ROLE_USER]
-    if is_bootstrap_admin(users.settings, username, email):
-        roles.append(ROLE_ADMIN)
     password_hash = await users.passwords.hash(new.password)
     now = utcnow()
     user = User(
         username=username,
         email=email,
         display_name=clean_display_name(new.display_name),
-        roles=roles,
+        roles=[ROLE_USER],
         created_at=now,
         updated_at=now,
     )
@@ -196,13 +212,15 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     await _flush(session)
     session.add(Credential(user_id=user.id, password_hash=password_hash, changed_at=now))
     await session.flush()
+    await bootstrap.claim(session, users.settings, user)
     await events.user_registered(session, user)
     return user
 
 
 async def find_by_login(session: AsyncSession, login: str) -> User | None:
-    """The account a login names: an email address (with '@') or a username."""
-    ident = login.strip().lower()
+    """The account a login names: an email address (with '@') or a username, compared in
+    the normal form they are stored in (a look-alike of an address is that address)."""
+    ident = normalise_email(login)
     column = col(User.email) if "@" in ident else col(User.username)
     return (await session.exec(select(User).where(column == ident))).one_or_none()
 
@@ -211,22 +229,29 @@ async def authenticate(
     session: AsyncSession, users: UsersContext, login: str, password: str
 ) -> User:
     """The account whose credentials these are. The same 401 for an unknown login and a
-    wrong password (and about the same time: the unknown login is hashed too)."""
+    wrong password (and about the same time: the unknown login is hashed too). A wrong
+    password is charged to the account's failed-login budget (login_budget); a spent budget
+    is a 429 before the password is looked at."""
     user = await find_by_login(session, login)
-    stored = await _password_hash(session, user.id) if user is not None else None
-    if user is None or stored is None:
+    # Locked: concurrent attempts at one account take turns with its budget.
+    credential = (
+        await session.get(Credential, user.id, with_for_update=True) if user is not None else None
+    )
+    if user is None or credential is None:
         await users.passwords.waste_time(password)
         raise Unauthorized(BAD_LOGIN, slug="invalid-credentials")
-    if not await users.passwords.verify(stored, password):
+    now = utcnow()
+    login_budget.require_budget(credential, users.settings, now)
+    if not await users.passwords.verify(credential.password_hash, password):
+        login_budget.charge(credential, users.settings, now)
+        session.add(credential)
+        await session.flush()
         raise Unauthorized(BAD_LOGIN, slug="invalid-credentials")
     if user.disabled_at is not None:
         raise Forbidden("this account is disabled", slug="account-disabled")
-    if users.passwords.needs_rehash(stored):
-        await session.exec(
-            update(Credential)
-            .where(col(Credential.user_id) == user.id)
-            .values(password_hash=await users.passwords.hash(password))
-        )
+    if users.passwords.needs_rehash(credential.password_hash):
+        credential.password_hash = await users.passwords.hash(password)
+        session.add(credential)
     return user
 
 
@@ -242,8 +267,15 @@ async def issue_pair(
     return TokenPair(access.token, refresh, access.expires_in)
 
 
-async def login(session: AsyncSession, users: UsersContext, ident: str, password: str) -> TokenPair:
-    user = await authenticate(session, users, ident, password)
+async def login(
+    session: AsyncSession, users: UsersContext, ident: str, password: str
+) -> TokenPair | Problem:
+    """A new session, or the refusal. The refusal is returned, not raised: the failed login
+    it counted must be committed before the caller answers with it."""
+    try:
+        user = await authenticate(session, users, ident, password)
+    except (Unauthorized, Forbidden, TooManyRequests) as refusal:
+        return refusal
     return await issue_pair(session, users, user)
 
 
@@ -420,19 +452,3 @@ async def list_users(
     more = len(rows) > limit
     items = rows[:limit]
     return UserPage(items, items[-1].id if more and items else None)
-
-
-async def ensure_bootstrap_admin(session: AsyncSession, settings: UsersSettings) -> int:
-    """Give the bootstrap admin account (if it exists) the admin role; rows changed."""
-    who = settings.bootstrap_admin
-    if who is None:
-        return 0
-    result = await session.exec(
-        update(User)
-        .where(
-            or_(col(User.username) == who, col(User.email) == who),
-            ~col(User.roles).contains([ROLE_ADMIN]),
-        )
-        .values(roles=func.array_append(col(User.roles), ROLE_ADMIN), updated_at=utcnow())
-    )
-    return int(result.rowcount or 0)

@@ -8,7 +8,7 @@ from litestar.di import Provide
 from medley_core.app import ServiceRuntime, create_service_app
 from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.db import transaction
-from medley_users import accounts, events, service_clients
+from medley_users import bootstrap, events, service_clients
 from medley_users.api import ROUTE_HANDLERS
 from medley_users.context import UsersContext
 from medley_users.settings import UsersSettings
@@ -25,7 +25,7 @@ def create_app(settings: UsersSettings | None = None) -> Litestar:
     async def on_startup(runtime: ServiceRuntime) -> None:
         async with transaction(runtime.sessions) as session:
             await service_clients.sync(session, settings)
-            await accounts.ensure_bootstrap_admin(session, settings)
+            await bootstrap.grant_at_start_up(session, settings)
 
     # The users service checks its own tokens against its own keys: no JWKS round trip.
     verifier = TokenVerifier(

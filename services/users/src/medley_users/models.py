@@ -11,9 +11,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     LargeBinary,
     String,
@@ -72,6 +74,9 @@ class User(UsersModel, table=True):
         CheckConstraint(
             "email = lower(btrim(email)) AND strpos(email, '@') > 1", name="email_form"
         ),
+        # Stored in the normal form it is compared in, so the unique key also holds for
+        # look-alikes (accounts.normalise_email).
+        CheckConstraint("email IS NFKC NORMALIZED", name="email_nfkc"),
         CheckConstraint(
             f"roles <@ ARRAY[{_quoted(ROLES)}]::text[] AND cardinality(roles) > 0",
             name="known_roles",
@@ -91,14 +96,37 @@ class User(UsersModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+class BootstrapGrant(UsersModel, table=True):
+    """That the bootstrap admin was granted (at most one row, ever): once it exists, neither
+    a restart, a re-registered username nor a changed setting grants admin again."""
+
+    __tablename__ = "bootstrap_grant"
+    __table_args__ = (CheckConstraint("singleton", name="one_row"),)
+
+    singleton: bool = Field(
+        default=True, sa_column=Column(Boolean, primary_key=True, server_default="true")
+    )
+    # No foreign key: the grant stays used when that account is deleted.
+    user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
+    username: str = Field(sa_column=Column(String(32), nullable=False))
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
+
+
 class Credential(UsersModel, table=True):
-    """A user's password (Argon2id hash)."""
+    """A user's password (Argon2id hash), and the failed logins counted against it."""
 
     __tablename__ = "credentials"
+    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),)
 
     user_id: uuid.UUID = Field(sa_column=_user_fk(primary_key=True))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     changed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
+    # The account's failed-login bucket (medley_users.login_budget): failures still counted,
+    # draining evenly over the window, as of ``failed_logins_at``.
+    failed_logins: float = Field(
+        default=0.0, sa_column=Column(Double, nullable=False, server_default="0")
+    )
+    failed_logins_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class RefreshFamily(UsersModel, table=True):

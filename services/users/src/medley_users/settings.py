@@ -109,7 +109,8 @@ class UsersSettings(ServiceSettings):
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60, le=365 * 86_400)
     service_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
 
-    # A username or email that gets the admin role (when it registers, or at start-up).
+    # The username that gets the admin role, once, while no admin exists: when it registers
+    # or at start-up. After that, admins hand the role on (medley_users.bootstrap).
     bootstrap_admin: str | None = None
 
     # Connected-integration tokens at rest. Empty: generated when generate_dev_keys.
@@ -125,6 +126,11 @@ class UsersSettings(ServiceSettings):
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_cost_kib: int = Field(default=65_536, ge=8 * 1024, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
+
+    # Failed logins an account may have per window, whether they named its username or its
+    # email; kept in the database, so one budget for every replica (login_budget).
+    login_per_account: int = Field(default=10, ge=1, le=10_000)
+    login_window_s: float = Field(default=60.0, gt=0, le=86_400)
 
     max_api_tokens_per_user: int = Field(default=50, ge=1, le=10_000)
 
@@ -164,6 +170,12 @@ class UsersSettings(ServiceSettings):
     @classmethod
     def _bootstrap_admin(cls, value: str | None) -> str | None:
         value = (value or "").strip().lower()
+        if "@" in value:
+            # Addresses are not verified: anyone could register (or move to) this one.
+            raise ValueError(
+                "the bootstrap admin is a username, not an email address (addresses are "
+                "not verified, so anyone could claim one)"
+            )
         return value or None
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from medley_core.auth import require_user
 from medley_core.db import transaction
-from medley_core.problems import Forbidden, Unauthorized, Unprocessable
+from medley_core.problems import Forbidden, Problem, Unauthorized, Unprocessable
 from medley_users import accounts
 from medley_users.api.deps import Me, Runtime, Session, Users, provide_current_user
 from medley_users.api.schemas import (
@@ -57,10 +57,14 @@ class AuthController(Controller):
         return UserOut.of(user)
 
     @post("/login", status_code=HTTP_200_OK, cache_control=NO_STORE, summary="Log in")
-    async def login(
-        self, data: JSONBody[LoginIn], db_session: Session, users: Users
-    ) -> TokenPairOut:
-        return _pair(await accounts.login(db_session, users, data.login, data.password))
+    async def login(self, data: JSONBody[LoginIn], runtime: Runtime, users: Users) -> TokenPairOut:
+        # Its own transaction, committed before answering: a refusal may have counted a
+        # failed login against the account's budget, and that must stick.
+        async with transaction(runtime.sessions) as session:
+            result = await accounts.login(session, users, data.login, data.password)
+        if isinstance(result, Problem):
+            raise result
+        return _pair(result)
 
     @post(
         "/refresh",

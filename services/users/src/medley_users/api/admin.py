@@ -1,19 +1,19 @@
-"""What administrators do: list accounts, disable/enable them, follow erasures, rotate the
-integration key."""
+"""What administrators do: list accounts, disable/enable them, grant and revoke admin,
+follow erasures, rotate the integration key."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
 
-from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from medley_core.auth import require_roles
-from medley_core.problems import NotFound
-from medley_users import accounts, erasure, integrations
+from medley_core.auth import Principal, require_roles
+from medley_core.problems import Forbidden, NotFound, Unprocessable
+from medley_users import accounts, erasure, integrations, roles
 from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import (
     AdminUserOut,
@@ -21,15 +21,32 @@ from medley_users.api.schemas import (
     ReencryptedOut,
     UserPageOut,
 )
-from medley_users.models import ROLE_ADMIN, ROLES
+from medley_users.models import ROLE_ADMIN, ROLES, User
+
+
+async def provide_current_admin(principal: NamedDependency[Principal], db_session: Session) -> User:
+    """The calling admin's account, still existing, enabled and admin, whatever the token
+    says: an access token outlives a revoked role by up to its lifetime."""
+    user = await provide_current_user(principal, db_session)
+    if ROLE_ADMIN not in user.roles:
+        raise Forbidden("this account is no longer an admin", slug="not-an-admin")
+    return user
+
+
+def _managed(role: str) -> str:
+    if role not in roles.MANAGED_ROLES:
+        raise Unprocessable(
+            f"only these roles are granted and revoked: {', '.join(roles.MANAGED_ROLES)}",
+            errors=[{"field": "role", "message": "not a role administrators manage"}],
+        )
+    return role
 
 
 class AdminController(Controller):
     path = "/admin"
     tags = ["admin"]
     guards = [require_roles(ROLE_ADMIN)]
-    # The admin's own account must still exist and be enabled, whatever the token says.
-    dependencies = {"me": Provide(provide_current_user)}
+    dependencies = {"me": Provide(provide_current_admin)}
 
     @get("/users", summary="Accounts, oldest first, a page at a time (keyset: ?after=)")
     async def list_users(
@@ -67,6 +84,26 @@ class AdminController(Controller):
             db_session, users, user_id, disabled=False, acting_user_id=me.id
         )
         return AdminUserOut.of(user)
+
+    @put(
+        "/users/{user_id:uuid}/roles/{role:str}",
+        status_code=HTTP_200_OK,
+        summary="Grant a role (admin) to an account",
+    )
+    async def grant_role(
+        self, user_id: FromPath[uuid.UUID], role: FromPath[str], me: Me, db_session: Session
+    ) -> AdminUserOut:
+        return AdminUserOut.of(await roles.grant(db_session, user_id, _managed(role)))
+
+    @delete(
+        "/users/{user_id:uuid}/roles/{role:str}",
+        status_code=HTTP_200_OK,
+        summary="Revoke a role (admin) from an account; the last enabled admin keeps it",
+    )
+    async def revoke_role(
+        self, user_id: FromPath[uuid.UUID], role: FromPath[str], me: Me, db_session: Session
+    ) -> AdminUserOut:
+        return AdminUserOut.of(await roles.revoke(db_session, user_id, _managed(role)))
 
     @get("/erasures/{user_id:uuid}", summary="Where the erasure of a deleted account stands")
     async def erasure_status(
