@@ -3,8 +3,8 @@
 It owns no data: it verifies access tokens itself (the users service's JWKS, cached), rate
 limits the guessable endpoints, forwards to the services over pooled clients with retries and
 circuit breakers, and relays their answers. Same cross-cutting parts as every service:
-problem details for every error, request ids and trace context, JSON logs, Prometheus
-``/metrics``. Run with ``uvicorn --factory medley_gateway.app:create_app``.
+problem details for every error, request ids and trace context, the request-decoding guard,
+JSON logs, Prometheus ``/metrics``. Run with ``uvicorn --factory medley_gateway.app:create_app``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from medley_core.auth import (
     bearer_token,
     default_jwks_url,
 )
+from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import NotFound, Unauthorized, exception_handlers
@@ -120,7 +121,9 @@ def create_app(
     )
     config = AppConfig(
         route_handlers=[*route_handlers(), _MetricsController, static_files_router()],
-        middleware=[RequestContextMiddleware, metrics.middleware],
+        # The same request-decoding guard as every service: the gateway decodes bodies
+        # itself (rate limits read the login) before forwarding them.
+        middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         openapi_config=openapi_config(version=VERSION, enabled=settings.docs_enabled),

@@ -1,9 +1,10 @@
 """The Litestar app factory every service uses: one shape, one set of cross-cutting parts.
 
-What every app gets: problem details for every error, the request-context middleware,
-JSON logs, Prometheus ``/metrics``, ``/health`` (liveness) and ``/health/ready`` (database
-and NATS), the database engine and a transactional ``db_session`` dependency, and the
-events runtime (outbox relay, consumers, dead-letter admin endpoints).
+What every app gets: problem details for every error, the request-context middleware, the
+request-decoding guard (:mod:`medley_core.decoding`), JSON logs, Prometheus ``/metrics``,
+``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine and a
+transactional ``db_session`` dependency, and the events runtime (outbox relay, consumers,
+dead-letter admin endpoints).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from medley_core.auth import (
     verifier_from_settings,
 )
 from medley_core.db import create_engine, create_session_factory
+from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
@@ -175,7 +177,13 @@ def create_service_app(
             "principal": Provide(provide_principal),
             **(dependencies or {}),
         },
-        middleware=[RequestContextMiddleware, metrics.middleware, *middleware],
+        middleware=[
+            RequestContextMiddleware,
+            metrics.middleware,
+            # Hostile strings and bodies are 4xx problems before any handler decodes them.
+            DecodingGuardMiddleware,
+            *middleware,
+        ],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

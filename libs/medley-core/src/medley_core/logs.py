@@ -1,4 +1,9 @@
-"""Structured JSON logs, one object a line, with the request id and trace id bound."""
+"""Structured JSON logs, one object a line, with the request id and trace id bound.
+
+Every line is bounded: a message longer than :data:`MAX_LOG_MESSAGE_CHARS` is cut, and a URL
+logged by httpx (each upstream call's ``HTTP Request: GET …`` line) is logged without its
+query string, which the caller chose and may be as long as the server accepts.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,41 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from medley_core.tracing import current_request_id, current_trace_id
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is kept.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+# Long enough for any message Medley writes; a longer one carries someone's input.
+MAX_LOG_MESSAGE_CHARS = 4096
+
+
+def _without_query(value: object) -> object:
+    if isinstance(value, httpx.URL) and value.query:
+        return f"{value.copy_with(query=None)}?[{len(value.query)} bytes of query]"
+    return value
+
+
+class BoundedRecords(logging.Filter):
+    """Drops URLs' query strings from log arguments and cuts overlong messages.
+
+    On the handler, so it applies to every logger's records (httpx's, uvicorn's, ours).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_without_query(arg) for arg in record.args)
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # a malformed call: the formatter reports it as logging always does
+        if len(message) > MAX_LOG_MESSAGE_CHARS:
+            cut = len(message) - MAX_LOG_MESSAGE_CHARS
+            record.msg = f"{message[:MAX_LOG_MESSAGE_CHARS]}… [{cut} more characters]"
+            record.args = None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,6 +80,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
     """Route every logger (ours, uvicorn's, Litestar's) through one handler on stderr."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(BoundedRecords())
     if as_json:
         handler.setFormatter(JsonFormatter(service))
     else:
