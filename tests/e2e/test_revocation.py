@@ -124,3 +124,31 @@ async def test_a_deleted_account_is_refused_everywhere(
     await refused_within(
         lambda: api.post("/api/v1/admin/catalog/artists", json=artist, headers=mine)
     )
+
+
+async def test_an_admin_whose_role_is_taken_back_cannot_use_it_anywhere(
+    api: httpx.AsyncClient, catalog: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Roles travel in access tokens: taking admin back ends the tokens that carry it; the
+    session goes on, and a refresh answers a token without the role."""
+    account = new_account()
+    bob = await register(api, account)
+    role = f"/api/v1/admin/users/{bob['id']}/roles/admin"
+    assert (await api.put(role, headers=admin_headers)).status_code == 200
+    tokens = await login(api, account["username"])
+    as_admin = bearer(tokens["access_token"])
+    artist = {"name": f"Bob's {uuid.uuid4().hex[:6]}"}
+    assert (await catalog.post("/artists", json=artist, headers=as_admin)).status_code == 201
+
+    taken = await api.delete(role, headers=admin_headers)
+    assert taken.status_code == 200, taken.text
+
+    await refused_within(lambda: catalog.post("/artists", json=artist, headers=as_admin))
+    await refused_within(lambda: catalog.get("/admin/dead-letters", headers=as_admin))
+    refreshed = await api.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    as_user = bearer(refreshed.json()["access_token"])
+    assert_problem(await catalog.post("/artists", json=artist, headers=as_user), 403)
+    assert (await api.get("/api/v1/me", headers=as_user)).status_code == 200

@@ -31,7 +31,7 @@ from medley_core.problems import (
 )
 from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
-from medley_users.models import ROLE_USER, Credential, Erasure, RefreshFamily, User
+from medley_users.models import ROLE_USER, Credential, Erasure, User
 from medley_users.passwords import require_acceptable
 from medley_users.tokens import RefreshVerdict
 
@@ -255,15 +255,12 @@ async def authenticate(
     return user
 
 
-async def issue_pair(
-    session: AsyncSession, users: UsersContext, user: User, *, not_before: datetime | None = None
-) -> TokenPair:
-    """A new session: an access token and the first refresh token of a new family.
-
-    ``not_before``: the instant the user's earlier sessions were revoked; the new access
-    token must count as issued at or after it (see :meth:`TokenIssuer.access_token`)."""
+async def issue_pair(session: AsyncSession, users: UsersContext, user: User) -> TokenPair:
+    """A new session: an access token and the first refresh token of a new family. The
+    access token counts as issued after the user's last revocation (see
+    :meth:`TokenIssuer.access_token`)."""
     refresh = await users.refresh_tokens.start_family(session, user.id)
-    access = users.tokens.access_token(user, not_before=not_before)
+    access = users.tokens.access_token(user, not_before=user.tokens_revoked_at)
     return TokenPair(access.token, refresh, access.expires_in)
 
 
@@ -290,12 +287,9 @@ async def refresh(
     assert outcome.user_id is not None
     assert outcome.refresh_token is not None
     user = await session.get(User, outcome.user_id)
-    family = await session.get(RefreshFamily, outcome.family_id)
-    if user is None or family is None:  # pragma: no cover - families cascade with users
+    if user is None:  # pragma: no cover - the family cascades away with its user
         return RefreshVerdict.UNKNOWN
-    # A session begun by a password change may refresh within the second of the change:
-    # its tokens must still count as issued after the revocation that preceded it.
-    access = users.tokens.access_token(user, not_before=family.created_at)
+    access = users.tokens.access_token(user, not_before=user.tokens_revoked_at)
     return TokenPair(access.token, outcome.refresh_token, access.expires_in)
 
 
@@ -361,8 +355,19 @@ async def change_password(
     )
     await users.refresh_tokens.revoke_all(session, user.id, reason="password-changed")
     # Access tokens are verified everywhere without asking us: tell every verifier.
-    await events.sessions_revoked(session, user.id, changed_at, reason="password-changed")
-    return await issue_pair(session, users, user, not_before=changed_at)
+    await revoke_access_tokens(session, user, changed_at, reason="password-changed")
+    return await issue_pair(session, users, user)
+
+
+async def revoke_access_tokens(
+    session: AsyncSession, user: User, at: datetime, *, reason: str
+) -> None:
+    """End the user's access tokens issued before ``at``, at every verifier (an event), and
+    remember when, so that tokens issued later in the same second still count as later."""
+    user.tokens_revoked_at = at
+    session.add(user)
+    await session.flush()
+    await events.sessions_revoked(session, user.id, at, reason=reason)
 
 
 async def delete_account(
@@ -405,6 +410,7 @@ async def set_disabled(
         user.disabled_at = now
         user.updated_at = now
         await users.refresh_tokens.revoke_all(session, user.id, reason="account-disabled")
+        user.tokens_revoked_at = now
         await events.user_disabled(session, user.id, now)
     elif not disabled and user.disabled_at is not None:
         user.disabled_at = None

@@ -94,6 +94,9 @@ class User(UsersModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
     disabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # The last revocation of its access tokens (disable, password change, admin role taken):
+    # a token issued in that same second is stamped with the next one (see tokens.py).
+    tokens_revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class BootstrapGrant(UsersModel, table=True):

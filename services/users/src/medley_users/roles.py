@@ -2,6 +2,7 @@
 
 ``user`` is every account's base role and is not managed here; ``admin`` is granted by an
 admin and taken back by an admin (their own too), as long as one enabled admin remains.
+Taking it back ends the access tokens that still carry it, everywhere (a revocation event).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.ids import utcnow
 from medley_core.problems import Conflict, NotFound
+from medley_users import accounts
 from medley_users.models import ROLE_ADMIN, User
 
 MANAGED_ROLES = (ROLE_ADMIN,)
@@ -57,8 +59,10 @@ async def revoke(session: AsyncSession, user_id: uuid.UUID, role: str) -> User:
             "this is the last enabled admin: grant admin to another account first",
             slug="last-admin",
         )
+    now = utcnow()
     user.roles = [r for r in user.roles if r != role]
-    user.updated_at = utcnow()
-    session.add(user)
-    await session.flush()
+    user.updated_at = now
+    # Access tokens carry roles and are verified without asking us: end the tokens that
+    # still say admin everywhere. The sessions stay: a refresh gets a token without it.
+    await accounts.revoke_access_tokens(session, user, now, reason="role-revoked")
     return user
