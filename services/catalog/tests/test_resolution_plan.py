@@ -6,12 +6,11 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from medley_catalog.editing import Changes, release_columns
 from medley_catalog.normalize import Credit, normalize_artist
 from medley_catalog.resolution import (
     Candidate,
@@ -33,7 +32,6 @@ from medley_catalog.resolution.plan import (
 from medley_catalog.resolution.prepare import merge_featured
 from medley_catalog.resolution.scoring import best_matches, score
 from medley_contracts import catalog as contracts
-from medley_core.problems import Unprocessable
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -319,23 +317,3 @@ def test_a_new_album_row_and_event() -> None:
     ((_, payload, _),) = rows.events
     assert isinstance(payload, contracts.AlbumV1)
     assert (payload.artist_names, payload.album_type) == ("A & B", "compilation")
-
-
-# --- editing: a PATCH's release date and year ------------------------------------------------
-
-
-def test_a_patch_of_the_release_date_or_year() -> None:
-    day = date(1979, 11, 30)
-    assert release_columns(Changes({"release_date": day}), None, None) == {
-        "release_date": day,
-        "release_year": 1979,
-    }
-    # Clearing the date alone keeps the year; clearing the year alone keeps the date's.
-    assert release_columns(Changes({"release_date": None}), day, 1979) == {
-        "release_date": None,
-        "release_year": 1979,
-    }
-    assert release_columns(Changes({"release_year": None}), day, 1979)["release_year"] == 1979
-    assert release_columns(Changes({"release_year": 1980}), None, 1979)["release_year"] == 1980
-    with pytest.raises(Unprocessable):
-        release_columns(Changes({"release_year": 1980}), day, 1979)

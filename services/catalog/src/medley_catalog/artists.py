@@ -57,13 +57,6 @@ class CreditSpec:
     join_phrase: str = ""
 
 
-def artist_row(
-    artist_id: uuid.UUID, name: str, sort_name: str, source: str | None
-) -> tuple[Any, ...]:
-    """An ``artists`` row in :data:`ARTIST_COLUMNS` order, normalised columns computed."""
-    return (artist_id, name, sort_name, normalize_artist(name), normalize_text(name), source)
-
-
 async def ensure_artists(
     conn: asyncpg.Connection[Any], names: Mapping[str, str], source: str | None
 ) -> tuple[dict[str, uuid.UUID], list[NewArtist]]:
