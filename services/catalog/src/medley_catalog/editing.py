@@ -29,7 +29,7 @@ from medley_catalog.external_ids import ExternalIdSpec
 from medley_catalog.models import ALBUM_TYPES, Album, Artist, Redirect, Track
 from medley_catalog.normalize import normalize_artist, normalize_text, parse_title, sort_name_for
 from medley_catalog.queries import EntityType, as_uuid, resolve_ids
-from medley_catalog.writes import INTEGER_MAX, not_blank, positive, require_live
+from medley_catalog.writes import INTEGER_MAX, SMALLINT_MAX, not_blank, positive, require_live
 from medley_core.db import driver_connection
 from medley_core.ids import new_id
 from medley_core.problems import NotFound, Unprocessable
@@ -357,8 +357,8 @@ async def update_track(session: AsyncSession, track_id: uuid.UUID, changes: Chan
     if "album_id" in changes:
         values.update(await _album_of_track(conn, changes["album_id"]))
     for name, upper in (
-        ("disc_number", 32767),
-        ("track_number", 32767),
+        ("disc_number", SMALLINT_MAX),
+        ("track_number", SMALLINT_MAX),
         ("duration_ms", INTEGER_MAX),
     ):
         if name in changes:
