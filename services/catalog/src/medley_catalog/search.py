@@ -287,18 +287,7 @@ async def search(
         n = len(args)
         after = f"WHERE (score, type_rank, id) < (${n - 2}::float8, ${n - 1}::int, ${n}::uuid)"
     args.append(limit + 1)
-    ctes = ", ".join(
-        f"{kind}_hits AS MATERIALIZED ({select} LIMIT {FACET_CAP})"
-        for kind, (select, _) in branches.items()
-    )
-    union = " UNION ALL ".join(f"SELECT * FROM {kind}_hits" for kind in branches)
-    counts = ", ".join(f"(SELECT count(*) FROM {kind}_hits) AS {kind}_count" for kind in branches)
-    statement = f"""
-        WITH {ctes}
-        SELECT hits.*, {counts} FROM ({union}) hits {after}
-        ORDER BY score DESC, type_rank DESC, id DESC
-        LIMIT ${len(args)}
-    """
+    statement = _statement(branches, after, f"${len(args)}")
     mode: Mode = modes[0]
     records: list[asyncpg.Record] = []
     for mode in modes:
@@ -319,6 +308,30 @@ async def search(
         facets = {
             kind: int(records[0][f"{kind}_count"]) if kind in branches else 0 for kind in wanted
         }
+    items, next_cursor = _page(records, limit, mode)
+    await _album_titles(conn, items)
+    return SearchPage([_shape(item) for item in items], facets, next_cursor, interpretation, mode)
+
+
+def _statement(branches: dict[SearchType, tuple[str, str]], after: str, limit_param: str) -> str:
+    """One statement for every type searched: each type's hits (capped for the facets)
+    materialised once, counted, and paged together by score."""
+    ctes = ", ".join(
+        f"{kind}_hits AS MATERIALIZED ({select} LIMIT {FACET_CAP})"
+        for kind, (select, _) in branches.items()
+    )
+    union = " UNION ALL ".join(f"SELECT * FROM {kind}_hits" for kind in branches)
+    counts = ", ".join(f"(SELECT count(*) FROM {kind}_hits) AS {kind}_count" for kind in branches)
+    return f"""
+        WITH {ctes}
+        SELECT hits.*, {counts} FROM ({union}) hits {after}
+        ORDER BY score DESC, type_rank DESC, id DESC
+        LIMIT {limit_param}
+    """
+
+
+def _page(records: list[asyncpg.Record], limit: int, mode: Mode) -> tuple[list[Row], str | None]:
+    """The first ``limit`` hits, and the cursor after them when there are more."""
     items = rows(records)
     more = len(items) > limit
     items = items[:limit]
@@ -326,8 +339,7 @@ async def search(
     if more and items:
         last = items[-1]
         next_cursor = encode_cursor("search", [mode, last["score"], last["type_rank"], last["id"]])
-    await _album_titles(conn, items)
-    return SearchPage([_shape(item) for item in items], facets, next_cursor, interpretation, mode)
+    return items, next_cursor
 
 
 async def _album_titles(conn: asyncpg.Connection[Any], items: list[Row]) -> None:

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import editing, listing, merges, queries
+from medley_catalog import editing, external_ids, genres, listing, media, merges, queries
 from medley_catalog.api.deps import Session, Settings, require_writer
 from medley_catalog.api.schemas import (
     AlbumIn,
@@ -147,7 +147,7 @@ class EntityController(Controller):
         self, entity_id: EntityId, data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
-        final = await editing.set_genres(db_session, self.entity_type, eid, data.genres)
+        final = await genres.set_genres(db_session, self.entity_type, eid, data.genres)
         return await detail(db_session, self.entity_type, final)
 
     @post(
@@ -160,7 +160,7 @@ class EntityController(Controller):
         self, entity_id: EntityId, data: JSONBody[GenresIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
-        final = await editing.set_genres(
+        final = await genres.set_genres(
             db_session, self.entity_type, eid, data.genres, replace=False
         )
         return await detail(db_session, self.entity_type, final)
@@ -175,7 +175,9 @@ class EntityController(Controller):
         self, entity_id: EntityId, data: JSONBody[ExternalIdIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
-        final = await editing.attach_external_id(db_session, self.entity_type, eid, data.spec())
+        final = await external_ids.attach_external_id(
+            db_session, self.entity_type, eid, data.spec()
+        )
         return await detail(db_session, self.entity_type, final)
 
     @delete(
@@ -193,7 +195,7 @@ class EntityController(Controller):
     ) -> None:
         eid = parse_id(entity_id)
         _text_param(value, "value")
-        await editing.detach_external_id(db_session, self.entity_type, eid, namespace, value)
+        await external_ids.detach_external_id(db_session, self.entity_type, eid, namespace, value)
 
     @post(
         "/{entity_id:str}/images", guards=WRITERS, status_code=HTTP_200_OK, summary="Add an image"
@@ -202,9 +204,7 @@ class EntityController(Controller):
         self, entity_id: EntityId, data: JSONBody[ImageIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
-        conn = await driver_connection(db_session)
-        final = (await queries.resolve_ids(conn, self.entity_type, [eid])).final.get(eid, eid)
-        await editing.add_image(
+        final = await media.add_image(
             db_session,
             self.entity_type,
             eid,
@@ -226,9 +226,7 @@ class EntityController(Controller):
         self, entity_id: EntityId, data: JSONBody[DescriptionIn], db_session: Session
     ) -> dict[str, Any]:
         eid = parse_id(entity_id)
-        conn = await driver_connection(db_session)
-        final = (await queries.resolve_ids(conn, self.entity_type, [eid])).final.get(eid, eid)
-        await editing.set_description(
+        final = await media.set_description(
             db_session,
             self.entity_type,
             eid,

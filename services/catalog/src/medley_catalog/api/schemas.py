@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from medley_catalog import editing, resolution
+from medley_catalog import artists, editing, external_ids, resolution
 from medley_catalog.listing import storable
 from medley_catalog.normalize import normalize_external_id
 
@@ -52,8 +52,8 @@ class ExternalIdIn(_Body):
         normalize_external_id(self.namespace, self.value)  # ValueError → 422
         return self
 
-    def spec(self) -> editing.ExternalIdSpec:
-        return editing.ExternalIdSpec(self.namespace, self.value)
+    def spec(self) -> external_ids.ExternalIdSpec:
+        return external_ids.ExternalIdSpec(self.namespace, self.value)
 
 
 class CreditIn(_Body):
@@ -70,8 +70,8 @@ class CreditIn(_Body):
             raise ValueError("a credit needs an artist_id or a name")
         return self
 
-    def spec(self) -> editing.CreditSpec:
-        return editing.CreditSpec(self.artist_id, self.name, self.join_phrase)
+    def spec(self) -> artists.CreditSpec:
+        return artists.CreditSpec(self.artist_id, self.name, self.join_phrase)
 
 
 Credits = Annotated[list[CreditIn], Field(min_length=1, max_length=50)]

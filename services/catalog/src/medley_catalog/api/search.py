@@ -8,7 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from medley_catalog import editing, listing
+from medley_catalog import genres, listing
 from medley_catalog.api.deps import Session, require_writer
 from medley_catalog.api.entities import Cursor, Filter, YearParam, _text_param, page_body
 from medley_catalog.api.schemas import GenreIn
@@ -85,8 +85,4 @@ class GenreController(Controller):
 
     @post("/", guards=[require_writer()], status_code=HTTP_201_CREATED, summary="Create a genre")
     async def create(self, data: JSONBody[GenreIn], db_session: Session) -> dict[str, Any]:
-        genre_id = await editing.create_genre(db_session, data.name)
-        conn = await driver_connection(db_session)
-        row = await conn.fetchrow("SELECT id, name, slug FROM genres WHERE id = $1", genre_id)
-        assert row is not None
-        return {"id": genre_id, "name": row["name"], "slug": row["slug"]}
+        return await genres.create_genre(db_session, data.name)
