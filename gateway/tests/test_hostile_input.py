@@ -14,9 +14,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.decoding import MAX_QUERY_BYTES
 from medley_core.logs import MAX_LOG_MESSAGE_CHARS
+from medley_core.verification import StaticKeySource, TokenVerifier
 from medley_gateway.app import create_app
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS

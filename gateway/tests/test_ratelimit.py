@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar import Request
 
-from medley_core.problems import TooManyRequests
+from medley_core.errors import TooManyRequests
 from medley_gateway.ratelimit import (
     TokenBucketLimiter,
     account_key,

@@ -23,19 +23,15 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from nats.aio.client import Client as NATS
 
 from medley_core.aio import cancel_and_wait
-from medley_core.auth import (
-    VERIFIER_STATE_KEY,
-    JwksKeySource,
-    TokenVerifier,
-    bearer_token,
-    default_jwks_url,
-)
+from medley_core.auth import VERIFIER_STATE_KEY, bearer_token
 from medley_core.decoding import DecodingGuardMiddleware
+from medley_core.errors import NotFound, Unauthorized
 from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
-from medley_core.problems import NotFound, Unauthorized, exception_handlers
+from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.tracing import RequestContextMiddleware
+from medley_core.verification import JwksKeySource, TokenVerifier, default_jwks_url
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY

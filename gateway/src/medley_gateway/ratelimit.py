@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 
-from medley_core.problems import TooManyRequests
+from medley_core.errors import TooManyRequests
 
 if TYPE_CHECKING:
     from medley_gateway.settings import GatewaySettings

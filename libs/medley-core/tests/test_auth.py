@@ -24,6 +24,15 @@ from litestar.testing import AsyncTestClient
 
 from medley_core.auth import (
     VERIFIER_STATE_KEY,
+    provide_principal,
+    require_roles,
+    require_service,
+    require_user,
+)
+from medley_core.errors import Forbidden, Unauthorized
+from medley_core.problems import exception_handlers
+from medley_core.revocation import RevocationList
+from medley_core.verification import (
     InvalidToken,
     JwksKeySource,
     KeysUnavailable,
@@ -32,13 +41,7 @@ from medley_core.auth import (
     TokenExpired,
     TokenRevoked,
     TokenVerifier,
-    provide_principal,
-    require_roles,
-    require_service,
-    require_user,
 )
-from medley_core.problems import Forbidden, Unauthorized, exception_handlers
-from medley_core.revocation import RevocationList
 
 ISSUER = "medley-users"
 AUDIENCE = "medley"

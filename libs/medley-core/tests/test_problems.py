@@ -7,7 +7,8 @@ from litestar.params import JSONBody
 from litestar.testing import TestClient
 from pydantic import BaseModel, ConfigDict, Field
 
-from medley_core.problems import Conflict, NotFound, TooManyRequests, exception_handlers
+from medley_core.errors import Conflict, NotFound, TooManyRequests
+from medley_core.problems import exception_handlers
 from medley_core.tracing import RequestContextMiddleware
 
 

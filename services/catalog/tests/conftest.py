@@ -25,10 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.app import create_app
 from medley_catalog.settings import EXTENSIONS, CatalogSettings
-from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE, CATALOG_WRITE
+from medley_core.verification import StaticKeySource, TokenVerifier
 from medley_local.pytest_plugin import ServiceDb, service_db
 
 ROLE = "medley_catalog_test"

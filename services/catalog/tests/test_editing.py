@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_catalog import editing
 from medley_catalog.artists import CreditSpec
 from medley_catalog.editing import Changes, TrackFields, release_columns
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 
 from .conftest import CatalogDb
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 from medley_users.passwords import (
     Argon2Parameters,
     Passwords,

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlmodel import SQLModel
 
-from medley_core.problems import BadRequest
+from medley_core.errors import BadRequest
 from medley_users.accounts import check_email, check_username, clean_display_name
 from medley_users.models import EVENT_TABLES, UsersModel
 from medley_users.service_clients import granted_scopes

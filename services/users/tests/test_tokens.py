@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from medley_core.auth import InvalidToken, StaticKeySource, TokenExpired, TokenVerifier
+from medley_core.verification import InvalidToken, StaticKeySource, TokenExpired, TokenVerifier
 from medley_users.settings import UsersSettings
 from medley_users.tokens import (
     DEV_KEY_FILE,

@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.params import FromPath
 
 from medley_core.auth import require_roles
-from medley_core.problems import NotFound
+from medley_core.errors import NotFound
 from medley_gateway.api.common import CATALOG, responses
 from medley_gateway.docs import BEARER
 from medley_gateway.upstreams import forward, path_segment

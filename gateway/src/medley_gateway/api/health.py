@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Request, get
 from litestar.openapi import ResponseSpec
 
-from medley_core.problems import PROBLEM_MEDIA_TYPE, ServiceUnavailable
+from medley_core.errors import ServiceUnavailable
+from medley_core.problems import PROBLEM_MEDIA_TYPE
 from medley_gateway.schemas import GatewayHealth
 from medley_gateway.upstreams import upstreams_of
 

@@ -26,21 +26,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.auth import (
-    VERIFIER_STATE_KEY,
-    TokenVerifier,
-    provide_principal,
-    verifier_from_settings,
-)
+from medley_core.auth import VERIFIER_STATE_KEY, provide_principal
 from medley_core.db import create_engine, create_session_factory
 from medley_core.decoding import DecodingGuardMiddleware
+from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
-from medley_core.problems import ServiceUnavailable, exception_handlers
+from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
+from medley_core.verification import TokenVerifier, verifier_from_settings
 
 READINESS_TIMEOUT_S = 2.0
 

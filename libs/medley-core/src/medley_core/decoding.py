@@ -30,7 +30,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from medley_core.problems import BadRequest, Problem, Unprocessable
+from medley_core.errors import BadRequest, Problem, Unprocessable
 
 # No Medley body nests more than a handful of levels; this bound keeps every decoder
 # (msgspec, pydantic, our own walk) far from the interpreter's recursion limit.

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import httpx
 
-from medley_core.problems import Problem, ServiceUnavailable
+from medley_core.errors import Problem, ServiceUnavailable
 from medley_core.tracing import propagation_headers
 
 log = logging.getLogger("medley.http")

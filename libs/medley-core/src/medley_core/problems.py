@@ -1,124 +1,26 @@
 """RFC 9457 problem details: the one error shape every Medley endpoint answers with.
 
-Domain code raises a :class:`Problem` subclass (``NotFound``, ``Conflict``…); framework
-errors (validation, unknown route, wrong method) and unexpected exceptions are turned into
-the same shape by :func:`exception_handlers`, so a client never sees anything else.
+Domain code raises a :class:`~medley_core.errors.Problem` subclass (``NotFound``,
+``Conflict``…, framework-free, in :mod:`medley_core.errors`); this module turns those,
+framework errors (validation, unknown route, wrong method) and unexpected exceptions into the
+same shape with :func:`exception_handlers`, so a client never sees anything else.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from medley_core.errors import PROBLEM_TYPE_BASE, TITLES, Problem
 from medley_core.tracing import current_request_id, new_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://medley.dev/problems/"
-
 log = logging.getLogger("medley.problems")
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-class Problem(Exception):
-    """An error the client should see, with a stable machine-readable ``type`` slug."""
-
-    status: ClassVar[int] = 400
-    slug: ClassVar[str] = "bad-request"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        slug: str | None = None,
-        title: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.slug_override = slug
-        self.title = title or _TITLES.get(self.status, "Error")
-        self.headers = headers or {}
-        self.extensions = extensions
-
-    @property
-    def type_uri(self) -> str:
-        return PROBLEM_TYPE_BASE + (self.slug_override or self.slug)
-
-
-class BadRequest(Problem):
-    status = 400
-    slug = "bad-request"
-
-
-class Unauthorized(Problem):
-    status = 401
-    slug = "unauthorized"
-
-    def __init__(self, detail: str = "missing or invalid credentials", **kwargs: Any) -> None:
-        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="medley"'})
-        super().__init__(detail, **kwargs)
-
-
-class Forbidden(Problem):
-    status = 403
-    slug = "forbidden"
-
-
-class NotFound(Problem):
-    status = 404
-    slug = "not-found"
-
-
-class Conflict(Problem):
-    status = 409
-    slug = "conflict"
-
-
-class ContentTooLarge(Problem):
-    status = 413
-    slug = "content-too-large"
-
-
-class Unprocessable(Problem):
-    status = 422
-    slug = "validation-failed"
-
-
-class TooManyRequests(Problem):
-    status = 429
-    slug = "rate-limited"
-
-    def __init__(self, detail: str, *, retry_after_s: int, **kwargs: Any) -> None:
-        kwargs.setdefault("headers", {"Retry-After": str(max(1, retry_after_s))})
-        super().__init__(detail, retry_after_s=max(1, retry_after_s), **kwargs)
-
-
-class ServiceUnavailable(Problem):
-    status = 503
-    slug = "service-unavailable"
 
 
 def problem_response(
@@ -184,7 +86,7 @@ def _from_validation(
         request,
         status=status,
         type_uri=PROBLEM_TYPE_BASE + ("malformed-request" if malformed else "validation-failed"),
-        title=_TITLES[status],
+        title=TITLES[status],
         detail=exc.detail if malformed else "the request has invalid or missing fields",
         extensions={"errors": errors} if errors else None,
     )
@@ -192,7 +94,7 @@ def _from_validation(
 
 def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
-    title = _TITLES.get(status, "Error")
+    title = TITLES.get(status, "Error")
     slug = title.lower().replace(" ", "-")
     extensions = {"errors": _validation_errors(exc.extra)} if exc.extra else None
     return problem_response(
@@ -212,7 +114,7 @@ def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respons
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
         type_uri=PROBLEM_TYPE_BASE + "internal-error",
-        title=_TITLES[500],
+        title=TITLES[500],
         detail="an unexpected error occurred; quote the request id when reporting it",
     )
 

@@ -11,11 +11,10 @@ import re
 import secrets
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:  # plain ASGI at run time: the context helpers import no web framework
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 TRACEPARENT_HEADER = "traceparent"
@@ -78,7 +77,7 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # a str enum
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -93,9 +92,7 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableScopeHeaders.from_message(message)
-                response_headers["X-Request-ID"] = request_id
-                response_headers["traceparent"] = traceparent
+                _set_headers(message, {"x-request-id": request_id, "traceparent": traceparent})
             await send(message)
 
         try:
@@ -103,3 +100,12 @@ class RequestContextMiddleware:
         finally:
             _request_id.reset(rid_token)
             _traceparent.reset(tp_token)
+
+
+def _set_headers(message: Message, values: dict[str, str]) -> None:
+    """Set (replace) response headers on an ASGI ``http.response.start`` message."""
+    raw: dict[str, Any] = message  # type: ignore[assignment]
+    names = {name.encode("latin-1") for name in values}
+    kept = [(k, v) for k, v in raw.get("headers", []) if k.lower() not in names]
+    added = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in values.items()]
+    raw["headers"] = [*kept, *added]

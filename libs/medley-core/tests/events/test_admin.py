@@ -16,9 +16,9 @@ from litestar.testing import AsyncTestClient
 
 from medley_contracts.envelope import EventEnvelope
 from medley_core.app import create_service_app
-from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.events.deadletters import store_dead_letter
 from medley_core.ids import new_id, utcnow
+from medley_core.verification import StaticKeySource, TokenVerifier
 
 from .conftest import THING_HAPPENED, EventDb, SettingsFactory, counting_handler
 

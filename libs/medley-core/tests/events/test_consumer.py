@@ -9,6 +9,7 @@ import pytest
 
 from medley_contracts.envelope import EventEnvelope, nats_subject, stream_name
 from medley_core import tracing
+from medley_core.errors import Conflict, NotFound
 from medley_core.events.deadletters import (
     NotReplayable,
     ReplayFailed,
@@ -18,7 +19,6 @@ from medley_core.events.deadletters import (
 from medley_core.events.outbox import record_event
 from medley_core.events.runtime import EventRuntime
 from medley_core.ids import new_id, utcnow
-from medley_core.problems import Conflict, NotFound
 
 from .conftest import (
     CONTEXT,

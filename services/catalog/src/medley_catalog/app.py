@@ -9,7 +9,7 @@ from medley_catalog import events
 from medley_catalog.api import ROUTE_HANDLERS
 from medley_catalog.settings import CatalogSettings
 from medley_core.app import create_service_app
-from medley_core.auth import TokenVerifier
+from medley_core.verification import TokenVerifier
 
 
 def create_app(

@@ -20,8 +20,8 @@ import asyncpg
 from medley_catalog.normalize import normalize_artist, normalize_text, sort_name_for
 from medley_catalog.queries import as_uuid, resolve_ids
 from medley_contracts import catalog as contracts
+from medley_core.errors import Unprocessable
 from medley_core.ids import new_id
-from medley_core.problems import Unprocessable
 
 ARTIST_COLUMNS = ("id", "name", "sort_name", "name_norm", "name_search", "source")
 CREDIT_COLUMNS = ("position", "artist_id", "credited_name", "join_phrase")

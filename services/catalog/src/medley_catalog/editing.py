@@ -31,8 +31,8 @@ from medley_catalog.normalize import normalize_artist, normalize_text, parse_tit
 from medley_catalog.queries import EntityType, as_uuid, resolve_ids
 from medley_catalog.writes import INTEGER_MAX, SMALLINT_MAX, not_blank, positive, require_live
 from medley_core.db import driver_connection
+from medley_core.errors import NotFound, Unprocessable
 from medley_core.ids import new_id
-from medley_core.problems import NotFound, Unprocessable
 
 MODELS: dict[EntityType, type[Track] | type[Album] | type[Artist]] = {
     "track": Track,

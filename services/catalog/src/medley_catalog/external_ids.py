@@ -22,7 +22,7 @@ from medley_catalog.normalize import normalize_external_id
 from medley_catalog.queries import EntityType, as_uuid
 from medley_catalog.writes import require_live, touch
 from medley_core.db import driver_connection
-from medley_core.problems import Conflict, NotFound, Unprocessable
+from medley_core.errors import Conflict, NotFound, Unprocessable
 
 # (namespace, canonical value, entity id)
 IdValue = tuple[str, str, uuid.UUID]

@@ -18,8 +18,8 @@ from medley_catalog.normalize import normalize_text
 from medley_catalog.queries import EntityType, as_uuid
 from medley_catalog.writes import not_blank, require_live, touch
 from medley_core.db import driver_connection
+from medley_core.errors import Unprocessable
 from medley_core.ids import new_id
-from medley_core.problems import Unprocessable
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

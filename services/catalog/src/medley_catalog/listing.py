@@ -29,7 +29,7 @@ from medley_catalog.queries import (
     artist_counts,
     rows,
 )
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 
 
 def storable(text: str) -> bool:

@@ -12,8 +12,8 @@ from medley_catalog import events
 from medley_catalog.queries import EntityType
 from medley_catalog.writes import not_blank, positive, require_live, touch
 from medley_core.db import driver_connection
+from medley_core.errors import Unprocessable
 from medley_core.ids import new_id
-from medley_core.problems import Unprocessable
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_DIMENSION = 100_000

@@ -27,7 +27,7 @@ from medley_catalog import artists, events, genres
 from medley_catalog.normalize import normalize_text
 from medley_catalog.queries import TABLES, EntityType, as_uuid
 from medley_core.db import driver_connection
-from medley_core.problems import Conflict, NotFound
+from medley_core.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import asyncpg
 from medley_catalog.listing import decode_cursor, encode_cursor
 from medley_catalog.normalize import normalize_text
 from medley_catalog.queries import Row, as_uuid, rows
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 
 SearchType = Literal["track", "album", "artist"]
 SEARCH_TYPES: tuple[SearchType, ...] = ("track", "album", "artist")

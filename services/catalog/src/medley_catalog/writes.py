@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from medley_catalog.queries import TABLES, EntityType, resolve_ids
-from medley_core.problems import NotFound, Unprocessable
+from medley_core.errors import NotFound, Unprocessable
 
 SMALLINT_MAX = 32767
 INTEGER_MAX = 2_147_483_647

@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.ids import utcnow
-from medley_core.problems import (
+from medley_core.errors import (
     Conflict,
     Forbidden,
     NotFound,
@@ -29,6 +28,7 @@ from medley_core.problems import (
     Unauthorized,
     Unprocessable,
 )
+from medley_core.ids import utcnow
 from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
 from medley_users.models import ROLE_USER, Credential, Erasure, User

@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.errors import Conflict, Forbidden, NotFound
 from medley_core.ids import utcnow
-from medley_core.problems import Conflict, Forbidden, NotFound
 from medley_users.models import ApiToken, User
 from medley_users.tokens import token_hash
 

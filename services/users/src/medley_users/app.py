@@ -6,8 +6,8 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from medley_core.app import ServiceRuntime, create_service_app
-from medley_core.auth import StaticKeySource, TokenVerifier
 from medley_core.db import transaction
+from medley_core.verification import StaticKeySource, TokenVerifier
 from medley_users import bootstrap, events, service_clients
 from medley_users.api import ROUTE_HANDLERS
 from medley_users.context import UsersContext

@@ -26,8 +26,8 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.errors import NotFound
 from medley_core.ids import utcnow
-from medley_core.problems import NotFound
 from medley_users.models import PROVIDERS, Integration
 from medley_users.settings import IntegrationKey, UsersSettings
 from medley_users.tokens import write_private_file

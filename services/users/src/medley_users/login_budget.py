@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from medley_core.problems import TooManyRequests
+from medley_core.errors import TooManyRequests
 from medley_users.models import Credential
 from medley_users.settings import UsersSettings
 

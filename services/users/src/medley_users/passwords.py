@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256

@@ -12,8 +12,8 @@ import uuid
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.errors import Conflict, NotFound
 from medley_core.ids import utcnow
-from medley_core.problems import Conflict, NotFound
 from medley_users import accounts
 from medley_users.models import ROLE_ADMIN, User
 

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.errors import BadRequest, Unauthorized
 from medley_core.ids import utcnow
-from medley_core.problems import BadRequest, Unauthorized
 from medley_users.models import ServiceClient
 from medley_users.settings import UsersSettings
 from medley_users.tokens import IssuedToken, TokenIssuer

@@ -24,6 +24,7 @@ from litestar.params import FromPath, Parameter
 from litestar.types import Guard
 
 from medley_core.auth import require_roles
+from medley_core.errors import NotFound
 from medley_core.events.deadletters import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -33,7 +34,6 @@ from medley_core.events.deadletters import (
     list_dead_letters,
 )
 from medley_core.events.runtime import EventRuntime
-from medley_core.problems import NotFound
 
 ADMIN_PATH = "/admin/dead-letters"
 

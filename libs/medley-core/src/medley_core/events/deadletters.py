@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope
+from medley_core.errors import Conflict, NotFound
 from medley_core.events.inbox import EventHandler, apply_once
 from medley_core.events.tables import tables_for
 from medley_core.ids import new_id
-from medley_core.problems import Conflict, NotFound
 
 MAX_ERROR_CHARS = 4000
 DEFAULT_PAGE = 50

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog.settings import CatalogSettings
 from medley_core.auth import authenticate
-from medley_core.problems import Forbidden
+from medley_core.errors import Forbidden
 from medley_core.registry import CATALOG_WRITE
 
 # Explicit markers for everything injected (Litestar 3 drops inferred dependencies).

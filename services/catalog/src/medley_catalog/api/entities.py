@@ -37,7 +37,7 @@ from medley_catalog.listing import storable
 from medley_catalog.normalize import normalize_external_id
 from medley_catalog.queries import EntityType
 from medley_core.db import driver_connection
-from medley_core.problems import ContentTooLarge, NotFound, Unprocessable
+from medley_core.errors import ContentTooLarge, NotFound, Unprocessable
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="page size (at most 1,000)")]
 Cursor = Annotated[

@@ -13,7 +13,7 @@ from medley_catalog import resolution
 from medley_catalog.api.deps import Session, Settings
 from medley_catalog.api.schemas import ResolveIn
 from medley_core.auth import require_service
-from medley_core.problems import ContentTooLarge, Unprocessable
+from medley_core.errors import ContentTooLarge, Unprocessable
 from medley_core.registry import CATALOG_RESOLVE
 
 

@@ -14,7 +14,7 @@ from medley_catalog.api.entities import Cursor, Filter, YearParam, _text_param, 
 from medley_catalog.api.schemas import GenreIn
 from medley_catalog.search import SEARCH_TYPES, SearchType, search
 from medley_core.db import driver_connection
-from medley_core.problems import Unprocessable
+from medley_core.errors import Unprocessable
 
 
 class SearchController(Controller):

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from medley_core.auth import require_user
 from medley_core.db import transaction
-from medley_core.problems import Forbidden, Problem, Unauthorized, Unprocessable
+from medley_core.errors import Forbidden, Problem, Unauthorized, Unprocessable
 from medley_users import accounts
 from medley_users.api.deps import Me, Runtime, Session, Users, provide_current_user
 from medley_users.api.schemas import (

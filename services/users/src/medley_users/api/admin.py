@@ -11,8 +11,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from medley_core.auth import Principal, require_roles
-from medley_core.problems import Forbidden, NotFound, Unprocessable
+from medley_core.auth import require_roles
+from medley_core.errors import Forbidden, NotFound, Unprocessable
+from medley_core.verification import Principal
 from medley_users import accounts, erasure, integrations, roles
 from medley_users.api.deps import Me, Session, Users, provide_current_user
 from medley_users.api.schemas import (

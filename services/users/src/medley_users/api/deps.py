@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.app import ServiceRuntime
-from medley_core.auth import Principal
+from medley_core.verification import Principal
 from medley_users import accounts
 from medley_users.context import UsersContext
 from medley_users.models import User

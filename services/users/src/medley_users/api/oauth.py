@@ -11,7 +11,7 @@ from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.status_codes import HTTP_200_OK
 
-from medley_core.problems import Problem
+from medley_core.errors import Problem
 from medley_users import service_clients
 from medley_users.api.deps import Session, Users
 from medley_users.api.schemas import ServiceTokenOut
