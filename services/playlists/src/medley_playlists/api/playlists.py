@@ -1,0 +1,145 @@
+"""Playlists over HTTP: create, list, read (ETag, 304), change, delete and restore."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from medley_playlists import playlists
+from medley_playlists.api.deps import (
+    USERS,
+    PlaylistId,
+    Session,
+    UserId,
+    changed,
+    expected,
+    parse_id,
+    versioned,
+)
+from medley_playlists.api.schemas import PlaylistIn, PlaylistPatch
+
+User = NamedDependency[uuid.UUID]
+Viewer = NamedDependency[uuid.UUID | None]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size (at most 100)")]
+Cursor = Annotated[
+    str | None, QueryParameter(max_length=2000, description="next_cursor of the previous page")
+]
+SortParam = Annotated[playlists.Sort, QueryParameter(description="name, updated or created")]
+OrderParam = Annotated[playlists.Order, QueryParameter(description="asc or desc")]
+
+
+def _query(sort: playlists.Sort, order: playlists.Order, limit: int, cursor: str | None) -> Any:
+    return playlists.ListQuery(sort=sort, order=order, limit=limit, cursor=cursor)
+
+
+class PlaylistController(Controller):
+    path = "/playlists"
+    tags = ["playlists"]
+
+    @post("/", guards=USERS, status_code=HTTP_201_CREATED, summary="Create a playlist")
+    async def create(
+        self, data: JSONBody[PlaylistIn], db_session: Session, user: User
+    ) -> Response[Any]:
+        created = await playlists.create(db_session, user, data.fields())
+        return changed(created["snapshot_id"], created, HTTP_201_CREATED)
+
+    @get("/", guards=USERS, summary="My playlists, those shared with me, or my trash")
+    async def list_mine(
+        self,
+        db_session: Session,
+        user: User,
+        scope: Annotated[
+            playlists.Scope, QueryParameter(description="mine, shared or trash")
+        ] = "mine",
+        sort: SortParam = "updated",
+        order: OrderParam = "desc",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        query = _query(sort, order, limit, cursor)
+        return (await playlists.list_own(db_session, user, scope, query)).body()
+
+    @get("/{playlist_id:str}", summary="A playlist (ETag: its snapshot; 304 if unchanged)")
+    async def read(
+        self,
+        request: Request[Any, Any, Any],
+        playlist_id: PlaylistId,
+        db_session: Session,
+        viewer: Viewer,
+    ) -> Response[Any]:
+        result = await playlists.read(
+            db_session,
+            parse_id(playlist_id),
+            viewer,
+            if_none_match=request.headers.get("if-none-match"),
+        )
+        return versioned(result)
+
+    @patch("/{playlist_id:str}", guards=USERS, summary="Rename, describe, share (the owner)")
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        playlist_id: PlaylistId,
+        data: JSONBody[PlaylistPatch],
+        db_session: Session,
+        user: User,
+    ) -> Response[Any]:
+        updated = await playlists.change(
+            db_session,
+            parse_id(playlist_id),
+            user,
+            data.fields(),
+            expected(request, data.snapshot_id),
+        )
+        return changed(updated["snapshot_id"], updated)
+
+    @delete(
+        "/{playlist_id:str}",
+        guards=USERS,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete to the trash (the owner)",
+    )
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        playlist_id: PlaylistId,
+        db_session: Session,
+        user: User,
+    ) -> None:
+        await playlists.delete(db_session, parse_id(playlist_id), user, expected(request, None))
+
+    @post(
+        "/{playlist_id:str}/restore",
+        guards=USERS,
+        status_code=HTTP_200_OK,
+        summary="Restore from the trash (the owner)",
+    )
+    async def restore(
+        self, playlist_id: PlaylistId, db_session: Session, user: User
+    ) -> Response[Any]:
+        restored = await playlists.restore(db_session, parse_id(playlist_id), user)
+        return changed(restored["snapshot_id"], restored)
+
+
+class UserPlaylistsController(Controller):
+    path = "/users"
+    tags = ["playlists"]
+
+    @get("/{user_id:str}/playlists", summary="A user's public playlists")
+    async def public(
+        self,
+        user_id: UserId,
+        db_session: Session,
+        sort: SortParam = "updated",
+        order: OrderParam = "desc",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        query = _query(sort, order, limit, cursor)
+        owner = parse_id(user_id, "user_id")
+        return (await playlists.list_public(db_session, owner, query)).body()
