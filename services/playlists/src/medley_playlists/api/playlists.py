@@ -53,8 +53,9 @@ class PlaylistController(Controller):
         self,
         db_session: Session,
         user: User,
-        scope: Annotated[
-            playlists.Scope, QueryParameter(description="mine, shared or trash")
+        # "scope" is a name Litestar reserves for the ASGI scope: read under another one.
+        which: Annotated[
+            playlists.Scope, QueryParameter(name="scope", description="mine, shared or trash")
         ] = "mine",
         sort: SortParam = "updated",
         order: OrderParam = "desc",
@@ -62,7 +63,7 @@ class PlaylistController(Controller):
         cursor: Cursor = None,
     ) -> dict[str, Any]:
         query = _query(sort, order, limit, cursor)
-        return (await playlists.list_own(db_session, user, scope, query)).body()
+        return (await playlists.list_own(db_session, user, which, query)).body()
 
     @get("/{playlist_id:str}", summary="A playlist (ETag: its snapshot; 304 if unchanged)")
     async def read(
