@@ -58,9 +58,8 @@ async def test_a_deleted_users_data_is_erased(
     )
     assert collaborators.json()["items"] == []
     for table, column in (("plays", "user_id"), ("members", "id"), ("listen_batches", "user_id")):
-        left = await fresh.fetchval(
-            f"SELECT count(*) FROM {table} WHERE {column} = $1", people.alice.id
-        )  # noqa: S608
+        query = f"SELECT count(*) FROM {table} WHERE {column} = $1"  # noqa: S608
+        left = await fresh.fetchval(query, people.alice.id)
         assert left == 0, table
     # Alice's name is free: naming her as a collaborator now fails.
     named = await client.post(

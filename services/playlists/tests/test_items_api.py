@@ -106,7 +106,7 @@ async def test_add_at_the_end_and_at_a_position_with_duplicates(
     assert items[0]["track"]["title"] == "Song 1"
     shown = await playlist.playlist()
     assert (shown["track_count"], shown["duration_ms"]) == (5, 500_000)
-    assert (5, 500_000) == await exact_totals(fresh, playlist.id)
+    assert await exact_totals(fresh, playlist.id) == (5, 500_000)
 
 
 async def test_what_cannot_be_added_is_refused_whole(
@@ -206,7 +206,7 @@ async def test_remove_by_id_by_position_or_every_occurrence(
     assert await playlist.tracks() == [c, b]
     gone = await playlist.remove([{"id": str(uuid.uuid4())}])
     assert assert_problem(gone, 422)["field"] == "items.0.id"
-    assert (2, 120_000) == await exact_totals(fresh, playlist.id)
+    assert await exact_totals(fresh, playlist.id) == (2, 120_000)
     shown = await playlist.playlist()
     assert (shown["track_count"], shown["duration_ms"]) == (2, 120_000)
 
@@ -227,7 +227,7 @@ async def test_replace_all(
     emptied = await client.put(playlist.url, json={"track_ids": []}, headers=people.alice.headers)
     assert emptied.status_code == 200
     assert await playlist.tracks() == []
-    assert (0, 0) == await exact_totals(fresh, playlist.id)
+    assert await exact_totals(fresh, playlist.id) == (0, 0)
     assert (await playlist.playlist())["duration_ms"] == 0
 
 
@@ -318,7 +318,7 @@ async def test_concurrent_changes_without_a_snapshot_all_apply(
     assert all(r.status_code == 201 for r in responses)
     assert sorted(await playlist.tracks()) == sorted(tracks)
     assert len({r.json()["snapshot_id"] for r in responses}) == 8
-    assert (8, 80_000) == await exact_totals(fresh, playlist.id)
+    assert await exact_totals(fresh, playlist.id) == (8, 80_000)
 
 
 async def test_editors_edit_collaborative_playlists_and_viewers_read(

@@ -142,7 +142,7 @@ async def test_a_merge_repoints_items_and_listening_to_the_survivor(
     assert await playlist.tracks() == [survivor] * 3
     shown = await playlist.playlist()
     assert (shown["track_count"], shown["duration_ms"]) == (3, 780_000)
-    assert (3, 780_000) == await exact_totals(fresh, playlist.id)
+    assert await exact_totals(fresh, playlist.id) == (3, 780_000)
     plays = await fresh.fetch(
         "SELECT track_id, play_count FROM plays WHERE user_id = $1", people.alice.id
     )
