@@ -10,6 +10,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from medley_playlists.api.collaborators import CollaboratorsController
+from medley_playlists.api.collections import CollectionsController
 from medley_playlists.api.items import ItemsController
 from medley_playlists.api.playlists import PlaylistController, UserPlaylistsController
 
@@ -18,4 +19,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UserPlaylistsController,
     ItemsController,
     CollaboratorsController,
+    CollectionsController,
 ]
