@@ -37,6 +37,22 @@ async def test_a_deleted_users_data_is_erased(
         listens=[ListenV1(track_id=track, listened_at=now)],
     )
     await deliver(sessions, LISTENS_RECORDED, listens, listens.batch_id)
+    smart = await client.post(
+        "/smart-playlists",
+        json={"name": "Mine", "rules": {"all": [{"is": {"loved": True}}]}},
+        headers=people.alice.headers,
+    )
+    assert smart.status_code == 201
+    await fresh.execute(
+        "INSERT INTO likes (user_id, track_id, liked_at) VALUES ($1, $2, now())",
+        people.alice.id,
+        track,
+    )
+    await fresh.execute(
+        "INSERT INTO collection_entries (user_id, kind, entity_id) VALUES ($1, 'album', $2)",
+        people.alice.id,
+        uuid.uuid4(),
+    )
     before = (await bobs.playlist())["snapshot_id"]
 
     erasure = uuid.uuid4()
@@ -57,7 +73,15 @@ async def test_a_deleted_users_data_is_erased(
         f"/playlists/{bobs.id}/collaborators", headers=people.bob.headers
     )
     assert collaborators.json()["items"] == []
-    for table, column in (("plays", "user_id"), ("members", "id"), ("listen_batches", "user_id")):
+    for table, column in (
+        ("plays", "user_id"),
+        ("likes", "user_id"),
+        ("members", "id"),
+        ("listen_batches", "user_id"),
+        ("smart_playlists", "owner_id"),
+        ("collection_entries", "user_id"),
+        ("collaborators", "user_id"),
+    ):
         query = f"SELECT count(*) FROM {table} WHERE {column} = $1"  # noqa: S608
         left = await fresh.fetchval(query, people.alice.id)
         assert left == 0, table

@@ -19,5 +19,8 @@ async def test_every_route_refuses_hostile_input(client: Client, people: People)
         "PATCH /playlists/{playlist_id}/items",
         "DELETE /playlists/{playlist_id}/items",
         "GET /users/{user_id}/playlists",
+        "POST /smart-playlists",
+        "GET /smart-playlists/{smart_id}/tracks",
+        "GET /me/collections/{kinds}/contains",
     } <= report.operations
     assert not report.failures, "\n".join(report.failures)

@@ -13,6 +13,7 @@ from medley_playlists.api.collaborators import CollaboratorsController
 from medley_playlists.api.collections import CollectionsController
 from medley_playlists.api.items import ItemsController
 from medley_playlists.api.playlists import PlaylistController, UserPlaylistsController
+from medley_playlists.api.smart import SmartPlaylistsController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PlaylistController,
@@ -20,4 +21,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemsController,
     CollaboratorsController,
     CollectionsController,
+    SmartPlaylistsController,
 ]

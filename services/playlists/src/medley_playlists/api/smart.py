@@ -1,0 +1,119 @@
+"""Smart playlists over HTTP (the owner's only): rules, their tracks now, .nsp files."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from pydantic import BaseModel, ConfigDict
+
+from medley_playlists.api.deps import USERS, Session, parse_id
+from medley_playlists.api.files import read_upload
+from medley_playlists.api.schemas import Description, Name
+from medley_playlists.smart import playlists as smart
+
+User = NamedDependency[uuid.UUID]
+SmartId = Annotated[str, PathParameter(format="uuid", description="the smart playlist's id")]
+
+
+class SmartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    description: Description | None = None
+    rules: dict[str, Any]
+
+
+class SmartPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name | None = None
+    description: Description | None = None
+    rules: dict[str, Any] | None = None
+
+
+@dataclass
+class NspUpload:
+    file: UploadFile
+
+
+class SmartPlaylistsController(Controller):
+    path = "/smart-playlists"
+    tags = ["smart playlists"]
+    guards = USERS
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Save rules (Navidrome .nsp shape)")
+    async def create(
+        self, data: JSONBody[SmartIn], db_session: Session, user: User
+    ) -> dict[str, Any]:
+        return await smart.create(db_session, user, data.name, data.description, data.rules)
+
+    @get("/", summary="My smart playlists")
+    async def listed(
+        self,
+        db_session: Session,
+        user: User,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=2000)] = None,
+    ) -> dict[str, Any]:
+        return (await smart.listed(db_session, user, limit=limit, cursor=cursor)).body()
+
+    @get("/{smart_id:str}", summary="A smart playlist's rules")
+    async def read(self, smart_id: SmartId, db_session: Session, user: User) -> dict[str, Any]:
+        return await smart.read(db_session, parse_id(smart_id), user)
+
+    @patch("/{smart_id:str}", summary="Rename, describe, or change the rules")
+    async def change(
+        self, smart_id: SmartId, data: JSONBody[SmartPatch], db_session: Session, user: User
+    ) -> dict[str, Any]:
+        return await smart.change(
+            db_session,
+            parse_id(smart_id),
+            user,
+            name=data.name,
+            description=data.description,
+            document=data.rules,
+            clear_description="description" in data.model_fields_set and data.description is None,
+        )
+
+    @delete("/{smart_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete")
+    async def remove(self, smart_id: SmartId, db_session: Session, user: User) -> None:
+        await smart.delete(db_session, parse_id(smart_id), user)
+
+    @get("/{smart_id:str}/tracks", summary="The tracks the rules select now")
+    async def tracks(
+        self,
+        smart_id: SmartId,
+        db_session: Session,
+        user: User,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
+    ) -> dict[str, Any]:
+        return await smart.tracks(db_session, parse_id(smart_id), user, offset=offset, limit=limit)
+
+    @get("/{smart_id:str}/export", summary="As an .nsp file")
+    async def export(self, smart_id: SmartId, db_session: Session, user: User) -> Response[Any]:
+        document = await smart.export(db_session, parse_id(smart_id), user)
+        return Response(
+            document,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{smart_id}.nsp"'},
+        )
+
+    @post("/import", status_code=HTTP_201_CREATED, summary="From an .nsp file (multipart file)")
+    async def import_nsp(
+        self,
+        data: Annotated[NspUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        db_session: Session,
+        user: User,
+    ) -> dict[str, Any]:
+        content = await read_upload(data.file)
+        name, comment, document = smart.parse_file(content, data.file.filename)
+        return await smart.create(db_session, user, name, comment, document)
