@@ -366,7 +366,11 @@ def upgrade() -> None:
         "ix_tracks_album_year", "tracks", ["album_year"], unique=False, schema="playlists"
     )
     op.create_index(
-        "ix_tracks_artist_key", "tracks", ["artist_key"], unique=False, schema="playlists"
+        "ix_tracks_artist_title",
+        "tracks",
+        ["artist_key", "title_key"],
+        unique=False,
+        schema="playlists",
     )
     op.create_index(
         "ix_tracks_primary_artist_id",
@@ -469,7 +473,7 @@ def downgrade() -> None:
     op.drop_index("ix_collaborators_user_id", table_name="collaborators", schema="playlists")
     op.drop_table("collaborators", schema="playlists")
     op.drop_index("ix_tracks_primary_artist_id", table_name="tracks", schema="playlists")
-    op.drop_index("ix_tracks_artist_key", table_name="tracks", schema="playlists")
+    op.drop_index("ix_tracks_artist_title", table_name="tracks", schema="playlists")
     op.drop_index("ix_tracks_album_year", table_name="tracks", schema="playlists")
     op.drop_index("ix_tracks_album_id", table_name="tracks", schema="playlists")
     op.drop_table("tracks", schema="playlists")

@@ -227,7 +227,7 @@ async def _keys_at(
     return keys
 
 
-async def _insert(
+async def insert(
     conn: asyncpg.Connection[Any],
     playlist_id: uuid.UUID,
     tracks: Sequence[uuid.UUID],
@@ -293,7 +293,7 @@ async def add(
     _room(count, len(track_ids))
     resolved = await addable(conn, track_ids)
     keys = await _keys_at(conn, playlist_id, position, len(resolved))
-    await _insert(conn, playlist_id, [t for t, _ in resolved], keys, user)
+    await insert(conn, playlist_id, [t for t, _ in resolved], keys, user)
     return await _commit_change(
         session, conn, playlist_id, tracks=len(resolved), duration_ms=sum(d for _, d in resolved)
     )
@@ -441,7 +441,7 @@ async def replace(
     expected.check(seen.playlist["snapshot_id"])
     resolved = await addable(conn, track_ids) if track_ids else []
     await conn.execute("DELETE FROM items WHERE playlist_id = $1", playlist_id)
-    await _insert(conn, playlist_id, [t for t, _ in resolved], ordering.spread(len(resolved)), user)
+    await insert(conn, playlist_id, [t for t, _ in resolved], ordering.spread(len(resolved)), user)
     return await _commit_change(
         session,
         conn,

@@ -264,7 +264,8 @@ class Track(PlaylistsModel, table=True):
         CheckConstraint(
             "(status = 'merged') = (merged_into IS NOT NULL)", name="merged_names_survivor"
         ),
-        Index("ix_tracks_artist_key", "artist_key"),
+        # Rules on the artist; imports matching by (artist, title).
+        Index("ix_tracks_artist_title", "artist_key", "title_key"),
         Index("ix_tracks_album_id", "album_id"),
         Index("ix_tracks_primary_artist_id", "primary_artist_id"),
         Index("ix_tracks_album_year", "album_year"),

@@ -13,10 +13,10 @@ its ``ETag`` and answers 304 to an ``If-None-Match`` that still holds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -169,7 +169,14 @@ async def renew(
     )
 
 
-async def create(session: AsyncSession, owner: uuid.UUID, fields: Fields) -> dict[str, Any]:
+# Fills a new playlist (its id) with items before it is announced: (count, duration).
+Filler: TypeAlias = "Callable[[asyncpg.Connection[Any], uuid.UUID], Awaitable[tuple[int, int]]]"
+
+
+async def create(
+    session: AsyncSession, owner: uuid.UUID, fields: Fields, fill: Filler | None = None
+) -> dict[str, Any]:
+    """A new playlist (with the items ``fill`` adds), announced once with what it holds."""
     conn = await driver_connection(session)
     assert fields.name is not None
     record = await conn.fetchrow(
@@ -191,6 +198,9 @@ async def create(session: AsyncSession, owner: uuid.UUID, fields: Fields) -> dic
     )
     assert record is not None
     row = dict(record)
+    if fill is not None:
+        count, duration_ms = await fill(conn, row["id"])
+        row = await advance(conn, row["id"], tracks=count, duration_ms=duration_ms)
     await publishing.playlists_changed(session, [row], created=True)
     return present(row, "owner")
 

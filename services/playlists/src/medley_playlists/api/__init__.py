@@ -14,6 +14,7 @@ from medley_playlists.api.collections import CollectionsController
 from medley_playlists.api.items import ItemsController
 from medley_playlists.api.playlists import PlaylistController, UserPlaylistsController
 from medley_playlists.api.smart import SmartPlaylistsController
+from medley_playlists.api.transfer import TransferController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PlaylistController,
@@ -22,4 +23,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CollaboratorsController,
     CollectionsController,
     SmartPlaylistsController,
+    TransferController,
 ]
