@@ -211,6 +211,13 @@ def test_spotify_account_data_export() -> None:
     assert summer.source_key != empty.source_key
 
 
+def _read_json(content: bytes) -> object:
+    document = jsonfiles.load(content)
+    if jsonfiles.is_spotify(document):
+        return jsonfiles.parse_spotify(document)
+    return jsonfiles.parse_medley(document, name="x")
+
+
 @pytest.mark.parametrize(
     ("content", "at"),
     [
@@ -222,13 +229,6 @@ def test_spotify_account_data_export() -> None:
         (b'{"name": "x"}', "the document"),
     ],
 )
-def _read_json(content: bytes) -> object:
-    document = jsonfiles.load(content)
-    if jsonfiles.is_spotify(document):
-        return jsonfiles.parse_spotify(document)
-    return jsonfiles.parse_medley(document, name="x")
-
-
 def test_a_malformed_json_playlist_names_the_element(content: bytes, at: str) -> None:
     with pytest.raises(Unprocessable) as caught:
         _read_json(content)
