@@ -363,9 +363,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_tracks_album_id", "tracks", ["album_id"], unique=False, schema="playlists")
     op.create_index(
-        "ix_tracks_album_year", "tracks", ["album_year"], unique=False, schema="playlists"
-    )
-    op.create_index(
         "ix_tracks_artist_title",
         "tracks",
         ["artist_key", "title_key"],
@@ -474,7 +471,6 @@ def downgrade() -> None:
     op.drop_table("collaborators", schema="playlists")
     op.drop_index("ix_tracks_primary_artist_id", table_name="tracks", schema="playlists")
     op.drop_index("ix_tracks_artist_title", table_name="tracks", schema="playlists")
-    op.drop_index("ix_tracks_album_year", table_name="tracks", schema="playlists")
     op.drop_index("ix_tracks_album_id", table_name="tracks", schema="playlists")
     op.drop_table("tracks", schema="playlists")
     op.drop_index("ix_smart_playlists_owner_id", table_name="smart_playlists", schema="playlists")

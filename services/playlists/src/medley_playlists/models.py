@@ -268,7 +268,6 @@ class Track(PlaylistsModel, table=True):
         Index("ix_tracks_artist_title", "artist_key", "title_key"),
         Index("ix_tracks_album_id", "album_id"),
         Index("ix_tracks_primary_artist_id", "primary_artist_id"),
-        Index("ix_tracks_album_year", "album_year"),
     )
 
     id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
