@@ -438,6 +438,12 @@ def upgrade() -> None:
         sa.Column(
             "added_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
+        sa.Column("title", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("artist_names", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("album_id", sa.UUID(), nullable=True),
+        sa.Column("album_title", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("available", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.CheckConstraint(
             "octet_length(sort_key) BETWEEN 1 AND 64", name=op.f("ck_items_sort_key_length")
         ),

@@ -84,19 +84,13 @@ async def page(
             playlist_id,
             after,
         )
-    # One index lookup per item, in the items' order: a hash join would read the whole
-    # projection (a million tracks) to show ten thousand.
     records = await conn.fetch(
         """
-        SELECT i.id, i.track_id, i.sort_key, i.added_by, i.added_at,
-            t.title, t.artist_names, t.album_id, t.album_title, t.duration_ms, t.available
-        FROM items i CROSS JOIN LATERAL (
-            SELECT title, artist_names, album_id, album_title, duration_ms,
-                status IN ('active', 'pending') AS available
-            FROM tracks WHERE id = i.track_id LIMIT 1
-        ) AS t
-        WHERE i.playlist_id = $1 AND ($2::text IS NULL OR i.sort_key > $2)
-        ORDER BY i.sort_key
+        SELECT id, track_id, sort_key, added_by, added_at, title, artist_names, album_id,
+            album_title, duration_ms, available
+        FROM items
+        WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
+        ORDER BY sort_key
         LIMIT $3
         """,
         playlist_id,
@@ -132,18 +126,15 @@ async def page(
 # --- helpers -------------------------------------------------------------------------------
 
 
-async def addable(
-    conn: asyncpg.Connection[Any], track_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, int]]:
-    """``(track id, duration)`` to store for each id, in order: a merged track's survivor in
-    its place. 422 naming the ids the projection does not know or the catalog deleted —
-    without asking the catalog: the projection is what the service knows."""
+async def addable(conn: asyncpg.Connection[Any], track_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The track to store for each id, in order: a merged track's survivor in its place.
+    422 naming the ids the projection does not know or the catalog deleted — without asking
+    the catalog: the projection is what the service knows."""
     records = await conn.fetch(
         """
         SELECT given.id AS given, given.n, t.status,
             coalesce(s.id, t.id) AS track_id,
-            coalesce(s.status, t.status) AS final_status,
-            coalesce(s.duration_ms, t.duration_ms, 0) AS duration_ms
+            coalesce(s.status, t.status) AS final_status
         FROM unnest($1::uuid[]) WITH ORDINALITY AS given(id, n)
         LEFT JOIN tracks t ON t.id = given.id
         LEFT JOIN tracks s ON s.id = t.merged_into
@@ -167,7 +158,7 @@ async def addable(
             field="track_ids",
             deleted=deleted,
         )
-    return [(r["track_id"], r["duration_ms"]) for r in records]
+    return [r["track_id"] for r in records]
 
 
 def _room(count: int, adding: int) -> None:
@@ -239,12 +230,22 @@ async def insert(
     tracks: Sequence[uuid.UUID],
     keys: Sequence[str],
     added_by: uuid.UUID | None,
-) -> None:
-    await conn.execute(
+) -> tuple[int, int]:
+    """Insert items with what they show of their tracks (in the projection); how many,
+    and their total duration."""
+    totals = await conn.fetchrow(
         """
-        INSERT INTO items (id, playlist_id, track_id, sort_key, added_by)
-        SELECT id, $2, track_id, sort_key, $3
-        FROM unnest($1::uuid[], $4::uuid[], $5::text[]) AS n(id, track_id, sort_key)
+        WITH added AS (
+            INSERT INTO items (id, playlist_id, track_id, sort_key, added_by, title,
+                artist_names, album_id, album_title, duration_ms, available)
+            SELECT n.id, $2, n.track_id, n.sort_key, $3, t.title, t.artist_names, t.album_id,
+                t.album_title, t.duration_ms, t.status IN ('active', 'pending')
+            FROM unnest($1::uuid[], $4::uuid[], $5::text[]) AS n(id, track_id, sort_key)
+            JOIN tracks t ON t.id = n.track_id
+            RETURNING duration_ms
+        )
+        SELECT count(*)::int AS n, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM added
         """,
         [new_id() for _ in tracks],
         playlist_id,
@@ -252,6 +253,8 @@ async def insert(
         list(tracks),
         list(keys),
     )
+    assert totals is not None
+    return totals["n"], totals["duration_ms"]
 
 
 async def _commit_change(
@@ -299,10 +302,8 @@ async def add(
     _room(count, len(track_ids))
     resolved = await addable(conn, track_ids)
     keys = await _keys_at(conn, playlist_id, position, len(resolved))
-    await insert(conn, playlist_id, [t for t, _ in resolved], keys, user)
-    return await _commit_change(
-        session, conn, playlist_id, tracks=len(resolved), duration_ms=sum(d for _, d in resolved)
-    )
+    count, duration_ms = await insert(conn, playlist_id, resolved, keys, user)
+    return await _commit_change(session, conn, playlist_id, tracks=count, duration_ms=duration_ms)
 
 
 async def _ids_to_remove(
@@ -366,9 +367,9 @@ async def remove(
     gone = await conn.fetchrow(
         """
         WITH gone AS (DELETE FROM items WHERE playlist_id = $1 AND id = ANY($2::uuid[])
-                      RETURNING track_id)
-        SELECT count(*)::int AS n, coalesce(sum(t.duration_ms), 0)::bigint AS duration_ms
-        FROM gone LEFT JOIN tracks t ON t.id = gone.track_id
+                      RETURNING duration_ms)
+        SELECT count(*)::int AS n, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM gone
         """,
         playlist_id,
         ids,
@@ -447,11 +448,13 @@ async def replace(
     expected.check(seen.playlist["snapshot_id"])
     resolved = await addable(conn, track_ids) if track_ids else []
     await conn.execute("DELETE FROM items WHERE playlist_id = $1", playlist_id)
-    await insert(conn, playlist_id, [t for t, _ in resolved], ordering.spread(len(resolved)), user)
+    count, duration_ms = await insert(
+        conn, playlist_id, resolved, ordering.spread(len(resolved)), user
+    )
     return await _commit_change(
         session,
         conn,
         playlist_id,
-        tracks=len(resolved) - seen.playlist["track_count"],
-        duration_ms=sum(d for _, d in resolved) - seen.playlist["duration_ms"],
+        tracks=count - seen.playlist["track_count"],
+        duration_ms=duration_ms - seen.playlist["duration_ms"],
     )

@@ -177,6 +177,17 @@ class Item(PlaylistsModel, table=True):
     sort_key: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
     added_by: uuid.UUID | None = _uuid(nullable=True)
     added_at: datetime | None = _when()
+    # What the item shows of its track, kept in step by the projection in the transaction
+    # that changes the track: a whole playlist reads as one index range, without a lookup
+    # into a million projected tracks per item.
+    title: str = _str(default="")
+    artist_names: str = _str(default="")
+    album_id: uuid.UUID | None = _uuid(nullable=True)
+    album_title: str | None = _str(nullable=True)
+    duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    available: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
 
 
 class Collaborator(PlaylistsModel, table=True):

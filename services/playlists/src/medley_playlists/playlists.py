@@ -153,9 +153,8 @@ async def renew(
         FROM unnest($1::uuid[], $2::uuid[]) AS n(id, snapshot_id)
         LEFT JOIN (
             SELECT i.playlist_id, count(*)::int AS n,
-                coalesce(sum(t.duration_ms), 0)::bigint AS duration_ms
-            FROM items i JOIN tracks t ON t.id = i.track_id
-            WHERE i.playlist_id = ANY($1::uuid[])
+                coalesce(sum(i.duration_ms), 0)::bigint AS duration_ms
+            FROM items i WHERE i.playlist_id = ANY($1::uuid[])
             GROUP BY i.playlist_id
         ) s ON s.playlist_id = n.id
         WHERE p.id = n.id

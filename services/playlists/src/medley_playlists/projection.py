@@ -11,10 +11,12 @@ durable consumer of a new deployment starts there).
 * merged: items (and plays, likes, saved albums and artists) move to the survivor; the
   merged id keeps a row that names it, so an id held elsewhere still resolves.
 
-When what an item shows changes (title, artists, album, duration, availability, a merge),
-every playlist holding the track gets its next snapshot, its cached count and duration
-recomputed, and one ``playlists.playlist.updated``: a client holding the old ETag reads
-again rather than trusting a stale copy.
+Items carry a copy of what they show of their track (title, artists, album, duration,
+availability), so a whole playlist reads as one index range. When one of those changes (or a
+merge repoints items), the copies are refreshed in the same transaction, and every playlist
+holding the track gets its next snapshot, its cached count and duration recomputed, and one
+``playlists.playlist.updated``: a client holding the old ETag reads again rather than
+trusting a stale copy.
 """
 
 # ruff: noqa: S608 -- SQL here is assembled from fixed fragments; values are bind parameters.
@@ -41,14 +43,32 @@ SHOWN = ("title", "artist_names", "album_id", "album_title", "duration_ms", "sta
 async def playlists_showing(
     session: AsyncSession, conn: asyncpg.Connection[Any], track_ids: Sequence[uuid.UUID]
 ) -> None:
-    """Every playlist holding any of ``track_ids`` gets its next snapshot (and exact totals)."""
+    """Items of ``track_ids`` show their tracks as the projection holds them now, and every
+    playlist holding them gets its next snapshot (and exact totals). The playlists are
+    locked first, in id order, as every writer of items does."""
     if not track_ids:
         return
     holding = await conn.fetch(
         "SELECT DISTINCT playlist_id FROM items WHERE track_id = ANY($1::uuid[])",
         list(track_ids),
     )
-    await renew(session, conn, [r["playlist_id"] for r in holding])
+    playlist_ids = await lock(conn, [r["playlist_id"] for r in holding])
+    await refresh_items(conn, track_ids)
+    await renew(session, conn, playlist_ids)
+
+
+async def refresh_items(conn: asyncpg.Connection[Any], track_ids: Sequence[uuid.UUID]) -> None:
+    """Copy what items show of ``track_ids`` from the projection (set-based)."""
+    await conn.execute(
+        """
+        UPDATE items i SET title = t.title, artist_names = t.artist_names,
+            album_id = t.album_id, album_title = t.album_title, duration_ms = t.duration_ms,
+            available = t.status IN ('active', 'pending')
+        FROM tracks t
+        WHERE t.id = i.track_id AND i.track_id = ANY($1::uuid[])
+        """,
+        list(track_ids),
+    )
 
 
 # --- tracks --------------------------------------------------------------------------------
@@ -144,6 +164,7 @@ async def track_merged(
     ]
     await lock(conn, holding)
     await conn.execute("UPDATE items SET track_id = $2 WHERE track_id = $1", from_id, into_id)
+    await refresh_items(conn, [into_id])
     await conn.execute(
         """
         INSERT INTO tracks (id, title, title_key, artist_names, artist_key, status,

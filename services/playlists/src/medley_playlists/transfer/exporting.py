@@ -45,10 +45,8 @@ async def export(
     seen = await access.readable(conn, playlist_id, viewer)
     records = await conn.fetch(
         """
-        SELECT i.track_id, t.title, t.artist_names, t.album_title, t.duration_ms,
-            t.status IN ('active', 'pending') AS available
-        FROM items i JOIN tracks t ON t.id = i.track_id
-        WHERE i.playlist_id = $1 ORDER BY i.sort_key
+        SELECT track_id, title, artist_names, album_title, duration_ms, available
+        FROM items WHERE playlist_id = $1 ORDER BY sort_key
         """,
         playlist_id,
     )

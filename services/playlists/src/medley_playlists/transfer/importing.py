@@ -134,7 +134,9 @@ async def import_file(
             key: str = found.source_key,
         ) -> tuple[int, int]:
             tracks = [m.track_id for m in chosen if m.track_id is not None]
-            await items.insert(conn, playlist_id, tracks, ordering.spread(len(tracks)), owner)
+            totals = await items.insert(
+                conn, playlist_id, tracks, ordering.spread(len(tracks)), owner
+            )
             await conn.execute(
                 """
                 INSERT INTO external_mappings (playlist_id, connector, connector_playlist_id)
@@ -144,7 +146,7 @@ async def import_file(
                 CONNECTOR,
                 key,
             )
-            return len(tracks), sum(m.duration_ms for m in chosen)
+            return totals
 
         fields = playlists.Fields(name=found.name, description=found.description)
         created = await playlists.create(session, owner, fields, fill)

@@ -56,7 +56,6 @@ class Match:
     method: str | None = None
     confidence: int | None = None
     reason: str | None = None
-    duration_ms: int = 0
 
     def report(self) -> dict[str, Any]:
         status = "skipped" if self.entry.skipped else "matched" if self.track_id else "unmatched"
@@ -79,8 +78,7 @@ async def _by_id(conn: asyncpg.Connection[Any], entries: Sequence[Entry]) -> dic
         return {}
     records = await conn.fetch(
         """
-        SELECT given.n, coalesce(s.id, t.id) AS track_id,
-            coalesce(s.duration_ms, t.duration_ms, 0) AS duration_ms
+        SELECT given.n, coalesce(s.id, t.id) AS track_id
         FROM unnest($1::uuid[], $2::int[]) AS given(id, n)
         JOIN tracks t ON t.id = given.id
         LEFT JOIN tracks s ON s.id = t.merged_into
@@ -90,10 +88,7 @@ async def _by_id(conn: asyncpg.Connection[Any], entries: Sequence[Entry]) -> dic
         [e.index for e in wanted],
     )
     by_index = {e.index: e for e in wanted}
-    return {
-        r["n"]: Match(by_index[r["n"]], r["track_id"], "id", 100, duration_ms=r["duration_ms"])
-        for r in records
-    }
+    return {r["n"]: Match(by_index[r["n"]], r["track_id"], "id", 100) for r in records}
 
 
 async def _locally(conn: asyncpg.Connection[Any], entries: Sequence[Entry]) -> dict[int, Match]:
@@ -102,7 +97,7 @@ async def _locally(conn: asyncpg.Connection[Any], entries: Sequence[Entry]) -> d
         return {}
     records = await conn.fetch(
         """
-        SELECT DISTINCT ON (given.n) given.n, t.id, coalesce(t.duration_ms, 0) AS duration_ms
+        SELECT DISTINCT ON (given.n) given.n, t.id
         FROM unnest($1::int[], $2::text[], $3::text[], $4::int[])
             AS given(n, artist_key, title_key, duration_ms)
         JOIN tracks t ON t.artist_key = given.artist_key AND t.title_key = given.title_key
@@ -115,10 +110,7 @@ async def _locally(conn: asyncpg.Connection[Any], entries: Sequence[Entry]) -> d
         [e.duration_ms for e in wanted],
     )
     by_index = {e.index: e for e in wanted}
-    return {
-        r["n"]: Match(by_index[r["n"]], r["id"], "local", 100, duration_ms=r["duration_ms"])
-        for r in records
-    }
+    return {r["n"]: Match(by_index[r["n"]], r["id"], "local", 100) for r in records}
 
 
 def candidate(entry: Entry) -> dict[str, Any]:
@@ -152,26 +144,10 @@ async def _through_catalog(
         if isinstance(answer, Refused):
             found[entry.index] = Match(entry, reason=answer.reason)
             continue
-        found[entry.index] = Match(
-            entry,
-            answer.track_id,
-            answer.method,
-            answer.confidence,
-            duration_ms=entry.duration_ms or 0,
-        )
+        found[entry.index] = Match(entry, answer.track_id, answer.method, answer.confidence)
         places.append((answer.track_id, entry.title or "", entry.artist or "", entry.duration_ms))
     await projection.hold_places(conn, places)
-    # What the projection already knew keeps its own duration.
-    known = await conn.fetch(
-        "SELECT id, coalesce(duration_ms, 0) AS d FROM tracks WHERE id = ANY($1::uuid[])",
-        [p[0] for p in places],
-    )
-    durations = {r["id"]: r["d"] for r in known}
-    return {
-        index: Match(m.entry, m.track_id, m.method, m.confidence, m.reason,
-                     durations.get(m.track_id, m.duration_ms) if m.track_id else 0)
-        for index, m in found.items()
-    }  # fmt: skip
+    return found
 
 
 async def match(
