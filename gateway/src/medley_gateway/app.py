@@ -13,6 +13,7 @@ import asyncio
 import hmac
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -35,8 +36,10 @@ from medley_core.verification import JwksKeySource, TokenVerifier, default_jwks_
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
+from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
 from medley_gateway.ratelimit import AuthRateLimits
+from medley_gateway.routes import ROUTES
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
 
@@ -122,7 +125,11 @@ def create_app(
         middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
-        openapi_config=openapi_config(version=VERSION, enabled=settings.docs_enabled),
+        openapi_config=openapi_config(
+            version=VERSION,
+            enabled=settings.docs_enabled,
+            complete=partial(compose, routes=ROUTES, contracts=Contracts.load()),
+        ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

@@ -1,0 +1,190 @@
+"""From the route tables and the upstreams' OpenAPI documents to the checked-in contracts.
+
+For each route, the upstream operation it forwards to must exist in the upstream's document
+(a table naming a path or method the service does not have is an error), and a route that
+says it takes no body must not forward to one that does. Then, per operation:
+
+* query parameters: the upstream's, as it documents them;
+* request body: the upstream's schema per media type, else the route's ``request`` stand-in;
+* answer: the upstream's schema of its first 2xx answer when it is a shape (an object with
+  properties, a list of shapes…; ``dict[str, Any]`` is not), else the route's ``response``
+  stand-in.
+
+The upstream's schemas are copied under ``<upstream>.<Name>``, the stand-ins (msgspec types
+of the gateway) under ``gateway.<Name>``. A stand-in the upstream now makes unnecessary is
+reported as shadowed: delete it from the table.
+
+Pure: documents in, JSON-ready dictionaries out; :mod:`medley_gateway.contracts.__main__`
+fetches the documents and writes the files.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from medley_gateway.contracts import SCHEMA_REF, refs
+from medley_gateway.routing import Route
+
+STAND_IN_PREFIX = "gateway."
+
+
+class ContractError(Exception):
+    """The tables and the services disagree: the message lists every disagreement."""
+
+
+@dataclass
+class Built:
+    """The contract of each upstream (JSON-ready), and the stand-ins the upstreams shadow."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shadowed: list[str] = field(default_factory=list)
+
+
+def build(routes: Iterable[Route], documents: Mapping[str, dict[str, Any]]) -> Built:
+    built = Built()
+    errors: list[str] = []
+    for route in routes:
+        contract = built.files.setdefault(
+            route.upstream, {"upstream": route.upstream, "operations": {}, "schemas": {}}
+        )
+        document = documents[route.upstream]
+        operation = _operation(document, route)
+        if operation is None:
+            errors.append(f"{route.key}: {route.upstream} has no {route.upstream_operation}")
+            continue
+        copier = _Copier(route.upstream, document, contract["schemas"])
+        request = _request(route, operation, copier, contract["schemas"], built.shadowed)
+        if request is not None and not route.has_body:
+            errors.append(f"{route.key}: {route.upstream_operation} takes a body; say takes_body")
+        entry: dict[str, Any] = {
+            "parameters": [copier.copy(p) for p in operation.get("parameters", []) if _query(p)],
+            "request": request,
+            "response": _response(route, operation, copier, contract["schemas"], built.shadowed),
+        }
+        contract["operations"][route.upstream_operation] = entry
+    if errors:
+        raise ContractError("\n".join(errors))
+    return built
+
+
+def is_shape(schema: Any, schemas: Mapping[str, Any], depth: int = 0) -> bool:
+    """Whether ``schema`` says what a client gets: an object with properties, a list or a
+    map of shapes, a scalar; not ``{}`` nor an object of anything."""
+    if not isinstance(schema, dict) or depth > 20:
+        return False
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return is_shape(schemas.get(ref.removeprefix(SCHEMA_REF)), schemas, depth + 1)
+    options = [*schema.get("oneOf", []), *schema.get("anyOf", []), *schema.get("allOf", [])]
+    options = [o for o in options if o.get("type") != "null"]
+    if options:
+        return all(is_shape(o, schemas, depth + 1) for o in options)
+    kinds = schema.get("type")
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds or ()) - {"null"}
+    if schema.get("properties"):
+        return True
+    if kinds == {"array"}:
+        return is_shape(schema.get("items"), schemas, depth + 1)
+    if kinds == {"object"}:
+        extra = schema.get("additionalProperties")
+        return isinstance(extra, dict) and is_shape(extra, schemas, depth + 1)
+    return "enum" in schema or (bool(kinds) and kinds <= {"string", "integer", "number", "boolean"})
+
+
+def _operation(document: Mapping[str, Any], route: Route) -> dict[str, Any] | None:
+    for path, item in document.get("paths", {}).items():
+        if path == route.upstream_path and route.method.lower() in item:
+            operation: dict[str, Any] = item[route.method.lower()]
+            shared = [p for p in item.get("parameters", []) if isinstance(p, dict)]
+            return {**operation, "parameters": [*shared, *operation.get("parameters", [])]}
+    return None
+
+
+def _query(parameter: Mapping[str, Any]) -> bool:
+    return parameter.get("in") == "query"
+
+
+def _request(
+    route: Route,
+    operation: Mapping[str, Any],
+    copier: _Copier,
+    schemas: dict[str, Any],
+    shadowed: list[str],
+) -> dict[str, Any] | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    declared = {kind: copier.copy(media["schema"]) for kind, media in content.items()}
+    if declared and route.request is not None:
+        shadowed.append(f"{route.key}: request={route.request.__name__}")
+    if declared:
+        return declared
+    if route.request is None:
+        return None
+    schema = _stand_in(route.request, schemas)
+    return {kind: schema for kind in route.request_media_types}
+
+
+def _response(
+    route: Route,
+    operation: Mapping[str, Any],
+    copier: _Copier,
+    schemas: dict[str, Any],
+    shadowed: list[str],
+) -> dict[str, Any] | None:
+    declared = None
+    for status, answer in sorted(operation.get("responses", {}).items()):
+        media = next(iter(answer.get("content", {}).values()), None)
+        if status.startswith("2") and media is not None:
+            schema = copier.copy(media.get("schema", {}))
+            declared = schema if is_shape(schema, schemas) else None
+            break
+    if declared is not None and route.response is not None:
+        shadowed.append(f"{route.key}: response={route.response.__name__}")
+    if declared is not None or route.response is None:
+        return declared
+    return _stand_in(route.response, schemas)
+
+
+def _stand_in(kind: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a gateway type, its components added as ``gateway.<Name>``."""
+    template = SCHEMA_REF + STAND_IN_PREFIX + "{name}"
+    (schema,), components = msgspec.json.schema_components([kind], ref_template=template)
+    for name, component in components.items():
+        schemas[STAND_IN_PREFIX + name] = component
+    return dict(schema)
+
+
+class _Copier:
+    """Copies an upstream's schemas under ``<upstream>.<Name>``, with what they refer to."""
+
+    def __init__(self, upstream: str, document: Mapping[str, Any], into: dict[str, Any]) -> None:
+        self.prefix = f"{upstream}."
+        self.source: Mapping[str, Any] = document.get("components", {}).get("schemas", {})
+        self.into = into
+
+    def copy(self, node: Any) -> Any:
+        copied = self._renamed(copy.deepcopy(node))
+        pending = list(refs(node))
+        while pending:
+            name = pending.pop()
+            if self.prefix + name in self.into or name not in self.source:
+                continue
+            self.into[self.prefix + name] = self._renamed(copy.deepcopy(self.source[name]))
+            pending.extend(refs(self.source[name]))
+        return copied
+
+    def _renamed(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+                node["$ref"] = SCHEMA_REF + self.prefix + ref[len(SCHEMA_REF) :]
+            for value in node.values():
+                self._renamed(value)
+        elif isinstance(node, list):
+            for value in node:
+                self._renamed(value)
+        return node
