@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -40,6 +40,7 @@ from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
 from medley_gateway.ratelimit import AuthRateLimits
 from medley_gateway.routes import ROUTES
+from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
 
@@ -67,9 +68,11 @@ def create_app(
     *,
     verifier: TokenVerifier | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    routes: Sequence[Route] = ROUTES,
 ) -> Litestar:
     """The gateway. With no arguments (as uvicorn's ``--factory`` calls it), the settings come
-    from the environment. ``verifier`` and ``transports`` are for tests."""
+    from the environment. ``verifier``, ``transports`` and ``routes`` (the pass-through
+    table) are for tests."""
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
 
@@ -119,7 +122,7 @@ def create_app(
         exclude=["/metrics", "/health", "/static", "/docs"],
     )
     config = AppConfig(
-        route_handlers=[*route_handlers(), _MetricsController, static_files_router()],
+        route_handlers=[*route_handlers(routes), _MetricsController, static_files_router()],
         # The same request-decoding guard as every service: the gateway decodes bodies
         # itself (rate limits read the login) before forwarding them.
         middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
@@ -128,7 +131,7 @@ def create_app(
         openapi_config=openapi_config(
             version=VERSION,
             enabled=settings.docs_enabled,
-            complete=partial(compose, routes=ROUTES, contracts=Contracts.load()),
+            complete=partial(compose, routes=routes, contracts=Contracts.load()),
         ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,

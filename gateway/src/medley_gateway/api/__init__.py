@@ -3,13 +3,15 @@ health) and one handler per pass-through route of the tables (:mod:`medley_gatew
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from litestar.types import ControllerRouterHandler
 
 from medley_gateway.api.auth import AuthController
 from medley_gateway.api.health import health, liveness
 from medley_gateway.routes import ROUTES
-from medley_gateway.routing import handlers
+from medley_gateway.routing import Route, handlers
 
 
-def route_handlers() -> list[ControllerRouterHandler]:
-    return [AuthController, health, liveness, *handlers(ROUTES)]
+def route_handlers(routes: Iterable[Route] = ROUTES) -> list[ControllerRouterHandler]:
+    return [AuthController, health, liveness, *handlers(routes)]
