@@ -20,6 +20,7 @@ import httpx
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from nats.aio.client import Client as NATS
 
@@ -61,6 +62,24 @@ async def _metrics_scraper_only(connection: ASGIConnection[Any, Any, Any, Any], 
 class _MetricsController(PrometheusController):
     include_in_schema = False
     guards = [_metrics_scraper_only]
+
+
+def _metrics() -> PrometheusConfig:
+    return PrometheusConfig(
+        app_name="medley_gateway",
+        prefix="medley",
+        group_path=True,
+        exclude=["/metrics", "/health", "/static", "/docs"],
+    )
+
+
+def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAPIConfig | None:
+    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
+    return openapi_config(
+        version=VERSION,
+        enabled=settings.docs_enabled,
+        complete=partial(compose, routes=routes, contracts=Contracts.load()),
+    )
 
 
 def create_app(
@@ -115,12 +134,7 @@ def create_app(
             await upstreams.aclose()
             await keys.aclose()
 
-    metrics = PrometheusConfig(
-        app_name="medley_gateway",
-        prefix="medley",
-        group_path=True,
-        exclude=["/metrics", "/health", "/static", "/docs"],
-    )
+    metrics = _metrics()
     config = AppConfig(
         route_handlers=[*route_handlers(routes), _MetricsController, static_files_router()],
         # The same request-decoding guard as every service: the gateway decodes bodies
@@ -128,11 +142,7 @@ def create_app(
         middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
-        openapi_config=openapi_config(
-            version=VERSION,
-            enabled=settings.docs_enabled,
-            complete=partial(compose, routes=routes, contracts=Contracts.load()),
-        ),
+        openapi_config=_documentation(settings, routes),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

@@ -58,18 +58,34 @@ def build(routes: Iterable[Route], documents: Mapping[str, dict[str, Any]]) -> B
             errors.append(f"{route.key}: {route.upstream} has no {route.upstream_operation}")
             continue
         copier = _Copier(route.upstream, document, contract["schemas"])
-        request = _request(route, operation, copier, contract["schemas"], built.shadowed)
-        if request is not None and not route.has_body:
+        entry = _entry(route, operation, copier, built.shadowed)
+        if entry["request"] is not None and not route.has_body:
             errors.append(f"{route.key}: {route.upstream_operation} takes a body; say takes_body")
-        entry: dict[str, Any] = {
-            "parameters": [copier.copy(p) for p in operation.get("parameters", []) if _query(p)],
-            "request": request,
-            "response": _response(route, operation, copier, contract["schemas"], built.shadowed),
-        }
         contract["operations"][route.upstream_operation] = entry
     if errors:
         raise ContractError("\n".join(errors))
     return built
+
+
+def _entry(
+    route: Route, operation: Mapping[str, Any], copier: _Copier, shadowed: list[str]
+) -> dict[str, Any]:
+    """What the gateway documents of ``operation``: the upstream's shapes, else stand-ins."""
+    request = _declared_request(operation, copier)
+    response = _declared_answer(operation, copier)
+    for part, declared, stand_in in (
+        ("request", request, route.request),
+        ("response", response, route.response),
+    ):
+        if declared is not None and stand_in is not None:
+            shadowed.append(f"{route.key}: {part}={stand_in.__name__}")
+    if request is None and route.request is not None:
+        schema = _stand_in(route.request, copier.into)
+        request = {kind: schema for kind in route.request_media_types}
+    if response is None and route.response is not None:
+        response = _stand_in(route.response, copier.into)
+    parameters = [copier.copy(p) for p in operation.get("parameters", []) if _query(p)]
+    return {"parameters": parameters, "request": request, "response": response}
 
 
 def is_shape(schema: Any, schemas: Mapping[str, Any], depth: int = 0) -> bool:
@@ -109,44 +125,19 @@ def _query(parameter: Mapping[str, Any]) -> bool:
     return parameter.get("in") == "query"
 
 
-def _request(
-    route: Route,
-    operation: Mapping[str, Any],
-    copier: _Copier,
-    schemas: dict[str, Any],
-    shadowed: list[str],
-) -> dict[str, Any] | None:
+def _declared_request(operation: Mapping[str, Any], copier: _Copier) -> dict[str, Any] | None:
     content = operation.get("requestBody", {}).get("content", {})
-    declared = {kind: copier.copy(media["schema"]) for kind, media in content.items()}
-    if declared and route.request is not None:
-        shadowed.append(f"{route.key}: request={route.request.__name__}")
-    if declared:
-        return declared
-    if route.request is None:
-        return None
-    schema = _stand_in(route.request, schemas)
-    return {kind: schema for kind in route.request_media_types}
+    return {kind: copier.copy(media["schema"]) for kind, media in content.items()} or None
 
 
-def _response(
-    route: Route,
-    operation: Mapping[str, Any],
-    copier: _Copier,
-    schemas: dict[str, Any],
-    shadowed: list[str],
-) -> dict[str, Any] | None:
-    declared = None
+def _declared_answer(operation: Mapping[str, Any], copier: _Copier) -> dict[str, Any] | None:
+    """The schema of the first 2xx answer with a body, when it is a shape."""
     for status, answer in sorted(operation.get("responses", {}).items()):
         media = next(iter(answer.get("content", {}).values()), None)
         if status.startswith("2") and media is not None:
-            schema = copier.copy(media.get("schema", {}))
-            declared = schema if is_shape(schema, schemas) else None
-            break
-    if declared is not None and route.response is not None:
-        shadowed.append(f"{route.key}: response={route.response.__name__}")
-    if declared is not None or route.response is None:
-        return declared
-    return _stand_in(route.response, schemas)
+            schema: dict[str, Any] = copier.copy(media.get("schema", {}))
+            return schema if is_shape(schema, copier.into) else None
+    return None
 
 
 def _stand_in(kind: Any, schemas: dict[str, Any]) -> dict[str, Any]:
