@@ -75,11 +75,10 @@ def _metrics() -> PrometheusConfig:
 
 def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAPIConfig | None:
     """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
-    return openapi_config(
-        version=VERSION,
-        enabled=settings.docs_enabled,
-        complete=partial(compose, routes=routes, contracts=Contracts.load()),
-    )
+    if not settings.docs_enabled:
+        return None
+    complete = partial(compose, routes=routes, contracts=Contracts.load())
+    return openapi_config(version=VERSION, complete=complete)
 
 
 def create_app(
