@@ -1,0 +1,23 @@
+"""Parameters every service's list routes declare alike, as Litestar annotations.
+
+The checks behind them are framework-free (:mod:`medley_core.pagination`,
+:mod:`medley_core.params`); these declarations only give each route the same name, bound and
+description in its OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+# Generous: a cursor of a four-part key is under 200 characters.
+CURSOR_MAX = 2000
+
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=CURSOR_MAX,
+        description="the previous page's next_cursor, as given (same sort and filters)",
+    ),
+]
