@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,9 +32,9 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 500
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """One event a consumer gave up on."""
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    """One event a consumer gave up on. (A msgspec Struct: its description of ``envelope``
+    reaches the OpenAPI document.)"""
 
     id: uuid.UUID
     consumer: str
@@ -41,7 +42,10 @@ class DeadLetter:
     stream_seq: int
     subject: str
     event_id: uuid.UUID | None
-    envelope: dict[str, Any]
+    envelope: Annotated[
+        dict[str, Any],
+        msgspec.Meta(description="the message as it arrived: an event envelope, or not one"),
+    ]
     error: str
     deliveries: int
     failed_at: datetime
