@@ -12,8 +12,8 @@ says whether there is a next page). No OFFSET anywhere.
   versioned, naming the listing and order it belongs to, with a checksum. Anything but a
   cursor we issued for this order is a 422 naming ``cursor``.
 * The page query, for either data-access path: :class:`SqlQuery` and :func:`fetch_page`
-  for set-based SQL over asyncpg, :func:`keyset_select` and :func:`orm_page` for SQLModel
-  statements.
+  for set-based SQL over asyncpg; :func:`keyset_select` with :func:`orm_page` (SQLModel
+  models) or :func:`rows_page` (Core rows) for SQLAlchemy statements.
 * :class:`Page`: ``items`` and ``next_cursor`` (null on the last page), the answer shape of
   every list route.
 """
@@ -41,7 +41,7 @@ from medley_core.params import storable
 
 if TYPE_CHECKING:
     import asyncpg
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, RowMapping, Select
     from sqlalchemy.orm import Mapped
     from sqlmodel.ext.asyncio.session import AsyncSession
     from sqlmodel.sql.expression import SelectOfScalar
@@ -51,6 +51,7 @@ U = TypeVar("U")
 Row = dict[str, Any]
 # A column of a sort key in a SQLModel statement: ``col(User.id)``, ``User.__table__.c.id``.
 Column: TypeAlias = "ColumnElement[Any] | Mapped[Any]"
+S = TypeVar("S", bound="Select[Any]")
 
 CURSOR_VERSION = "1"
 # A checksum, not a signature: it turns a cursor edited by hand or cut short into a 422
@@ -76,6 +77,14 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
     def map(self, shape: Callable[[T], U]) -> Page[U]:
         """The same page with each item shaped by ``shape`` (a row into its answer type)."""
         return Page(items=[shape(item) for item in self.items], next_cursor=self.next_cursor)
+
+    def next_after_id(self) -> Any:
+        """The last item's id when there is a next page, else None: the older ``next_after``
+        form of ``next_cursor`` that lists paged by id before still answer."""
+        if self.next_cursor is None or not self.items:
+            return None
+        last = self.items[-1]
+        return last["id"] if isinstance(last, Mapping) else getattr(last, "id")  # noqa: B009
 
     def convert(self, answer: type[U]) -> Page[U]:
         """The same page with each item (a mapping, or an object with attributes) converted
@@ -272,18 +281,18 @@ async def fetch_page(
     return page
 
 
-# --- the page query: SQLModel statements -------------------------------------------------------
+# --- the page query: SQLAlchemy statements (SQLModel or Core) ----------------------------------
 
 
 def keyset_select(
-    statement: SelectOfScalar[T],
+    statement: S,
     sort: SortKey,
     columns: Sequence[Column],
     key: Sequence[Any] | None,
     limit: int,
-) -> SelectOfScalar[T]:
+) -> S:
     """``statement`` limited to the page after ``key``: the keyset WHERE, ORDER BY
-    ``columns`` (the ORM columns of ``sort``'s fields, in order) and LIMIT ``limit + 1``."""
+    ``columns`` (the columns of ``sort``'s fields, in order) and LIMIT ``limit + 1``."""
     if len(columns) != len(sort.fields):
         raise ValueError(f"{sort.name} orders by {sort.fields}: one column for each")
     if key is not None:
@@ -305,4 +314,21 @@ async def orm_page(
     """One page of the models ``statement`` selects, in ``sort``'s order after ``cursor``."""
     paged = keyset_select(statement, sort, columns, sort.after(cursor), limit)
     rows = list((await session.exec(paged)).all())
+    return page_of(rows, limit, sort.cursor_after)
+
+
+async def rows_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    sort: SortKey,
+    columns: Sequence[Column],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page[RowMapping]:
+    """One page of the rows a Core ``statement`` selects (as mappings), in ``sort``'s order
+    after ``cursor``."""
+    paged = keyset_select(statement, sort, columns, sort.after(cursor), limit)
+    conn = await session.connection()
+    rows = (await conn.execute(paged)).mappings().all()
     return page_of(rows, limit, sort.cursor_after)

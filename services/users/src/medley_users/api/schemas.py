@@ -231,8 +231,7 @@ class UserPageOut(Page[AdminUserOut], kw_only=True):
 
     @classmethod
     def of(cls, page: Page[AdminUserOut]) -> UserPageOut:
-        last = page.items[-1].id if page.next_cursor is not None and page.items else None
-        return cls(items=page.items, next_cursor=page.next_cursor, next_after=last)
+        return cls(items=page.items, next_cursor=page.next_cursor, next_after=page.next_after_id())
 
 
 class ErasureStatusOut(BaseModel):
