@@ -20,6 +20,16 @@ METHODS = ("get", "post", "put", "patch", "delete")
 SCALARS = {"string", "integer", "number", "boolean", "null"}
 
 
+def documented_operations(document: dict[str, Any]) -> set[str]:
+    """``"GET /path"`` for each operation the document describes."""
+    return {
+        f"{method.upper()} {path}"
+        for path, operations in document.get("paths", {}).items()
+        for method in METHODS
+        if method in operations
+    }
+
+
 def untyped_answers(document: dict[str, Any]) -> list[str]:
     """``"GET /path 200: why"`` for each success answer without a declared shape."""
     components = document.get("components", {}).get("schemas", {})

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 
-# Generous: a cursor of a four-part key is under 200 characters.
+# Generous: a cursor of a four-part key is under 200 characters. What it holds is checked
+# where it is read (medley_core.pagination: anything but a cursor we issued is a 422).
 CURSOR_MAX = 2000
 
 Cursor = Annotated[

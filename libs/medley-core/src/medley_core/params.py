@@ -8,7 +8,7 @@ line and domain code can use the same checks outside a request.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, overload
 
 from medley_core.errors import Unprocessable
 
@@ -27,6 +27,12 @@ def storable(text: str) -> bool:
     return True
 
 
+@overload
+def text_param(value: str, name: str, *, max_length: int | None = None) -> str: ...
+@overload
+def text_param(value: None, name: str, *, max_length: int | None = None) -> None: ...
+@overload
+def text_param(value: str | None, name: str, *, max_length: int | None = None) -> str | None: ...
 def text_param(value: str | None, name: str, *, max_length: int | None = None) -> str | None:
     """``value`` when it is text PostgreSQL can store (and at most ``max_length``
     characters); else a 422 naming ``name``. None passes through (an absent parameter)."""

@@ -35,7 +35,6 @@ from medley_core.events.deadletters import (
     list_dead_letters,
 )
 from medley_core.events.runtime import EventRuntime
-from medley_core.params import text_param
 
 ADMIN_PATH = "/admin/dead-letters"
 
@@ -79,7 +78,7 @@ class DeadLetterController(Controller):
             return await list_dead_letters(
                 session,
                 limit=limit,
-                cursor=text_param(cursor, "cursor"),
+                cursor=cursor,
                 after=after,
                 replayed=replayed,
                 schema=event_runtime.settings.schema_name,

@@ -266,7 +266,7 @@ class TrackController(EntityController):
         page = await listing.list_tracks(
             db_session,
             limit=limit,
-            cursor=text_param(cursor, "cursor"),
+            cursor=cursor,
             sort=sort,
             artist_id=artist,
             album_id=album,
@@ -313,7 +313,7 @@ class AlbumController(EntityController):
         page = await listing.list_albums(
             db_session,
             limit=limit,
-            cursor=text_param(cursor, "cursor"),
+            cursor=cursor,
             sort=sort,
             artist_id=artist,
             genre=text_param(genre, "genre"),
@@ -356,7 +356,7 @@ class ArtistController(EntityController):
         page = await listing.list_artists(
             db_session,
             limit=limit,
-            cursor=text_param(cursor, "cursor"),
+            cursor=cursor,
             sort=sort,
             genre=text_param(genre, "genre"),
             source=text_param(source, "source"),

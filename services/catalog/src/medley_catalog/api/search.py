@@ -42,12 +42,12 @@ class SearchController(Controller):
     ) -> SearchResults:
         page = await search(
             db_session,
-            text_param(q, "q") or q,
+            text_param(q, "q"),
             types=parse_types(type),
             genre=text_param(genre, "genre"),
             year=year,
             limit=limit,
-            cursor=text_param(cursor, "cursor"),
+            cursor=cursor,
         )
         return msgspec.convert(page, SearchResults, from_attributes=True)
 
@@ -63,9 +63,7 @@ class GenreController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
     ) -> Page[GenreRow]:
-        page = await listing.list_genres(
-            db_session, limit=limit, cursor=text_param(cursor, "cursor")
-        )
+        page = await listing.list_genres(db_session, limit=limit, cursor=cursor)
         return page.convert(GenreRow)
 
     @post("/", guards=[require_writer()], status_code=HTTP_201_CREATED, summary="Create a genre")

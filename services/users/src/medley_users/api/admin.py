@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_200_OK
 from medley_core.api_params import Cursor
 from medley_core.auth import require_roles
 from medley_core.errors import Forbidden, NotFound, Unprocessable
-from medley_core.params import text_param
 from medley_core.verification import Principal
 from medley_users import accounts, erasure, integrations, roles
 from medley_users.api.deps import Me, Session, Users, provide_current_user
@@ -68,13 +67,7 @@ class AdminController(Controller):
     ) -> UserPageOut:
         assert role is None or role in ROLES
         page = await accounts.list_users(
-            db_session,
-            limit=limit,
-            cursor=text_param(cursor, "cursor"),
-            after=after,
-            query=q,
-            status=status,
-            role=role,
+            db_session, limit=limit, cursor=cursor, after=after, query=q, status=status, role=role
         )
         return UserPageOut.of(page.map(AdminUserOut.of))
 
