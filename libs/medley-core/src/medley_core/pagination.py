@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 U = TypeVar("U")
 Row = dict[str, Any]
-# A column of a sort key in a SQLModel statement: ``col(User.id)``, ``User.__table__.c.id``.
+# A column of a sort key in a SQLAlchemy statement: ``col(User.id)``, ``table.c.id``.
 Column: TypeAlias = "ColumnElement[Any] | Mapped[Any]"
 S = TypeVar("S", bound="Select[Any]")
 
