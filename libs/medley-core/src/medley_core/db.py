@@ -89,12 +89,14 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     """The asyncpg connection of ``session``'s transaction, for COPY and other bulk work.
 
     SQLAlchemy begins the database transaction lazily, on the first statement; running one
-    first makes sure whatever the caller sends over the raw connection is part of it.
+    first (when none has run yet) makes sure whatever the caller sends over the raw
+    connection is part of it. Asking again in the same transaction costs no round trip.
     """
     conn = await session.connection()
-    await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection[Any] = raw.driver_connection
+    if not driver.is_in_transaction():
+        await conn.execute(text("SELECT 1"))
     if not driver.is_in_transaction():
         raise RuntimeError("bulk statements must run inside a transaction")
     return driver

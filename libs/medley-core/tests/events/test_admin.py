@@ -198,3 +198,25 @@ async def test_failed_replay_is_a_problem_and_is_recorded(
     assert stored["replayed_at"] is None
     assert "still broken" in stored["replay_error"]
     assert ready.status_code in (200, 503)
+
+
+async def test_dead_letters_page_with_the_shared_cursor_too(
+    db: EventDb, admin_client: tuple[AsyncTestClient[Any], dict[str, dict[str, str]]]
+) -> None:
+    client, auth = admin_client
+    admin = auth["admin"]
+    ids = [await dead_letter(db, f"cursor-{i}") for i in range(3)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/admin/dead-letters", params=params, headers=admin)).json()
+        seen += [item["id"] for item in page["items"]]
+        assert page["next_after"] == (page["items"][-1]["id"] if page["next_cursor"] else None)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [str(i) for i in ids]
+    refused = await client.get("/admin/dead-letters", params={"cursor": "x"}, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "cursor"

@@ -29,6 +29,7 @@ from medley_core.errors import (
     Unprocessable,
 )
 from medley_core.ids import utcnow
+from medley_core.pagination import Page, orm_page, sort_key
 from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
 from medley_users.models import ROLE_USER, Credential, Erasure, User
@@ -110,12 +111,6 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
-
-
-@dataclass(frozen=True)
-class UserPage:
-    items: list[User]
-    next_after: uuid.UUID | None
 
 
 UserStatus = Literal["active", "disabled"]
@@ -425,20 +420,27 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+# Accounts in creation order: ids are time-ordered UUIDv7.
+USERS_BY_CREATION = sort_key("users:created")
+
+
 async def list_users(
     session: AsyncSession,
     *,
     limit: int,
+    cursor: str | None = None,
     after: uuid.UUID | None = None,
     query: str | None = None,
     status: UserStatus | None = None,
     role: str | None = None,
-) -> UserPage:
-    """Accounts in creation order (ids are UUIDv7), a page at a time: keyset pagination,
-    ``after`` is the last id of the previous page."""
-    statement = select(User).order_by(col(User.id)).limit(limit + 1)
+) -> Page[User]:
+    """Accounts in creation order, a keyset page at a time (:mod:`medley_core.pagination`).
+    ``after``, the last id of the previous page, is the older form of ``cursor``."""
     if after is not None:
-        statement = statement.where(col(User.id) > after)
+        if cursor is not None:
+            raise Unprocessable("give cursor or after, not both", field="after")
+        cursor = USERS_BY_CREATION.cursor_after({"id": after})
+    statement = select(User)
     if query:
         pattern = _like_pattern(query.strip().lower())
         statement = statement.where(
@@ -454,7 +456,6 @@ async def list_users(
         statement = statement.where(col(User.disabled_at).is_not(None))
     if role is not None:
         statement = statement.where(col(User.roles).contains([role]))
-    rows = list((await session.exec(statement)).all())
-    more = len(rows) > limit
-    items = rows[:limit]
-    return UserPage(items, items[-1].id if more and items else None)
+    return await orm_page(
+        session, statement, USERS_BY_CREATION, [col(User.id)], cursor=cursor, limit=limit
+    )
