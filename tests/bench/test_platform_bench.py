@@ -56,6 +56,7 @@ from medley_core.events.tables import EventTables, event_tables
 from medley_core.events.unit_of_work import collect, collect_many
 from medley_core.ids import new_id, utcnow
 from medley_core.settings import ServiceSettings
+from medley_core.testing.tokens import bearer
 from medley_local.embedded import EmbeddedNats
 
 HERE = str(Path(__file__).resolve().parent)
@@ -622,7 +623,7 @@ async def test_gateway_overhead(medley_stack: Any) -> None:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         token = await account_token(client, gateway, f"bench-{uuid.uuid4().hex[:10]}")
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bearer(token)
         me_gateway = f"{gateway}/api/v1/me"
         me_direct = f"{medley_stack.users_url}/me"
         via = (await client.get(me_gateway, headers=headers)).json()
@@ -642,7 +643,7 @@ async def test_gateway_overhead(medley_stack: Any) -> None:
             return
         from medley_local.pytest_plugin import E2E_ADMIN
 
-        admin = {"Authorization": f"Bearer {await account_token(client, gateway, E2E_ADMIN)}"}
+        admin = bearer(await account_token(client, gateway, E2E_ADMIN))
         tracks = await seed_catalog(client, gateway, admin)
         params = {"q": SEARCH_QUERY}
         found = await client.get(f"{gateway}/api/v1/catalog/search", params=params)
