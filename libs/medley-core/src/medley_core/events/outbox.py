@@ -13,9 +13,8 @@ import functools
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, func, insert, select
@@ -38,10 +37,10 @@ def notify_channel(schema: str) -> str:
     return f"{schema}{NOTIFY_SUFFIX}"
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
+class OutboxRow(NamedTuple):
     """One event on its way to the outbox: ``subject`` is the id of the entity it is about;
-    ``headers`` the request context (request id, trace) it was produced in."""
+    ``headers`` the request context (request id, trace) it was produced in. (A named tuple:
+    bulk paths make thousands, and a tuple is the cheapest object to make.)"""
 
     id: uuid.UUID
     event: EventType[Any]

@@ -32,8 +32,8 @@ merged event keeps the id and place of the first one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias, TypeVar
 
@@ -95,17 +95,32 @@ class ChangeSet:
     ) -> uuid.UUID:
         """Add one checked event (merged into the entity's latest when it is the same
         change); returns the id the event is written with."""
-        entity = (family(event), subject)
-        index = self.latest.get(entity)
-        if index is not None:
-            kept = self.rows[index]
-            if folds_into(kept.event, event):
-                self.rows[index] = replace(kept, payload=payload, occurred_at=occurred_at)
-                return kept.id
-        self.latest[entity] = len(self.rows)
-        row = OutboxRow(new_id(), event, subject, payload, occurred_at, headers)
-        self.rows.append(row)
-        return row.id
+        return self.add_many([(event, payload, subject)], occurred_at, headers)[0]
+
+    def add_many(
+        self, events: Sequence[PendingEvent], occurred_at: datetime, headers: dict[str, str]
+    ) -> list[uuid.UUID]:
+        """:meth:`add` for each of ``events`` in turn. Bulk paths add thousands of events
+        of a handful of types: the per-event work is two dict look-ups and a tuple."""
+        rows, latest = self.rows, self.latest
+        families: dict[int, str] = {}  # by the event type's identity: cheaper than its hash
+        ids: list[uuid.UUID] = []
+        for event, payload, subject in events:
+            kind = families.get(id(event))
+            if kind is None:
+                kind = families[id(event)] = family(event)
+            entity = (kind, subject)
+            index = latest.get(entity)
+            if index is not None and folds_into(rows[index].event, event):
+                kept = rows[index]
+                rows[index] = kept._replace(payload=payload, occurred_at=occurred_at)
+                ids.append(kept.id)
+                continue
+            latest[entity] = len(rows)
+            row = OutboxRow(new_id(), event, subject, payload, occurred_at, headers)
+            rows.append(row)
+            ids.append(row.id)
+        return ids
 
     def mark(self, savepoint: SessionTransaction) -> None:
         # Rows are immutable and replaced, never changed in place: shallow copies suffice.
@@ -168,12 +183,7 @@ def collect_many(
         check_event(event, payload, subject)
     if not pending:
         return []
-    changes = change_set(session)
-    when = occurred_at or utcnow()
-    headers = propagation_headers()
-    return [
-        changes.add(event, payload, subject, when, headers) for event, payload, subject in pending
-    ]
+    return change_set(session).add_many(pending, occurred_at or utcnow(), propagation_headers())
 
 
 # --- the change set's life: written before commit, dropped on rollback ------------------------
