@@ -188,6 +188,16 @@ async def test_a_rolled_back_savepoint_drops_only_its_own_events(db: EventDb) ->
     ]
 
 
+async def test_committing_with_a_savepoint_open_writes_its_events_too(db: EventDb) -> None:
+    async with db.sessions() as session:
+        await session.begin()
+        collect(session, THING_UPDATED, thing("a", "outer"), subject="a")
+        await session.begin_nested()
+        collect(session, THING_UPDATED, thing("b", "in the savepoint"), subject="b")
+        await session.commit()  # releases the savepoint, then commits
+    assert await outbox(db) == [("updated", "a", "outer"), ("updated", "b", "in the savepoint")]
+
+
 async def test_events_and_the_change_they_describe_commit_together(db: EventDb) -> None:
     async with transaction(db.sessions) as session:
         conn = await session.connection()
