@@ -79,8 +79,9 @@ def runtime_of(request: Request[Any, Any, Any]) -> ServiceRuntime:
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction: committed when the handler returns, rolled back if it
-    raises, so a failed request never leaves anything half-written."""
+    """A session in a transaction: committed when the handler returns (with the events the
+    handler collected written to the outbox just before), rolled back if it raises, so a
+    failed request never leaves anything half-written and publishes nothing."""
     async with runtime_of(request).sessions() as session, session.begin():
         yield session
 

@@ -188,7 +188,7 @@ async def _confirm_password(
 
 
 async def register(session: AsyncSession, users: UsersContext, new: Registration) -> User:
-    """Create an account; publishes ``users.user.registered`` in the same transaction."""
+    """Create an account; ``users.user.registered`` joins the transaction's events."""
     username = check_username(new.username)
     email = check_email(new.email)
     require_acceptable(new.password, username=username, email=email, field="password")
@@ -208,7 +208,7 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     session.add(Credential(user_id=user.id, password_hash=password_hash, changed_at=now))
     await session.flush()
     await bootstrap.claim(session, users.settings, user)
-    await events.user_registered(session, user)
+    events.user_registered(session, user)
     return user
 
 
@@ -362,7 +362,7 @@ async def revoke_access_tokens(
     user.tokens_revoked_at = at
     session.add(user)
     await session.flush()
-    await events.sessions_revoked(session, user.id, at, reason=reason)
+    events.sessions_revoked(session, user.id, at, reason=reason)
 
 
 async def delete_account(
@@ -379,7 +379,7 @@ async def delete_account(
     started = await erasure.start(session, user.id, users.settings.erasure_contexts, now=now)
     await session.exec(delete(User).where(col(User.id) == user.id))
     session.expunge(user)
-    await events.user_deleted(session, user.id, started.id, now)
+    events.user_deleted(session, user.id, started.id, now)
     return started
 
 
@@ -406,7 +406,7 @@ async def set_disabled(
         user.updated_at = now
         await users.refresh_tokens.revoke_all(session, user.id, reason="account-disabled")
         user.tokens_revoked_at = now
-        await events.user_disabled(session, user.id, now)
+        events.user_disabled(session, user.id, now)
     elif not disabled and user.disabled_at is not None:
         user.disabled_at = None
         user.updated_at = now

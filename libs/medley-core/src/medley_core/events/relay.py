@@ -1,6 +1,6 @@
 """The outbox relay: moves committed events from a service's outbox to JetStream.
 
-It wakes on ``NOTIFY <schema>_outbox`` (sent by :func:`record_event` at commit) and also
+It wakes on ``NOTIFY <schema>_outbox`` (sent by the outbox write at commit) and also
 polls, so a missed notification (relay restarting, LISTEN connection dropped) only delays
 an event, never strands it. Rows are claimed with ``FOR UPDATE SKIP LOCKED``: several
 replicas can relay side by side, each publishing a different batch. A row is marked sent in
