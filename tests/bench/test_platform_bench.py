@@ -462,8 +462,8 @@ async def test_outbox_relay_drain_rate(
     version = f"{server.major}.{server.minor}.{server.patch}"
     await nc.close()
     ps.heading(
-        "Outbox relay drain: committed outbox → acked in JetStream (EventRuntime, batch 100, "
-        f"one publish at a time); {RELAY_EVENTS:,} events on the session's NATS {version}"
+        "Outbox relay drain: committed outbox → acked in JetStream (EventRuntime, batches of "
+        f"500 pipelined, 2 passes); {RELAY_EVENTS:,} events on the session's NATS {version}"
     )
     ps.report(
         "relay drain   session NATS",
