@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -88,10 +87,6 @@ class ServiceTokenRequest(msgspec.Struct, kw_only=True):
     client_secret: str | None = None
     scope: str | None = None
     """Space-separated scopes; none asks for every scope the client holds."""
-
-
-class Jwks(msgspec.Struct, kw_only=True):
-    keys: list[dict[str, Any]]
 
 
 class ProblemDetails(msgspec.Struct, kw_only=True):

@@ -6,16 +6,17 @@ says it takes no body must not forward to one that does. Then, per operation:
 
 * query parameters: the upstream's, as it documents them;
 * request body: the upstream's schema per media type, else the route's ``request`` stand-in;
-* answer: the upstream's schema of its first 2xx answer when it is a shape (an object with
-  properties, a list of shapes…; ``dict[str, Any]`` is not), else the route's ``response``
-  stand-in.
+* answer: the upstream's schema of its first 2xx answer when it is a declared shape (by the
+  rule the services' own tests apply, :func:`medley_local.openapi_shapes.undeclared`:
+  ``dict[str, Any]`` is not), else the route's ``response`` stand-in.
 
 The upstream's schemas are copied under ``<upstream>.<Name>``, the stand-ins (msgspec types
 of the gateway) under ``gateway.<Name>``. A stand-in the upstream now makes unnecessary is
 reported as shadowed: delete it from the table.
 
 Pure: documents in, JSON-ready dictionaries out; :mod:`medley_gateway.contracts.__main__`
-fetches the documents and writes the files.
+fetches the documents and writes the files. Like it, this runs at build time, in the
+workspace (hence ``medley_local``); the running gateway imports neither.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import msgspec
 
 from medley_gateway.contracts import SCHEMA_REF, refs
 from medley_gateway.routing import Route
+from medley_local.openapi_shapes import undeclared
 
 STAND_IN_PREFIX = "gateway."
 
@@ -88,30 +90,6 @@ def _entry(
     return {"parameters": parameters, "request": request, "response": response}
 
 
-def is_shape(schema: Any, schemas: Mapping[str, Any], depth: int = 0) -> bool:
-    """Whether ``schema`` says what a client gets: an object with properties, a list or a
-    map of shapes, a scalar; not ``{}`` nor an object of anything."""
-    if not isinstance(schema, dict) or depth > 20:
-        return False
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        return is_shape(schemas.get(ref.removeprefix(SCHEMA_REF)), schemas, depth + 1)
-    options = [*schema.get("oneOf", []), *schema.get("anyOf", []), *schema.get("allOf", [])]
-    options = [o for o in options if o.get("type") != "null"]
-    if options:
-        return all(is_shape(o, schemas, depth + 1) for o in options)
-    kinds = schema.get("type")
-    kinds = {kinds} if isinstance(kinds, str) else set(kinds or ()) - {"null"}
-    if schema.get("properties"):
-        return True
-    if kinds == {"array"}:
-        return is_shape(schema.get("items"), schemas, depth + 1)
-    if kinds == {"object"}:
-        extra = schema.get("additionalProperties")
-        return isinstance(extra, dict) and is_shape(extra, schemas, depth + 1)
-    return "enum" in schema or (bool(kinds) and kinds <= {"string", "integer", "number", "boolean"})
-
-
 def _operation(document: Mapping[str, Any], route: Route) -> dict[str, Any] | None:
     for path, item in document.get("paths", {}).items():
         if path == route.upstream_path and route.method.lower() in item:
@@ -136,7 +114,7 @@ def _declared_answer(operation: Mapping[str, Any], copier: _Copier) -> dict[str,
         media = next(iter(answer.get("content", {}).values()), None)
         if status.startswith("2") and media is not None:
             schema: dict[str, Any] = copier.copy(media.get("schema", {}))
-            return schema if is_shape(schema, copier.into) else None
+            return schema if undeclared(schema, copier.into) is None else None
     return None
 
 

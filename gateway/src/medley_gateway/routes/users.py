@@ -16,7 +16,6 @@ from medley_gateway.schemas import (
     ChangePasswordRequest,
     DeleteMeRequest,
     IntegrationRequest,
-    Jwks,
     RefreshRequest,
     ServiceTokenRequest,
     UpdateMeRequest,
@@ -194,7 +193,6 @@ AUTH: tuple[Route, ...] = (
         answer="The public keys that verify Medley access tokens.",
         description="Verify Medley access tokens (EdDSA) with these keys; cache them, "
         "refetch on an unknown ``kid``.",
-        response=Jwks,
         default_headers={"Cache-Control": JWKS_CACHE_CONTROL},
     ),
 )
