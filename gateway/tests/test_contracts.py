@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from medley_gateway.contracts import REGENERATE
-from medley_gateway.contracts.build import ContractError, build, is_shape
+from medley_gateway.contracts.build import ContractError, build
 from medley_gateway.routing import ADMIN, PUBLIC, Group
 
 
@@ -135,24 +135,3 @@ def test_a_table_that_disagrees_with_the_upstream_is_an_error() -> None:
         "PATCH /api/v1/items/{item_id}: shop has no PATCH /items/{item_id}",
         "PUT /api/v1/items/{item_id}: PUT /items/{item_id} takes a body; say takes_body",
     ]
-
-
-@pytest.mark.parametrize(
-    ("schema", "expected"),
-    [
-        ({"$ref": REF + "Item"}, True),
-        ({"type": "array", "items": {"$ref": REF + "Item"}}, True),
-        ({"type": "object", "additionalProperties": {"$ref": REF + "Item"}}, True),
-        ({"anyOf": [{"$ref": REF + "Item"}, {"type": "null"}]}, True),
-        ({"type": "string", "format": "uuid"}, True),
-        ({}, False),
-        ({"type": "object", "additionalProperties": {}}, False),
-        ({"type": "object"}, False),
-        ({"type": "array", "items": {}}, False),
-        ({"$ref": REF + "Missing"}, False),
-        ({"oneOf": [{"$ref": REF + "Item"}, {}]}, False),
-    ],
-)
-def test_what_counts_as_a_shape(schema: dict[str, Any], expected: bool) -> None:
-    components = upstream_document()["components"]["schemas"]
-    assert is_shape(schema, components) is expected

@@ -14,7 +14,7 @@ from litestar import Litestar, Response, delete, get, post
 
 from medley_core import registry
 from medley_core.registry import ServiceEntry
-from medley_local.openapi_shapes import documented_operations, untyped_answers
+from medley_local.openapi_shapes import documented_operations, undeclared, untyped_answers
 
 
 @pytest.mark.parametrize("service", registry.SERVICES, ids=lambda s: s.name)
@@ -95,3 +95,22 @@ def test_untyped_answers_are_named_and_typed_ones_pass() -> None:
         "POST /nothing 200",
     ]
     assert any(".extra has no declared shape" in line for line in found)
+
+
+def test_a_list_of_types_is_judged_by_its_members() -> None:
+    """``"type": ["string", "null"]`` (how Litestar documents an optional enum) is a scalar;
+    ``["array", "null"]`` is judged by its items, ``["object", "null"]`` by its properties."""
+    components = {"Thing": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    nullable_enum = {"type": ["string", "null"], "enum": ["active", "disabled", None]}
+    assert undeclared(nullable_enum, components) is None
+    things = {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/Thing"}}
+    assert undeclared(things, components) is None
+    loose = {"type": ["array", "null"], "items": {}}
+    assert undeclared(loose, components) is not None
+    assert undeclared({"type": ["object", "null"]}, components) is not None
+    assert (
+        undeclared(
+            {"type": ["object", "null"], "properties": {"a": {"type": "integer"}}}, components
+        )
+        is None
+    )

@@ -47,10 +47,17 @@ def untyped_answers(document: dict[str, Any]) -> list[str]:
                 if not content:
                     found.append(f"{where}: no body")
                 for media_type, body in content.items():
-                    why = _undeclared(body.get("schema") or {}, components, "", set())
+                    why = undeclared(body.get("schema") or {}, components)
                     if why is not None:
                         found.append(f"{where} ({media_type}): {why}")
     return found
+
+
+def undeclared(schema: dict[str, Any], components: dict[str, Any]) -> str | None:
+    """Why ``schema`` (a request body's or an answer's) is not a declared shape, with
+    ``components`` the document's schemas; None if it is. The gateway's contracts and its
+    document's test judge the services' shapes with this too."""
+    return _undeclared(schema, components, "", set())
 
 
 def _undeclared(
@@ -69,9 +76,14 @@ def _undeclared(
     if members:
         return _first(_undeclared(member, components, at, seen) for member in members if member)
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]: a nullable string, say
+        kinds = [k for k in kind if k != "null"]
+        if set(kinds) <= SCALARS:
+            return None
+        kind = kinds[0] if len(kinds) == 1 else kind
     if kind == "array":
         return _undeclared(schema.get("items") or {}, components, f"{at}[]", seen)
-    if kind in SCALARS or (isinstance(kind, list) and set(kind) <= SCALARS):
+    if isinstance(kind, str) and kind in SCALARS:
         return None
     if "const" in schema or "enum" in schema:
         return None
