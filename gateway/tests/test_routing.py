@@ -16,14 +16,12 @@ import pytest
 from litestar import Litestar, Request, Response, route
 from litestar.testing import AsyncTestClient
 
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_gateway.app import create_app
 from medley_gateway.routes import ROUTES
 from medley_gateway.routing import ADMIN, PUBLIC, USER, Group, Route, handlers, service
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS
-
-from .conftest import AUDIENCE, ISSUER, Keys
 
 PROBLEM = "application/problem+json"
 
@@ -57,7 +55,7 @@ class Echo:
         return Litestar(route_handlers=[anything])
 
 
-def gateway(keys: Keys, echo: Echo, routes: tuple[Route, ...] = ROUTES) -> Litestar:
+def gateway(keys: TokenMint, echo: Echo, routes: tuple[Route, ...] = ROUTES) -> Litestar:
     settings = GatewaySettings(
         users_url="http://users.test",
         upstream_urls={spec.name: f"http://{spec.name}.test" for spec in UPSTREAMS},
@@ -68,14 +66,10 @@ def gateway(keys: Keys, echo: Echo, routes: tuple[Route, ...] = ROUTES) -> Lites
     upstream = echo.app()
     return create_app(
         settings,
-        verifier=TokenVerifier(StaticKeySource(keys.jwks), issuer=ISSUER, audience=AUDIENCE),
+        verifier=keys.verifier(),
         transports={spec.name: httpx.ASGITransport(app=upstream) for spec in UPSTREAMS},
         routes=routes,
     )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 ENTITY = str(uuid.uuid4())
@@ -109,7 +103,7 @@ ENTITY = str(uuid.uuid4())
     ],
 )
 async def test_each_declaration_maps_its_public_path_to_its_upstream_path(
-    keys: Keys,
+    keys: TokenMint,
     method: str,
     public: str,
     who: str | None,
@@ -120,8 +114,8 @@ async def test_each_declaration_maps_its_public_path_to_its_upstream_path(
     credentials = {
         None: {},
         "basic": {"Authorization": "Basic Y2xpZW50OnNlY3JldA=="},
-        "user": bearer(keys.token()),
-        "admin": bearer(keys.token(roles=("user", "admin"))),
+        "user": bearer(keys.user_token()),
+        "admin": bearer(keys.admin_token()),
     }[who]
     body = b'{"refresh_token": "r1", "external_user_id": "x", "access_token": "y", "into": "z"}'
     async with AsyncTestClient(gateway(keys, echo)) as client:
@@ -141,10 +135,10 @@ async def test_each_declaration_maps_its_public_path_to_its_upstream_path(
     assert (seen["authorization"] is not None) == forwards_authorization
 
 
-async def test_every_declared_route_is_served(keys: Keys) -> None:
+async def test_every_declared_route_is_served(keys: TokenMint) -> None:
     """Each declaration is a route of the app: with a valid caller its upstream is called."""
     echo = Echo()
-    admin = bearer(keys.token(roles=("user", "admin")))
+    admin = bearer(keys.admin_token())
     async with AsyncTestClient(gateway(keys, echo)) as client:
         for declared in ROUTES:
             path = declared.doc_path
@@ -167,10 +161,10 @@ def _plausible_body(declared: Route) -> bytes:
     return ("{" + ", ".join(f'"{f}": "x"' for f in sorted(fields)) + "}").encode()
 
 
-async def test_who_may_call_is_checked_before_the_upstream_is_called(keys: Keys) -> None:
+async def test_who_may_call_is_checked_before_the_upstream_is_called(keys: TokenMint) -> None:
     echo = Echo()
-    user = bearer(keys.token())
-    service_token = keys.token(sub="catalog", token_use="service", roles=("service",), scope="")
+    user = bearer(keys.user_token())
+    service_token = keys.service_token("catalog", roles=("service",))
     async with AsyncTestClient(gateway(keys, echo)) as client:
         assert (await client.get("/api/v1/me")).status_code == 401
         assert (await client.get("/api/v1/me", headers=bearer(service_token))).status_code == 403
@@ -184,7 +178,7 @@ async def test_who_may_call_is_checked_before_the_upstream_is_called(keys: Keys)
 SERVICE_ONLY = Group("/api/v1/internal", "catalog", "/internal", service("catalog:resolve"))
 
 
-async def test_a_service_scope_and_a_body_limit_are_declarations(keys: Keys) -> None:
+async def test_a_service_scope_and_a_body_limit_are_declarations(keys: TokenMint) -> None:
     """What no table uses yet, on a table made for the test: a route for service tokens
     holding one scope, and a route with its own body limit."""
     table = (
@@ -197,13 +191,11 @@ async def test_a_service_scope_and_a_body_limit_are_declarations(keys: Keys) -> 
     async with AsyncTestClient(gateway(keys, echo, routes=table)) as client:
         resolve = "/api/v1/internal/resolve"
         assert (
-            await client.post(resolve, json={}, headers=bearer(keys.token()))
+            await client.post(resolve, json={}, headers=bearer(keys.user_token()))
         ).status_code == 403
-        unscoped = bearer(keys.token(sub="x", token_use="service", roles=("service",), scope=""))
+        unscoped = bearer(keys.service_token("ingestion"))
         assert (await client.post(resolve, json={}, headers=unscoped)).status_code == 403
-        granted = bearer(
-            keys.token(sub="x", token_use="service", roles=("service",), scope="catalog:resolve")
-        )
+        granted = bearer(keys.service_token("ingestion", scopes=("catalog:resolve",)))
         assert (await client.post(resolve, json={}, headers=granted)).status_code == 200
         assert echo.seen[-1]["path"] == "/internal/resolve"
 
