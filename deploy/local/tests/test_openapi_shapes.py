@@ -11,10 +11,16 @@ from typing import Any
 import msgspec
 import pytest
 from litestar import Litestar, Response, delete, get, post
+from litestar.params import JSONBody
 
 from medley_core import registry
 from medley_core.registry import ServiceEntry
-from medley_local.openapi_shapes import documented_operations, undeclared, untyped_answers
+from medley_local.openapi_shapes import (
+    documented_operations,
+    undeclared,
+    untyped_answers,
+    untyped_requests,
+)
 
 
 @pytest.mark.parametrize("service", registry.SERVICES, ids=lambda s: s.name)
@@ -114,3 +120,31 @@ def test_a_list_of_types_is_judged_by_its_members() -> None:
         )
         is None
     )
+
+
+@post("/things", sync_to_thread=False)
+def create_thing(data: JSONBody[Thing]) -> Thing:
+    return data
+
+
+@post("/anything", sync_to_thread=False)
+def create_anything(data: JSONBody[dict[str, Any]]) -> Thing:
+    return Thing(uuid.uuid4(), [])
+
+
+@post("/bodiless", status_code=200, sync_to_thread=False)
+def bodiless() -> Thing:
+    return Thing(uuid.uuid4(), [])
+
+
+def test_untyped_requests_are_named_and_typed_ones_pass() -> None:
+    document = Litestar([create_thing, create_anything, bodiless]).openapi_schema.to_schema()
+    found = untyped_requests(document)
+    assert sorted(line.split(" (")[0].split(":")[0] for line in found) == [
+        "POST /anything",
+        "POST /bodiless",
+    ]
+    # Which operations take a body is the caller's to say.
+    assert untyped_requests(document, lambda method, path: path != "/bodiless") == [
+        line for line in found if "/anything" in line
+    ]
