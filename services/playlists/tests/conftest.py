@@ -11,16 +11,12 @@ their own tokens, registered in the projection of users under their names.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +25,7 @@ from medley_contracts import catalog
 from medley_core.db import create_engine, create_session_factory
 from medley_core.ids import new_id
 from medley_core.provisioning import ServiceDatabase
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_local.pytest_plugin import ServiceDb, service_db
 from medley_playlists import MIGRATIONS_DIR, collaboration, projection
 from medley_playlists.app import create_app
@@ -107,39 +103,7 @@ async def fresh(playlists_db: PlaylistsDb) -> PlaylistsDb:
     return playlists_db
 
 
-# --- tokens and people -------------------------------------------------------------------
-# (A stand-in for medley_core.testing.tokens, with its names, until that lands.)
-
-
-class TokenMint:
-    """Signs access tokens in the users service's shape with a key made here."""
-
-    def __init__(self) -> None:
-        self.private = Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
-        self.jwks = {"keys": [{**jwk, "kid": "test-key", "use": "sig", "alg": "EdDSA"}]}
-
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier(StaticKeySource(self.jwks), issuer="medley-users", audience="medley")
-
-    def user_token(self, user_id: uuid.UUID, **claims: Any) -> str:
-        now = int(time.time())
-        body = {
-            "iss": "medley-users",
-            "aud": "medley",
-            "sub": str(user_id),
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-            "roles": ["user"],
-            "token_use": "access",
-            **claims,
-        }
-        return jwt.encode(body, self.private, algorithm="EdDSA", headers={"kid": "test-key"})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+# --- people ----------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,8 +129,7 @@ class People:
         return self.known[name]
 
     def service(self) -> dict[str, str]:
-        token = self.mint.user_token(uuid.uuid4(), sub="gateway", token_use="service", scope="")
-        return bearer(token)
+        return bearer(self.mint.service_token("gateway"))
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,11 @@ from litestar.testing import AsyncTestClient
 
 from medley_catalog.app import create_app as create_catalog_app
 from medley_catalog.settings import CatalogSettings
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_local.pytest_plugin import service_db
 from medley_local.services import service
 
-from .conftest import Client, People, TokenMint, assert_problem, bearer
+from .conftest import Client, People, assert_problem
 from .test_items_api import new_playlist
 
 WAIT_S = 20.0
@@ -47,7 +48,7 @@ async def catalog(playlists_infra: Any, mint: TokenMint) -> AsyncIterator[AsyncT
 
 
 def admin(mint: TokenMint) -> dict[str, str]:
-    return bearer(mint.user_token(uuid.uuid4(), roles=["user", "admin"]))
+    return bearer(mint.admin_token())
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.db import driver_connection
 from medley_core.errors import Unprocessable
-from medley_playlists.pages import Page, decode_cursor, encode_cursor
+from medley_core.pagination import Page, SortKey, SqlQuery, fetch_page, sort_key
 
 Kind = Literal["album", "artist"]
 #: Ids one "is saved" question may name.
@@ -71,36 +71,34 @@ async def remove(session: AsyncSession, user: uuid.UUID, kind: Kind, entity_id: 
     )
 
 
+def _newest_first(kind: Kind) -> SortKey:
+    return sort_key(
+        f"collection:{kind}",
+        ("saved_at", datetime),
+        tie_breaker=("entity_id", uuid.UUID),
+        descending=True,
+    )
+
+
 async def listed(
     session: AsyncSession, user: uuid.UUID, kind: Kind, *, limit: int, cursor: str | None
-) -> Page:
+) -> Page[dict[str, Any]]:
     """Saved albums or artists, newest first, a keyset page at a time."""
     conn = await driver_connection(session)
     table, columns = DETAILS[kind]
-    listing = f"collection:{kind}"
-    after: list[Any] = [None, None]
-    if cursor is not None:
-        after = decode_cursor(cursor, listing, [datetime, uuid.UUID])
-    records = await conn.fetch(
-        f"""
-        SELECT c.entity_id AS id, c.saved_at, {columns}
-        FROM collection_entries c JOIN {table} e ON e.id = c.entity_id
-        WHERE c.user_id = $1 AND c.kind = $2
-            AND ($3::timestamptz IS NULL OR (c.saved_at, c.entity_id) < ($3, $4))
-        ORDER BY c.saved_at DESC, c.entity_id DESC
-        LIMIT $5
-        """,
-        user,
-        kind,
-        after[0],
-        after[1],
-        limit + 1,
+    query = SqlQuery()
+    query.where(f"c.user_id = {query.param(user)}")
+    query.where(f"c.kind = {query.param(kind)}")
+    return await fetch_page(
+        conn,
+        columns=f"c.entity_id AS id, c.saved_at, {columns}",
+        source=f"collection_entries c JOIN {table} e ON e.id = c.entity_id",
+        query=query,
+        sort=_newest_first(kind),
+        cursor=cursor,
+        limit=limit,
+        alias="c",
     )
-    rows = [dict(r) for r in records]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(listing, [rows[-1]["saved_at"], rows[-1]["id"]]) if more else None
-    return Page(rows, next_cursor)
 
 
 async def contains(

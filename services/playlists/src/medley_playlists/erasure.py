@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_contracts import playlists as contracts
 from medley_contracts.users import UserDataErasedV1
 from medley_core.db import driver_connection
-from medley_core.events.outbox import record_event
+from medley_core.events.unit_of_work import collect
 from medley_core.ids import utcnow
 from medley_playlists import publishing
 from medley_playlists.playlists import renew
@@ -27,9 +27,7 @@ async def erase_user(session: AsyncSession, user_id: uuid.UUID, erasure_id: uuid
     conn = await driver_connection(session)
     now = utcnow()
     gone = await conn.fetch("DELETE FROM playlists WHERE owner_id = $1 RETURNING id", user_id)
-    await publishing.playlists_deleted(
-        session, [(r["id"], user_id) for r in gone], now, erased=True
-    )
+    publishing.playlists_deleted(session, [(r["id"], user_id) for r in gone], now, erased=True)
     named = await conn.fetch(
         "UPDATE items SET added_by = NULL WHERE added_by = $1 RETURNING playlist_id", user_id
     )
@@ -44,7 +42,7 @@ async def erase_user(session: AsyncSession, user_id: uuid.UUID, erasure_id: uuid
         ("members", "id"),
     ):
         await conn.execute(f"DELETE FROM {table} WHERE {column} = $1", user_id)  # noqa: S608
-    await record_event(
+    collect(
         session,
         contracts.USER_DATA_ERASED,
         UserDataErasedV1(user_id=user_id, erasure_id=erasure_id, context=CONTEXT, erased_at=now),

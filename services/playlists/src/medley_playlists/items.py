@@ -26,14 +26,16 @@ from medley_core.conditional import if_none_match_hits
 from medley_core.db import driver_connection
 from medley_core.errors import Unprocessable
 from medley_core.ids import new_id
+from medley_core.pagination import sort_key
 from medley_playlists import access, ordering, publishing
-from medley_playlists.pages import Page, decode_cursor, encode_cursor
 from medley_playlists.playlists import ANYTHING, Expected, Versioned, advance
 from medley_playlists.settings import MAX_ITEMS
 
 #: The most tracks one call adds (the Spotify Web API's bound).
 MAX_PER_CALL = 100
 MAX_PAGE = MAX_ITEMS
+# Items in their order: the order key is unique in a playlist, its own tie-breaker.
+IN_ORDER = sort_key("items", tie_breaker=("sort_key", str))
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ async def page(
     after: str | None = None
     start = 0
     if cursor is not None:
-        [after] = decode_cursor(cursor, f"items:{playlist_id}", [str])
+        [after] = IN_ORDER.after(cursor) or [None]
         start = await conn.fetchval(
             "SELECT count(*) FROM items WHERE playlist_id = $1 AND sort_key <= $2",
             playlist_id,
@@ -118,8 +120,8 @@ async def page(
         }
         for index, r in enumerate(records)
     ]
-    next_cursor = encode_cursor(f"items:{playlist_id}", [records[-1]["sort_key"]]) if more else None
-    body = Page(items, next_cursor, {"snapshot_id": snapshot}).body()
+    next_cursor = IN_ORDER.cursor_after(dict(records[-1])) if more else None
+    body = {"items": items, "next_cursor": next_cursor, "snapshot_id": snapshot}
     return Versioned(snapshot, body)
 
 
@@ -266,7 +268,7 @@ async def _commit_change(
     duration_ms: int,
 ) -> Changed:
     row = await advance(conn, playlist_id, tracks=tracks, duration_ms=duration_ms)
-    await publishing.playlists_changed(session, [row])
+    publishing.playlists_changed(session, [row])
     return Changed(str(row["snapshot_id"]))
 
 

@@ -25,9 +25,9 @@ from medley_core.conditional import entity_tag, if_match_holds, if_none_match_hi
 from medley_core.db import driver_connection
 from medley_core.errors import PreconditionFailed
 from medley_core.ids import new_id, utcnow
+from medley_core.pagination import Page, SortKey, SqlQuery, fetch_page, sort_key
 from medley_playlists import access, publishing
 from medley_playlists.access import PLAYLIST_COLUMNS, Role, Row
-from medley_playlists.pages import Page, decode_cursor, encode_cursor
 from medley_playlists.text import fold
 
 Visibility = Literal["private", "unlisted", "public"]
@@ -163,9 +163,7 @@ async def renew(
         locked,
         [new_id() for _ in locked],
     )
-    await publishing.playlists_changed(
-        session, [dict(r) for r in records if r["deleted_at"] is None]
-    )
+    publishing.playlists_changed(session, [dict(r) for r in records if r["deleted_at"] is None])
 
 
 # Fills a new playlist (its id) with items before it is announced: (count, duration).
@@ -200,7 +198,7 @@ async def create(
     if fill is not None:
         count, duration_ms = await fill(conn, row["id"])
         row = await advance(conn, row["id"], tracks=count, duration_ms=duration_ms)
-    await publishing.playlists_changed(session, [row], created=True)
+    publishing.playlists_changed(session, [row], created=True)
     return present(row, "owner")
 
 
@@ -253,7 +251,7 @@ async def change(
     )
     assert record is not None
     row = dict(record)
-    await publishing.playlists_changed(session, [row])
+    publishing.playlists_changed(session, [row])
     return present(row, "owner")
 
 
@@ -266,7 +264,7 @@ async def delete(
     expected.check(owned.playlist["snapshot_id"])
     now = utcnow()
     await conn.execute("UPDATE playlists SET deleted_at = $2 WHERE id = $1", playlist_id, now)
-    await publishing.playlists_deleted(session, [(playlist_id, user)], now)
+    publishing.playlists_deleted(session, [(playlist_id, user)], now)
 
 
 async def restore(session: AsyncSession, playlist_id: uuid.UUID, user: uuid.UUID) -> dict[str, Any]:
@@ -274,18 +272,22 @@ async def restore(session: AsyncSession, playlist_id: uuid.UUID, user: uuid.UUID
     await access.owned_in_trash(conn, playlist_id, user)
     await conn.execute("UPDATE playlists SET deleted_at = NULL WHERE id = $1", playlist_id)
     row = await advance(conn, playlist_id)
-    await publishing.playlists_changed(session, [row])
+    publishing.playlists_changed(session, [row])
     return present(row, "owner")
 
 
 # --- lists ---------------------------------------------------------------------------------
 
-# Each sort's key columns (the id last, to break ties) and their types in a cursor.
-SORT_KEYS: dict[Sort, tuple[tuple[str, ...], tuple[type, ...]]] = {
-    "name": (("p.name_key", "p.id"), (str, uuid.UUID)),
-    "updated": (("p.updated_at", "p.id"), (datetime, uuid.UUID)),
-    "created": (("p.id",), (uuid.UUID,)),
-}
+
+def _sort(sort: Sort, order: Order) -> SortKey:
+    """One order of a list of playlists ("created" is the id's order: ids are UUIDv7)."""
+    name = f"playlists:{sort}:{order}"
+    descending = order == "desc"
+    if sort == "name":
+        return sort_key(name, ("name_key", str), descending=descending)
+    if sort == "updated":
+        return sort_key(name, ("updated_at", datetime), descending=descending)
+    return sort_key(name, descending=descending)
 
 
 @dataclass(frozen=True)
@@ -297,67 +299,45 @@ class ListQuery:
 
 
 async def _page(
-    conn: asyncpg.Connection[Any],
-    source: str,
-    where: list[str],
-    args: list[Any],
-    query: ListQuery,
-    role: str,
-) -> Page:
-    """One keyset page of the playlists ``source`` and ``where`` select."""
-    columns, types = SORT_KEYS[query.sort]
-    listing = f"playlists:{query.sort}:{query.order}"
-    if query.cursor is not None:
-        after = decode_cursor(query.cursor, listing, types)
-        placeholders = ", ".join(f"${len(args) + i + 1}" for i in range(len(after)))
-        comparison = "<" if query.order == "desc" else ">"
-        where.append(f"({', '.join(columns)}) {comparison} ({placeholders})")
-        args.extend(after)
-    direction = "DESC" if query.order == "desc" else "ASC"
-    records = await conn.fetch(
-        f"""
-        SELECT {PLAYLIST_COLUMNS}, {role} AS role, p.name_key FROM {source}
-        WHERE {" AND ".join(where)}
-        ORDER BY {", ".join(f"{c} {direction}" for c in columns)}
-        LIMIT {int(query.limit) + 1}
-        """,
-        *args,
+    conn: asyncpg.Connection[Any], source: str, query: SqlQuery, listed: ListQuery, role: str
+) -> Page[dict[str, Any]]:
+    """One keyset page of the playlists ``source`` and ``query`` select, as shown."""
+    page = await fetch_page(
+        conn,
+        columns=f"{PLAYLIST_COLUMNS}, {role} AS role",
+        source=source,
+        query=query,
+        sort=_sort(listed.sort, listed.order),
+        cursor=listed.cursor,
+        limit=listed.limit,
+        alias="p",
     )
-    rows = [dict(r) for r in records]
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = encode_cursor(listing, [last[c.removeprefix("p.")] for c in columns])
-    return Page([present(r, r["role"]) for r in rows], next_cursor)
+    return page.map(lambda row: present(row, row["role"]))
 
 
-async def list_own(session: AsyncSession, user: uuid.UUID, scope: Scope, query: ListQuery) -> Page:
+async def list_own(
+    session: AsyncSession, user: uuid.UUID, scope: Scope, listed: ListQuery
+) -> Page[dict[str, Any]]:
     """The caller's playlists (``mine``), those shared with them (``shared``), or their
     deleted ones (``trash``)."""
     conn = await driver_connection(session)
+    query = SqlQuery()
     if scope == "shared":
-        return await _page(
-            conn,
-            "playlists p JOIN collaborators c ON c.playlist_id = p.id",
-            ["c.user_id = $1", "p.deleted_at IS NULL"],
-            [user],
-            query,
-            "c.role",
-        )
-    live = "p.deleted_at IS NOT NULL" if scope == "trash" else "p.deleted_at IS NULL"
-    return await _page(conn, "playlists p", ["p.owner_id = $1", live], [user], query, "'owner'")
+        query.where(f"c.user_id = {query.param(user)}")
+        query.where("p.deleted_at IS NULL")
+        source = "playlists p JOIN collaborators c ON c.playlist_id = p.id"
+        return await _page(conn, source, query, listed, "c.role")
+    query.where(f"p.owner_id = {query.param(user)}")
+    query.where("p.deleted_at IS NOT NULL" if scope == "trash" else "p.deleted_at IS NULL")
+    return await _page(conn, "playlists p", query, listed, "'owner'")
 
 
-async def list_public(session: AsyncSession, owner: uuid.UUID, query: ListQuery) -> Page:
+async def list_public(
+    session: AsyncSession, owner: uuid.UUID, listed: ListQuery
+) -> Page[dict[str, Any]]:
     """A user's public playlists (unlisted ones are found by id only)."""
     conn = await driver_connection(session)
-    return await _page(
-        conn,
-        "playlists p",
-        ["p.owner_id = $1", "p.visibility = 'public'", "p.deleted_at IS NULL"],
-        [owner],
-        query,
-        "NULL::text",
-    )
+    query = SqlQuery()
+    query.where(f"p.owner_id = {query.param(owner)}")
+    query.where("p.visibility = 'public' AND p.deleted_at IS NULL")
+    return await _page(conn, "playlists p", query, listed, "NULL::text")

@@ -1,6 +1,7 @@
-"""What the playlists context publishes, written to the outbox in the transaction of the
-change: one ``playlists.playlist.*`` event per playlist per change (items changes are an
-``updated`` carrying the new snapshot id, not the items)."""
+"""What the playlists context publishes: one ``playlists.playlist.*`` event per playlist per
+change (items changes are an ``updated`` carrying the new snapshot id, not the items),
+collected in the transaction's unit of work and written to the outbox once, before commit
+(two changes of one playlist in one transaction are one ``updated`` with the final state)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts import playlists as contracts
-from medley_core.events.outbox import record_events
+from medley_core.events.unit_of_work import collect_many
 
 Row = Mapping[str, Any]
 
@@ -32,15 +33,13 @@ def playlist_payload(row: Row) -> contracts.PlaylistV1:
     )
 
 
-async def playlists_changed(
-    session: AsyncSession, rows: Iterable[Row], *, created: bool = False
-) -> None:
+def playlists_changed(session: AsyncSession, rows: Iterable[Row], *, created: bool = False) -> None:
     """One ``created`` or ``updated`` event per playlist row, carrying its new state."""
     event = contracts.PLAYLIST_CREATED if created else contracts.PLAYLIST_UPDATED
-    await record_events(session, [(event, playlist_payload(r), str(r["id"])) for r in rows])
+    collect_many(session, [(event, playlist_payload(r), str(r["id"])) for r in rows])
 
 
-async def playlists_deleted(
+def playlists_deleted(
     session: AsyncSession,
     owned: Iterable[tuple[uuid.UUID, uuid.UUID]],
     deleted_at: datetime,
@@ -48,7 +47,7 @@ async def playlists_deleted(
     erased: bool = False,
 ) -> None:
     """One ``deleted`` event per ``(playlist id, owner id)``."""
-    await record_events(
+    collect_many(
         session,
         [
             (

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from medley_core.params import parse_id
 from medley_playlists import collaboration
-from medley_playlists.api.deps import USERS, PlaylistId, Session, UserId, parse_id
+from medley_playlists.api.answers import CollaboratorOut, Collaborators, shaped
+from medley_playlists.api.deps import USERS, PlaylistId, Session, UserId
 from medley_playlists.api.schemas import CollaboratorIn
 
 User = NamedDependency[uuid.UUID]
@@ -25,9 +26,9 @@ class CollaboratorsController(Controller):
     @get("/", summary="The collaborators and their roles")
     async def listed(
         self, playlist_id: PlaylistId, db_session: Session, viewer: Viewer
-    ) -> dict[str, Any]:
-        found = await collaboration.listed(db_session, parse_id(playlist_id), viewer)
-        return {"items": found}
+    ) -> Collaborators:
+        found = await collaboration.listed(db_session, parse_id(playlist_id, "playlist_id"), viewer)
+        return Collaborators(items=[shaped(c, CollaboratorOut) for c in found])
 
     @post(
         "/",
@@ -41,10 +42,11 @@ class CollaboratorsController(Controller):
         data: JSONBody[CollaboratorIn],
         db_session: Session,
         user: User,
-    ) -> dict[str, Any]:
-        return await collaboration.add(
-            db_session, parse_id(playlist_id), user, data.username, data.role
+    ) -> CollaboratorOut:
+        added = await collaboration.add(
+            db_session, parse_id(playlist_id, "playlist_id"), user, data.username, data.role
         )
+        return shaped(added, CollaboratorOut)
 
     @delete(
         "/{user_id:str}",
@@ -56,5 +58,5 @@ class CollaboratorsController(Controller):
         self, playlist_id: PlaylistId, user_id: UserId, db_session: Session, user: User
     ) -> None:
         await collaboration.remove(
-            db_session, parse_id(playlist_id), user, parse_id(user_id, "user_id")
+            db_session, parse_id(playlist_id, "playlist_id"), user, parse_id(user_id, "user_id")
         )

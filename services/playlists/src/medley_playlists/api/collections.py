@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from medley_core.api_params import Cursor
 from medley_core.errors import NotFound
+from medley_core.pagination import Page
+from medley_core.params import parse_id
 from medley_playlists import collection
-from medley_playlists.api.deps import USERS, Session, parse_id
+from medley_playlists.api.answers import Contains, Saved, SavedEntry, shaped
+from medley_playlists.api.deps import USERS, Session
 
 User = NamedDependency[uuid.UUID]
 Kinds = Annotated[str, PathParameter(description="albums or artists")]
@@ -42,10 +46,10 @@ class CollectionsController(Controller):
         db_session: Session,
         user: User,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, QueryParameter(max_length=2000)] = None,
-    ) -> dict[str, Any]:
+        cursor: Cursor = None,
+    ) -> Page[SavedEntry]:
         page = await collection.listed(db_session, user, _kind(kinds), limit=limit, cursor=cursor)
-        return page.body()
+        return page.convert(SavedEntry)
 
     @get("/{kinds:str}/contains", summary="Whether each of up to 100 ids is saved")
     async def contains(
@@ -54,16 +58,17 @@ class CollectionsController(Controller):
         db_session: Session,
         user: User,
         ids: Annotated[str, QueryParameter(max_length=4000, description="comma-separated ids")],
-    ) -> dict[str, Any]:
+    ) -> Contains:
         asked = _ids(ids)
         saved = await collection.contains(db_session, user, _kind(kinds), asked)
-        return {"ids": asked, "saved": saved}
+        return Contains(ids=asked, saved=saved)
 
     @put("/{kinds:str}/{entity_id:str}", summary="Save an album or artist")
     async def save(
         self, kinds: Kinds, entity_id: EntityId, db_session: Session, user: User
-    ) -> dict[str, Any]:
-        return await collection.save(db_session, user, _kind(kinds), parse_id(entity_id))
+    ) -> Saved:
+        saved = await collection.save(db_session, user, _kind(kinds), parse_id(entity_id))
+        return shaped(saved, Saved)
 
     @delete(
         "/{kinds:str}/{entity_id:str}",

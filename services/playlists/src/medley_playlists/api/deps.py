@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 from litestar import Request, Response
 from litestar.di import NamedDependency
@@ -13,25 +13,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import authenticate, require_user
 from medley_core.conditional import entity_tag
-from medley_core.errors import Unprocessable
+from medley_playlists.api.answers import shaped
 from medley_playlists.playlists import Expected, Versioned
+
+T = TypeVar("T")
 
 # Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
 Session: TypeAlias = NamedDependency[AsyncSession]
 
-# Documented as UUIDs; checked by parse_id, so a malformed id is a 422 naming it.
+# Documented as UUIDs; checked by medley_core.params.parse_id: a malformed id is a 422
+# naming it.
 PlaylistId = Annotated[str, PathParameter(format="uuid", description="the playlist's id")]
 UserId = Annotated[str, PathParameter(format="uuid", description="a user's id")]
 
 USERS = [require_user()]
-
-
-def parse_id(value: str, name: str = "id") -> uuid.UUID:
-    """A path id; a malformed one is a 422 (an unknown one, later, a 404)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise Unprocessable(f"{value[:100]!r} is not a valid id (a UUID)", field=name) from None
 
 
 async def caller(request: Request[Any, Any, Any]) -> uuid.UUID:
@@ -51,14 +46,15 @@ def expected(request: Request[Any, Any, Any], snapshot_id: str | None) -> Expect
     return Expected(if_match=request.headers.get("if-match"), snapshot_id=snapshot_id)
 
 
-def versioned(result: Versioned) -> Response[Any]:
-    """A read's answer with its ``ETag``, or 304 when ``If-None-Match`` still holds."""
+def versioned(result: Versioned, answer: type[T]) -> Response[T]:
+    """A read's answer (shaped as ``answer``) with its ``ETag``, or 304 when
+    ``If-None-Match`` still holds."""
     headers = {"ETag": entity_tag(result.snapshot_id)}
     if result.body is None:
-        return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(result.body, headers=headers)
+        return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
+    return Response(shaped(result.body, answer), headers=headers)
 
 
-def changed(snapshot_id: str, body: dict[str, Any], status_code: int = 200) -> Response[Any]:
+def changed(snapshot_id: str, body: T, status_code: int = 200) -> Response[T]:
     """A change's answer, with the ``ETag`` of the snapshot it left."""
     return Response(body, status_code=status_code, headers={"ETag": entity_tag(snapshot_id)})

@@ -14,9 +14,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from medley_core.api_params import Cursor
+from medley_core.params import parse_id
 from medley_playlists import items
-from medley_playlists.api.deps import USERS, PlaylistId, Session, changed, expected, parse_id
-from medley_playlists.api.deps import versioned as versioned_response
+from medley_playlists.api.answers import ItemsPage, Snapshot
+from medley_playlists.api.deps import USERS, PlaylistId, Session, changed, expected, versioned
 from medley_playlists.api.schemas import AddItemsIn, MoveItemsIn, RemoveItemsIn, ReplaceItemsIn
 
 User = NamedDependency[uuid.UUID]
@@ -35,17 +37,17 @@ class ItemsController(Controller):
         db_session: Session,
         viewer: Viewer,
         limit: Annotated[int, QueryParameter(ge=1, le=items.MAX_PAGE)] = 100,
-        cursor: Annotated[str | None, QueryParameter(max_length=2000)] = None,
-    ) -> Response[Any]:
+        cursor: Cursor = None,
+    ) -> Response[ItemsPage]:
         result = await items.page(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             viewer,
             limit=limit,
             cursor=cursor,
             if_none_match=request.headers.get("if-none-match"),
         )
-        return versioned_response(result)
+        return versioned(result, ItemsPage)
 
     @post("/", guards=USERS, status_code=HTTP_201_CREATED, summary="Add up to 100 tracks")
     async def add(
@@ -55,16 +57,16 @@ class ItemsController(Controller):
         data: JSONBody[AddItemsIn],
         db_session: Session,
         user: User,
-    ) -> Response[Any]:
+    ) -> Response[Snapshot]:
         done = await items.add(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             data.track_ids,
             position=data.position,
             expected=expected(request, data.snapshot_id),
         )
-        return changed(done.snapshot_id, done.body(), HTTP_201_CREATED)
+        return changed(done.snapshot_id, Snapshot(snapshot_id=done.snapshot_id), HTTP_201_CREATED)
 
     @delete("/", guards=USERS, status_code=HTTP_200_OK, summary="Remove items")
     async def remove(
@@ -74,15 +76,15 @@ class ItemsController(Controller):
         data: JSONBody[RemoveItemsIn],
         db_session: Session,
         user: User,
-    ) -> Response[Any]:
+    ) -> Response[Snapshot]:
         done = await items.remove(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             [ref.removal() for ref in data.items],
             expected=expected(request, data.snapshot_id),
         )
-        return changed(done.snapshot_id, done.body())
+        return changed(done.snapshot_id, Snapshot(snapshot_id=done.snapshot_id))
 
     @patch("/", guards=USERS, summary="Move a range of items (Spotify's reorder)")
     async def move(
@@ -92,17 +94,17 @@ class ItemsController(Controller):
         data: JSONBody[MoveItemsIn],
         db_session: Session,
         user: User,
-    ) -> Response[Any]:
+    ) -> Response[Snapshot]:
         done = await items.move(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             range_start=data.range_start,
             range_length=data.range_length,
             insert_before=data.insert_before,
             expected=expected(request, data.snapshot_id),
         )
-        return changed(done.snapshot_id, done.body())
+        return changed(done.snapshot_id, Snapshot(snapshot_id=done.snapshot_id))
 
     @put("/", guards=USERS, summary="Replace every item")
     async def replace(
@@ -112,12 +114,12 @@ class ItemsController(Controller):
         data: JSONBody[ReplaceItemsIn],
         db_session: Session,
         user: User,
-    ) -> Response[Any]:
+    ) -> Response[Snapshot]:
         done = await items.replace(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             data.track_ids,
             expected=expected(request, data.snapshot_id),
         )
-        return changed(done.snapshot_id, done.body())
+        return changed(done.snapshot_id, Snapshot(snapshot_id=done.snapshot_id))

@@ -10,7 +10,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from medley_core.api_params import Cursor
+from medley_core.pagination import Page
+from medley_core.params import parse_id
 from medley_playlists import playlists
+from medley_playlists.api.answers import PlaylistOut, shaped
 from medley_playlists.api.deps import (
     USERS,
     PlaylistId,
@@ -18,7 +22,6 @@ from medley_playlists.api.deps import (
     UserId,
     changed,
     expected,
-    parse_id,
     versioned,
 )
 from medley_playlists.api.schemas import PlaylistIn, PlaylistPatch
@@ -26,15 +29,12 @@ from medley_playlists.api.schemas import PlaylistIn, PlaylistPatch
 User = NamedDependency[uuid.UUID]
 Viewer = NamedDependency[uuid.UUID | None]
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size (at most 100)")]
-Cursor = Annotated[
-    str | None, QueryParameter(max_length=2000, description="next_cursor of the previous page")
-]
 SortParam = Annotated[playlists.Sort, QueryParameter(description="name, updated or created")]
 OrderParam = Annotated[playlists.Order, QueryParameter(description="asc or desc")]
 
 
-def _query(sort: playlists.Sort, order: playlists.Order, limit: int, cursor: str | None) -> Any:
-    return playlists.ListQuery(sort=sort, order=order, limit=limit, cursor=cursor)
+def _listed(page: Page[dict[str, Any]]) -> Page[PlaylistOut]:
+    return page.convert(PlaylistOut)
 
 
 class PlaylistController(Controller):
@@ -44,9 +44,9 @@ class PlaylistController(Controller):
     @post("/", guards=USERS, status_code=HTTP_201_CREATED, summary="Create a playlist")
     async def create(
         self, data: JSONBody[PlaylistIn], db_session: Session, user: User
-    ) -> Response[Any]:
+    ) -> Response[PlaylistOut]:
         created = await playlists.create(db_session, user, data.fields())
-        return changed(created["snapshot_id"], created, HTTP_201_CREATED)
+        return changed(created["snapshot_id"], shaped(created, PlaylistOut), HTTP_201_CREATED)
 
     @get("/", guards=USERS, summary="My playlists, those shared with me, or my trash")
     async def list_mine(
@@ -61,9 +61,9 @@ class PlaylistController(Controller):
         order: OrderParam = "desc",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
-        query = _query(sort, order, limit, cursor)
-        return (await playlists.list_own(db_session, user, which, query)).body()
+    ) -> Page[PlaylistOut]:
+        listed = playlists.ListQuery(sort=sort, order=order, limit=limit, cursor=cursor)
+        return _listed(await playlists.list_own(db_session, user, which, listed))
 
     @get("/{playlist_id:str}", summary="A playlist (ETag: its snapshot; 304 if unchanged)")
     async def read(
@@ -72,14 +72,14 @@ class PlaylistController(Controller):
         playlist_id: PlaylistId,
         db_session: Session,
         viewer: Viewer,
-    ) -> Response[Any]:
+    ) -> Response[PlaylistOut]:
         result = await playlists.read(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             viewer,
             if_none_match=request.headers.get("if-none-match"),
         )
-        return versioned(result)
+        return versioned(result, PlaylistOut)
 
     @patch("/{playlist_id:str}", guards=USERS, summary="Rename, describe, share (the owner)")
     async def change(
@@ -89,15 +89,15 @@ class PlaylistController(Controller):
         data: JSONBody[PlaylistPatch],
         db_session: Session,
         user: User,
-    ) -> Response[Any]:
+    ) -> Response[PlaylistOut]:
         updated = await playlists.change(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             data.fields(),
             expected(request, data.snapshot_id),
         )
-        return changed(updated["snapshot_id"], updated)
+        return changed(updated["snapshot_id"], shaped(updated, PlaylistOut))
 
     @delete(
         "/{playlist_id:str}",
@@ -112,7 +112,8 @@ class PlaylistController(Controller):
         db_session: Session,
         user: User,
     ) -> None:
-        await playlists.delete(db_session, parse_id(playlist_id), user, expected(request, None))
+        playlist = parse_id(playlist_id, "playlist_id")
+        await playlists.delete(db_session, playlist, user, expected(request, None))
 
     @post(
         "/{playlist_id:str}/restore",
@@ -122,9 +123,9 @@ class PlaylistController(Controller):
     )
     async def restore(
         self, playlist_id: PlaylistId, db_session: Session, user: User
-    ) -> Response[Any]:
-        restored = await playlists.restore(db_session, parse_id(playlist_id), user)
-        return changed(restored["snapshot_id"], restored)
+    ) -> Response[PlaylistOut]:
+        restored = await playlists.restore(db_session, parse_id(playlist_id, "playlist_id"), user)
+        return changed(restored["snapshot_id"], shaped(restored, PlaylistOut))
 
 
 class UserPlaylistsController(Controller):
@@ -140,7 +141,7 @@ class UserPlaylistsController(Controller):
         order: OrderParam = "desc",
         limit: Limit = 50,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
-        query = _query(sort, order, limit, cursor)
+    ) -> Page[PlaylistOut]:
+        listed = playlists.ListQuery(sort=sort, order=order, limit=limit, cursor=cursor)
         owner = parse_id(user_id, "user_id")
-        return (await playlists.list_public(db_session, owner, query)).body()
+        return _listed(await playlists.list_public(db_session, owner, listed))

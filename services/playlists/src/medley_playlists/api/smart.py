@@ -14,7 +14,11 @@ from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict
 
-from medley_playlists.api.deps import USERS, Session, parse_id
+from medley_core.api_params import Cursor
+from medley_core.pagination import Page
+from medley_core.params import parse_id
+from medley_playlists.api.answers import SmartPlaylistOut, SmartTracks, shaped
+from medley_playlists.api.deps import USERS, Session
 from medley_playlists.api.files import read_upload
 from medley_playlists.api.schemas import Description, Name
 from medley_playlists.smart import playlists as smart
@@ -61,19 +65,20 @@ class SmartPlaylistsController(Controller):
         db_session: Session,
         user: User,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, QueryParameter(max_length=2000)] = None,
-    ) -> dict[str, Any]:
-        return (await smart.listed(db_session, user, limit=limit, cursor=cursor)).body()
+        cursor: Cursor = None,
+    ) -> Page[SmartPlaylistOut]:
+        page = await smart.listed(db_session, user, limit=limit, cursor=cursor)
+        return page.convert(SmartPlaylistOut)
 
     @get("/{smart_id:str}", summary="A smart playlist's rules")
-    async def read(self, smart_id: SmartId, db_session: Session, user: User) -> dict[str, Any]:
-        return await smart.read(db_session, parse_id(smart_id), user)
+    async def read(self, smart_id: SmartId, db_session: Session, user: User) -> SmartPlaylistOut:
+        return shaped(await smart.read(db_session, parse_id(smart_id), user), SmartPlaylistOut)
 
     @patch("/{smart_id:str}", summary="Rename, describe, or change the rules")
     async def change(
         self, smart_id: SmartId, data: JSONBody[SmartPatch], db_session: Session, user: User
-    ) -> dict[str, Any]:
-        return await smart.change(
+    ) -> SmartPlaylistOut:
+        changed = await smart.change(
             db_session,
             parse_id(smart_id),
             user,
@@ -82,6 +87,7 @@ class SmartPlaylistsController(Controller):
             document=data.rules,
             clear_description="description" in data.model_fields_set and data.description is None,
         )
+        return shaped(changed, SmartPlaylistOut)
 
     @delete("/{smart_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete")
     async def remove(self, smart_id: SmartId, db_session: Session, user: User) -> None:
@@ -95,8 +101,9 @@ class SmartPlaylistsController(Controller):
         user: User,
         offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1_000)] = 100,
-    ) -> dict[str, Any]:
-        return await smart.tracks(db_session, parse_id(smart_id), user, offset=offset, limit=limit)
+    ) -> SmartTracks:
+        found = await smart.tracks(db_session, parse_id(smart_id), user, offset=offset, limit=limit)
+        return shaped(found, SmartTracks)
 
     @get("/{smart_id:str}/export", summary="As an .nsp file")
     async def export(self, smart_id: SmartId, db_session: Session, user: User) -> Response[Any]:
@@ -113,7 +120,8 @@ class SmartPlaylistsController(Controller):
         data: Annotated[NspUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         db_session: Session,
         user: User,
-    ) -> dict[str, Any]:
+    ) -> SmartPlaylistOut:
         content = await read_upload(data.file)
         name, comment, document = smart.parse_file(content, data.file.filename)
-        return await smart.create(db_session, user, name, comment, document)
+        created = await smart.create(db_session, user, name, comment, document)
+        return shaped(created, SmartPlaylistOut)

@@ -16,8 +16,10 @@ from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from medley_core.params import parse_id
 from medley_playlists import mappings
-from medley_playlists.api.deps import USERS, PlaylistId, Session, parse_id
+from medley_playlists.api.answers import Imported, MappingOut, Mappings, shaped
+from medley_playlists.api.deps import USERS, PlaylistId, Session
 from medley_playlists.api.files import read_upload
 from medley_playlists.transfer import exporting, importing
 from medley_playlists.transfer.matching import Resolver
@@ -62,7 +64,9 @@ class TransferController(Controller):
         viewer: Viewer,
         format: Annotated[exporting.ExportFormat, QueryParameter()] = "json",
     ) -> Response[bytes]:
-        exported = await exporting.export(db_session, parse_id(playlist_id), viewer, format)
+        exported = await exporting.export(
+            db_session, parse_id(playlist_id, "playlist_id"), viewer, format
+        )
         return Response(
             exported.body,
             media_type=exported.media_type,
@@ -81,7 +85,7 @@ class TransferController(Controller):
         data: Annotated[PlaylistUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         db_session: Session,
         user: User,
-    ) -> dict[str, Any]:
+    ) -> Imported:
         content = await read_upload(data.file)
         imported = await importing.import_file(
             db_session,
@@ -92,13 +96,12 @@ class TransferController(Controller):
             base=data.base,
             resolver=resolver_of(request),
         )
-        return {"playlists": imported}
+        return shaped({"playlists": imported}, Imported)
 
     @get("/{playlist_id:str}/mappings", guards=USERS, summary="Where else it lives (the owner)")
-    async def mappings(
-        self, playlist_id: PlaylistId, db_session: Session, user: User
-    ) -> dict[str, Any]:
-        return {"items": await mappings.listed(db_session, parse_id(playlist_id), user)}
+    async def mappings(self, playlist_id: PlaylistId, db_session: Session, user: User) -> Mappings:
+        found = await mappings.listed(db_session, parse_id(playlist_id, "playlist_id"), user)
+        return Mappings(items=[shaped(m, MappingOut) for m in found])
 
     @put(
         "/{playlist_id:str}/mappings/{connector:str}",
@@ -113,15 +116,16 @@ class TransferController(Controller):
         data: JSONBody[MappingIn],
         db_session: Session,
         user: User,
-    ) -> dict[str, Any]:
-        return await mappings.put(
+    ) -> MappingOut:
+        mapping = await mappings.put(
             db_session,
-            parse_id(playlist_id),
+            parse_id(playlist_id, "playlist_id"),
             user,
             connector,
             data.connector_playlist_id,
             data.last_synced_at,
         )
+        return shaped(mapping, MappingOut)
 
     @delete(
         "/{playlist_id:str}/mappings/{connector:str}",
@@ -132,4 +136,4 @@ class TransferController(Controller):
     async def remove_mapping(
         self, playlist_id: PlaylistId, connector: Connector, db_session: Session, user: User
     ) -> None:
-        await mappings.remove(db_session, parse_id(playlist_id), user, connector)
+        await mappings.remove(db_session, parse_id(playlist_id, "playlist_id"), user, connector)

@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_core.db import driver_connection
 from medley_core.errors import NotFound, Unprocessable
 from medley_core.ids import new_id, utcnow
+from medley_core.pagination import Page, SqlQuery, fetch_page, sort_key
 from medley_playlists import access
-from medley_playlists.pages import Page, decode_cursor, encode_cursor
 from medley_playlists.settings import MAX_ITEMS
 from medley_playlists.smart import rules as rules_module
 from medley_playlists.smart.query import compile_rules
@@ -138,27 +138,26 @@ async def delete(session: AsyncSession, smart_id: uuid.UUID, owner: uuid.UUID) -
     await conn.execute("DELETE FROM smart_playlists WHERE id = $1", smart_id)
 
 
+OLDEST_FIRST = sort_key("smart-playlists")
+
+
 async def listed(
     session: AsyncSession, owner: uuid.UUID, *, limit: int, cursor: str | None
-) -> Page:
+) -> Page[dict[str, Any]]:
     """The owner's smart playlists, oldest first, a keyset page at a time."""
     conn = await driver_connection(session)
-    after = decode_cursor(cursor, "smart", [uuid.UUID])[0] if cursor else None
-    records = await conn.fetch(
-        f"""
-        SELECT {COLUMNS} FROM smart_playlists
-        WHERE owner_id = $1 AND ($2::uuid IS NULL OR id > $2)
-        ORDER BY id LIMIT $3
-        """,  # noqa: S608
-        owner,
-        after,
-        limit + 1,
+    query = SqlQuery()
+    query.where(f"owner_id = {query.param(owner)}")
+    page = await fetch_page(
+        conn,
+        columns=COLUMNS,
+        source="smart_playlists",
+        query=query,
+        sort=OLDEST_FIRST,
+        cursor=cursor,
+        limit=limit,
     )
-    rows = [dict(r) for r in records]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor("smart", [rows[-1]["id"]]) if more else None
-    return Page([present(r) for r in rows], next_cursor)
+    return page.map(present)
 
 
 async def tracks(
