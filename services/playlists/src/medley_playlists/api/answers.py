@@ -14,8 +14,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from medley_core.pagination import Page
-
 T = TypeVar("T")
 
 Visibility = Literal["private", "unlisted", "public"]
@@ -72,7 +70,13 @@ class ItemOut(Answer):
     track: TrackShown
 
 
-class ItemsPage(Page[ItemOut], kw_only=True):
+class ItemsPage(Answer):
+    """A page of items (``medley_core.pagination``'s shape) and the snapshot it shows."""
+
+    items: list[ItemOut]
+    next_cursor: Annotated[
+        str | None, msgspec.Meta(description="pass as ?cursor= for the next page; null on the last")
+    ]
     snapshot_id: str
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from medley_core.api_params import Cursor
 from medley_core.pagination import Page
@@ -27,12 +28,15 @@ User = NamedDependency[uuid.UUID]
 SmartId = Annotated[str, PathParameter(format="uuid", description="the smart playlist's id")]
 
 
+RULES = "Navidrome .nsp rules: all or any, sort, order, limit or limitPercent, offset"
+
+
 class SmartIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
     description: Description | None = None
-    rules: dict[str, Any]
+    rules: Annotated[dict[str, Any], Field(description=RULES)]
 
 
 class SmartPatch(BaseModel):
@@ -40,7 +44,9 @@ class SmartPatch(BaseModel):
 
     name: Name | None = None
     description: Description | None = None
-    rules: dict[str, Any] | None = None
+    # Empty (or absent): the rules stay as they are. Not nullable, so the document shows
+    # what it holds.
+    rules: dict[str, Any] = Field(default_factory=dict, description=RULES)
 
 
 @dataclass
@@ -56,8 +62,9 @@ class SmartPlaylistsController(Controller):
     @post("/", status_code=HTTP_201_CREATED, summary="Save rules (Navidrome .nsp shape)")
     async def create(
         self, data: JSONBody[SmartIn], db_session: Session, user: User
-    ) -> dict[str, Any]:
-        return await smart.create(db_session, user, data.name, data.description, data.rules)
+    ) -> SmartPlaylistOut:
+        created = await smart.create(db_session, user, data.name, data.description, data.rules)
+        return shaped(created, SmartPlaylistOut)
 
     @get("/", summary="My smart playlists")
     async def listed(
@@ -84,7 +91,7 @@ class SmartPlaylistsController(Controller):
             user,
             name=data.name,
             description=data.description,
-            document=data.rules,
+            document=data.rules or None,
             clear_description="description" in data.model_fields_set and data.description is None,
         )
         return shaped(changed, SmartPlaylistOut)
@@ -106,10 +113,10 @@ class SmartPlaylistsController(Controller):
         return shaped(found, SmartTracks)
 
     @get("/{smart_id:str}/export", summary="As an .nsp file")
-    async def export(self, smart_id: SmartId, db_session: Session, user: User) -> Response[Any]:
+    async def export(self, smart_id: SmartId, db_session: Session, user: User) -> Response[bytes]:
         document = await smart.export(db_session, parse_id(smart_id), user)
         return Response(
-            document,
+            json.dumps(document, ensure_ascii=False).encode(),
             media_type="application/json",
             headers={"Content-Disposition": f'attachment; filename="{smart_id}.nsp"'},
         )
