@@ -167,19 +167,6 @@ async def generate(conn: asyncpg.Connection, rng: random.Random, user: uuid.UUID
 
 
 @pytest.fixture(scope="session")
-def bench_server(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """(an administrator's URL, a role suffix): the shared ``infra`` when loaded."""
-    try:
-        infra = request.getfixturevalue("infra")
-        return infra.admin_url, infra.role_suffix
-    except pytest.FixtureLookupError:
-        server_url = os.environ.get("MEDLEY_DATABASE_URL", "")
-        if not server_url:
-            pytest.skip("needs the infra fixture or MEDLEY_DATABASE_URL")
-        return server_url, ""
-
-
-@pytest.fixture(scope="session")
 async def bench(bench_server: tuple[str, str]) -> AsyncIterator[Bench]:
     server_url, suffix = bench_server
     name = f"medley_playlists_bench_{uuid.uuid4().hex[:8]}"
@@ -382,7 +369,7 @@ async def test_moves_and_reads_of_a_full_playlist(bench: Bench) -> None:
 
         baseline = await ps.sequential(renumbering_move, len(moves), budget_s=120)
         ps.report(
-            "move 100 of 10,000 items, p95",
+            f"move 100 of 10,000 items, p95 (p50 {run.p50_ms:.1f})",
             ps.ms(run.p95_ms),
             "renumbered int positions",
             ps.ms(baseline.p95_ms),
@@ -417,7 +404,7 @@ async def test_moves_and_reads_of_a_full_playlist(bench: Bench) -> None:
     finally:
         await conn.close()
     ps.report(
-        "read 10,000 items with details, p95",
+        f"read 10,000 items + details, p95 (p50 {reads.p50_ms:.1f})",
         ps.ms(reads.p95_ms),
         "a query per track",
         ps.ms(per_track.p95_ms),
@@ -512,7 +499,7 @@ async def test_smart_playlists_over_a_million_tracks(bench: Bench) -> None:
             # The SQL answer is the Python answer, order included.
             assert answer == expected
             ps.report(
-                f"{name}, p95",
+                f"{name}, p95 (p50 {run.p50_ms:.1f})",
                 ps.ms(run.p95_ms),
                 "fetch, filter in Python",
                 ps.ms(baseline.p95_ms),
