@@ -22,7 +22,7 @@ from medley_core.settings import env_prefix_for
 # a client only the scopes its entry below lists; each internal route requires its own.
 
 #: ``GET /internal/users/{id}/integrations/{provider}`` on users: third-party tokens in clear.
-#: Only services that sync from those providers (ingestion, when it arrives) hold it.
+#: Only services that sync from those providers (ingestion, once it syncs) hold it.
 INTEGRATIONS_READ = "integrations:read"
 #: ``POST /internal/api-tokens/resolve`` on users: whose scrobbling API token this is.
 API_TOKENS_RESOLVE = "api-tokens:resolve"
@@ -115,9 +115,20 @@ CATALOG = ServiceEntry(
     extensions=("pg_trgm", "unaccent"),
 )
 
+INGESTION = ServiceEntry(
+    name="ingestion",
+    app="medley_ingestion.app:create_app",
+    dev_port=8103,
+    schema="ingestion",
+    role="medley_ingestion",
+    # Connector tracks are resolved to catalog tracks (created when missing) in batches.
+    scopes=(CATALOG_RESOLVE,),
+)
+
 #: The services that own data, in start order: users first (everyone needs its JWKS and
-#: service tokens). Each is also one of the gateway's upstreams.
-SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG)
+#: service tokens), the catalog before ingestion (which resolves tracks through it). Each
+#: is also one of the gateway's upstreams.
+SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG, INGESTION)
 
 #: The public surface; owns no data, starts last. Its readiness asks every upstream, including
 #: any not running yet, so launchers and health checks wait for its liveness instead.

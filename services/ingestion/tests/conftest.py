@@ -1,0 +1,278 @@
+"""Fixtures for ingestion's tests.
+
+Pure tests (the format readers) need none of these. Domain and HTTP tests get ingestion
+provisioned like production in a database of this run's own, and a **real catalog**: the
+catalog app served over HTTP by uvicorn on a free port, in a database of its own, on the same
+NATS namespace (so its ``catalog.track.*`` events reach ingestion's consumers). Ingestion calls
+its ``POST /internal/resolve`` with a service token the catalog's verifier accepts.
+
+The ingestion app under test runs no import workers of its own (``import_workers=0``): tests
+run jobs with :meth:`ImportWorkers.run_one`, or start worker processes, and see exactly when
+each one runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS
+from medley_catalog.app import create_app as create_catalog_app
+from medley_catalog.settings import EXTENSIONS as CATALOG_EXTENSIONS
+from medley_catalog.settings import CatalogSettings
+from medley_core.db import create_engine, create_session_factory
+from medley_core.provisioning import ServiceDatabase
+from medley_core.registry import CATALOG_RESOLVE
+from medley_core.service_tokens import StaticAuthorization
+from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_ingestion import MIGRATIONS_DIR
+from medley_ingestion.app import create_app
+from medley_ingestion.catalog_client import CatalogClient
+from medley_ingestion.settings import IngestionSettings
+from medley_ingestion.worker import ImportWorkers
+from medley_local.pytest_plugin import ServiceDb, service_db
+
+ROLE = "medley_ingestion_test"
+CATALOG_ROLE = "medley_catalog_for_ingestion_test"
+ISSUER = "medley-users"
+AUDIENCE = "medley"
+KID = "ingestion-test-key"
+
+# Every table a test may fill; emptied by ``fresh``.
+TABLES = (
+    "plays, likes, import_rejections, import_jobs, connector_tracks, sync_checkpoints, "
+    "tracks, user_track_totals, user_track_days, user_hours, playing_now, listeners, "
+    "outbox, inbox"
+)
+
+
+@pytest.fixture(scope="session")
+def ingestion_infra(request: pytest.FixtureRequest) -> Any:
+    """The shared ``infra``, with an event namespace of ingestion's tests' own."""
+    infra = request.getfixturevalue("infra")
+    return dataclasses.replace(infra, event_prefix=infra.event_namespace("ingestion"))
+
+
+def service_database(infra: Any) -> ServiceDatabase:
+    name = f"{ROLE}{getattr(infra, 'role_suffix', '')}"
+    return ServiceDatabase(
+        schema="ingestion", role=name, password=name, migrations_dir=MIGRATIONS_DIR
+    )
+
+
+@pytest.fixture(scope="session")
+async def ingestion_db(ingestion_infra: Any) -> AsyncIterator[ServiceDb]:
+    async with service_db(ingestion_infra.admin_url, service_database(ingestion_infra)) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(ingestion_infra: Any) -> AsyncIterator[ServiceDb]:
+    name = f"{CATALOG_ROLE}{getattr(ingestion_infra, 'role_suffix', '')}"
+    database = ServiceDatabase(
+        schema="catalog",
+        role=name,
+        password=name,
+        migrations_dir=CATALOG_MIGRATIONS,
+        extensions=CATALOG_EXTENSIONS,
+    )
+    async with service_db(ingestion_infra.admin_url, database) as db:
+        yield db
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+class Tokens:
+    """One signing key: a verifier for the apps under test, and tokens it accepts."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        jwk = jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        self.jwks = {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "EdDSA"}]}
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(StaticKeySource(self.jwks), issuer=ISSUER, audience=AUDIENCE)
+
+    def token(self, subject: str, *, service: bool = False, scope: str = "") -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": uuid.uuid4().hex,
+            "roles": [] if service else ["user"],
+            "token_use": "service" if service else "access",
+        }
+        if service:
+            claims["scope"] = scope
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
+
+    def user(self, user_id: uuid.UUID) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(str(user_id))}"}
+
+    def service(self, client: str, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(client, service=True, scope=scope)}"}
+
+
+@pytest.fixture(scope="session")
+def tokens() -> Tokens:
+    return Tokens()
+
+
+# --- the real catalog, over HTTP ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def catalog_url(
+    ingestion_infra: Any, catalog_db: ServiceDb, tokens: Tokens
+) -> AsyncIterator[str]:
+    """The catalog app, served by uvicorn on a free port for the session."""
+    settings = CatalogSettings(
+        database_url=catalog_db.service_url,
+        nats_url=ingestion_infra.nats_url,
+        event_prefix=ingestion_infra.event_prefix,
+        log_json=False,
+        db_pool_size=4,
+        relay_poll_interval_s=0.2,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_catalog_app(settings, verifier=tokens.verifier()),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+def catalog_token(tokens: Tokens) -> str:
+    return tokens.token("ingestion", service=True, scope=CATALOG_RESOLVE)
+
+
+@pytest.fixture(scope="session")
+async def catalog(catalog_url: str, catalog_token: str) -> AsyncIterator[CatalogClient]:
+    client = CatalogClient(catalog_url, StaticAuthorization(catalog_token))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+# --- ingestion ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ingestion-data")
+
+
+@pytest.fixture(scope="session")
+def settings(
+    ingestion_infra: Any, ingestion_db: ServiceDb, catalog_url: str, data_dir: Path
+) -> IngestionSettings:
+    return IngestionSettings(
+        database_url=ingestion_db.service_url,
+        nats_url=ingestion_infra.nats_url,
+        event_prefix=ingestion_infra.event_prefix,
+        data_dir=data_dir,
+        catalog_url=catalog_url,
+        log_json=False,
+        db_pool_size=4,
+        import_workers=0,
+        import_chunk_records=1_000,
+        relay_poll_interval_s=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: IngestionSettings) -> AsyncIterator[AsyncEngine]:
+    created = create_engine(settings)
+    try:
+        yield created
+    finally:
+        await created.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def workers(
+    settings: IngestionSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog: CatalogClient,
+) -> ImportWorkers:
+    """Run jobs one at a time from the test (``await workers.run_one()``)."""
+    return ImportWorkers(settings, sessions, catalog, count=0)
+
+
+@pytest.fixture(scope="session")
+async def client(
+    settings: IngestionSettings, tokens: Tokens, catalog_url: str, catalog_token: str
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    app_catalog = CatalogClient(catalog_url, StaticAuthorization(catalog_token))
+    app = create_app(settings, verifier=tokens.verifier(), catalog=app_catalog)
+    async with AsyncTestClient(app) as started:
+        yield started
+
+
+@pytest.fixture
+async def fresh(ingestion_db: ServiceDb) -> ServiceDb:
+    """Ingestion's tables emptied for this test (the catalog keeps its tracks)."""
+    await ingestion_db.execute(f"TRUNCATE {TABLES} CASCADE")
+    return ingestion_db
+
+
+Headers = Callable[[uuid.UUID], dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def as_user(tokens: Tokens) -> Headers:
+    return tokens.user
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = dict(response.json())
+    assert body["status"] == status
+    return body
