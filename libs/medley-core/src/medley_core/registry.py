@@ -30,6 +30,9 @@ API_TOKENS_RESOLVE = "api-tokens:resolve"
 CATALOG_RESOLVE = "catalog:resolve"
 #: Catalog writes (create, edit, merge, delete) by a service rather than an administrator.
 CATALOG_WRITE = "catalog:write"
+#: Ingestion's ListenBrainz routes (``/1/…``) acting for the user whose API token the caller
+#: (the gateway) resolved, named in ``X-Medley-User-Id`` / ``X-Medley-Username``.
+LISTENS_ON_BEHALF = "listens:on-behalf"
 
 #: Every scope a route requires, with what it allows (the README's table says who holds it).
 SCOPES: dict[str, str] = {
@@ -37,6 +40,7 @@ SCOPES: dict[str, str] = {
     API_TOKENS_RESOLVE: "resolve a scrobbling client's API token to its user",
     CATALOG_RESOLVE: "resolve track candidates against the catalog, creating what is missing",
     CATALOG_WRITE: "create, edit, merge and delete catalog entities",
+    LISTENS_ON_BEHALF: "submit and read listens for the user whose API token it resolved",
 }
 
 
@@ -136,8 +140,9 @@ GATEWAY = ServiceEntry(
     name="gateway",
     app="medley_gateway.app:create_app",
     dev_port=8000,
-    # The ListenBrainz-compatible routes authenticate scrobbling clients by API token.
-    scopes=(API_TOKENS_RESOLVE,),
+    # The ListenBrainz-compatible routes authenticate scrobbling clients by API token, and
+    # forward the user it names to ingestion.
+    scopes=(API_TOKENS_RESOLVE, LISTENS_ON_BEHALF),
     ready_path="/health/live",
 )
 

@@ -83,3 +83,9 @@ async def listener_id(session: AsyncSession, username: str) -> uuid.UUID:
     if found is None:
         raise NotFound(f"no user named {username!r}")
     return uuid.UUID(str(found))
+
+
+async def listener_name(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    conn = await driver_connection(session)
+    found = await conn.fetchval("SELECT username FROM listeners WHERE user_id = $1", user_id)
+    return str(found) if found is not None else None

@@ -9,7 +9,13 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from medley_ingestion.api.imports import ImportsController
+from medley_ingestion.api.listenbrainz import listenbrainz_router
+from medley_ingestion.api.me import LikesController, ListensController, StatsController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ImportsController,
+    ListensController,
+    LikesController,
+    StatsController,
+    listenbrainz_router(),
 ]

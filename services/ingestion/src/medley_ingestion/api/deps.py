@@ -7,6 +7,7 @@ from typing import TypeAlias
 from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.app import ServiceRuntime
 from medley_core.verification import Principal
 from medley_ingestion.runtime import Ingestion
 from medley_ingestion.settings import IngestionSettings
@@ -16,3 +17,4 @@ Session: TypeAlias = NamedDependency[AsyncSession]
 Settings: TypeAlias = NamedDependency[IngestionSettings]
 Runtime: TypeAlias = NamedDependency[Ingestion]
 Caller: TypeAlias = NamedDependency[Principal]
+ServiceRt: TypeAlias = NamedDependency[ServiceRuntime]

@@ -8,11 +8,10 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from medley_core.app import ServiceRuntime
 from medley_core.auth import require_user
 from medley_ingestion import imports, jobs
 from medley_ingestion.api.common import UuidPath, parse_uuid, require_uuid
-from medley_ingestion.api.deps import Caller, Runtime, Session, Settings
+from medley_ingestion.api.deps import Caller, Runtime, ServiceRt, Session, Settings
 
 
 class ImportsController(Controller):
@@ -30,7 +29,7 @@ class ImportsController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        runtime: ServiceRuntime,
+        runtime: ServiceRt,
         ingestion_settings: Settings,
         ingestion: Runtime,
         principal: Caller,

@@ -1,0 +1,131 @@
+"""``/api/v1/me/listens``, ``/api/v1/me/likes`` and ``/api/v1/me/stats``: the caller's own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, delete, get, put
+from litestar.params import QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from medley_core.auth import require_user
+from medley_ingestion import likes, listens, stats
+from medley_ingestion.api.common import UuidPath, parse_uuid, require_uuid
+from medley_ingestion.api.deps import Caller, Session
+
+RangeParam = Annotated[
+    stats.Range, QueryParameter(description="a ListenBrainz range (this_week … all_time)")
+]
+
+
+class ListensController(Controller):
+    path = "/api/v1/me/listens"
+    tags = ["listens"]
+    guards = [require_user()]
+
+    @get("/", summary="My listens, newest first (keyset pages; filters by time and track)")
+    async def list_listens(
+        self,
+        db_session: Session,
+        principal: Caller,
+        since: Annotated[datetime | None, QueryParameter(description="from (inclusive)")] = None,
+        until: Annotated[datetime | None, QueryParameter(description="to (exclusive)")] = None,
+        track_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        query = listens.ListenQuery(
+            since=since,
+            until=until,
+            track_id=parse_uuid(track_id, "track_id"),
+            before=listens.decode_cursor(cursor) if cursor else None,
+        )
+        return await listens.page(db_session, principal.user_id, query, limit=limit)
+
+    @delete("/{listen_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete one of my listens")
+    async def delete_listen(
+        self, db_session: Session, principal: Caller, listen_id: UuidPath
+    ) -> None:
+        await listens.delete_listen(
+            db_session, principal.user_id, require_uuid(listen_id, "listen_id")
+        )
+
+
+class LikesController(Controller):
+    path = "/api/v1/me/likes"
+    tags = ["likes"]
+    guards = [require_user()]
+
+    @get("/{track_id:str}", summary="Whether I like a track")
+    async def get_like(
+        self, db_session: Session, principal: Caller, track_id: UuidPath
+    ) -> dict[str, Any]:
+        return await likes.get_like(
+            db_session, principal.user_id, require_uuid(track_id, "track_id")
+        )
+
+    @put("/{track_id:str}", summary="Like a track")
+    async def put_like(
+        self, db_session: Session, principal: Caller, track_id: UuidPath
+    ) -> dict[str, Any]:
+        return await likes.like(db_session, principal.user_id, require_uuid(track_id, "track_id"))
+
+    @delete("/{track_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Unlike a track")
+    async def delete_like(self, db_session: Session, principal: Caller, track_id: UuidPath) -> None:
+        await likes.unlike(db_session, principal.user_id, require_uuid(track_id, "track_id"))
+
+
+class StatsController(Controller):
+    path = "/api/v1/me/stats"
+    tags = ["stats"]
+    guards = [require_user()]
+
+    @get("/top-tracks", summary="My most played tracks over a range")
+    async def top_tracks(
+        self,
+        db_session: Session,
+        principal: Caller,
+        range: RangeParam = "all_time",
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
+    ) -> dict[str, Any]:
+        return await stats.top_report(db_session, principal.user_id, "tracks", range, limit=limit)
+
+    @get("/top-artists", summary="My most played artists over a range")
+    async def top_artists(
+        self,
+        db_session: Session,
+        principal: Caller,
+        range: RangeParam = "all_time",
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
+    ) -> dict[str, Any]:
+        return await stats.top_report(db_session, principal.user_id, "artists", range, limit=limit)
+
+    @get("/top-albums", summary="My most played albums over a range")
+    async def top_albums(
+        self,
+        db_session: Session,
+        principal: Caller,
+        range: RangeParam = "all_time",
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
+    ) -> dict[str, Any]:
+        return await stats.top_report(db_session, principal.user_id, "albums", range, limit=limit)
+
+    @get("/activity", summary="My listens per day, hour or weekday (UTC) over a range")
+    async def activity(
+        self,
+        db_session: Session,
+        principal: Caller,
+        range: RangeParam = "all_time",
+        by: Annotated[stats.ActivityBy, QueryParameter()] = "day",
+    ) -> dict[str, Any]:
+        return await stats.activity_report(db_session, principal.user_id, range, by)
+
+    @get("/totals", summary="My listens, distinct tracks, artists and albums, time listened")
+    async def totals(
+        self,
+        db_session: Session,
+        principal: Caller,
+        range: RangeParam = "all_time",
+    ) -> dict[str, Any]:
+        return await stats.totals_report(db_session, principal.user_id, range)
