@@ -13,12 +13,12 @@ each one runs.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import socket
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +146,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-async def catalog_url(
-    ingestion_infra: Any, catalog_db: ServiceDb, tokens: Tokens
-) -> AsyncIterator[str]:
-    """The catalog app, served by uvicorn on a free port for the session."""
+def catalog_url(ingestion_infra: Any, catalog_db: ServiceDb, tokens: Tokens) -> Iterator[str]:
+    """The catalog app, served by uvicorn on a free port for the session, in a thread with
+    its own event loop (the test client blocks the tests' loop while an app answers)."""
     settings = CatalogSettings(
         database_url=catalog_db.service_url,
         nats_url=ingestion_infra.nats_url,
@@ -168,16 +167,18 @@ async def catalog_url(
             lifespan="on",
         )
     )
-    task = asyncio.create_task(server.serve())
+    thread = threading.Thread(target=server.run, name="catalog-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
     while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the catalog server did not start")
+        time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")

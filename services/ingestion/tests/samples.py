@@ -231,3 +231,7 @@ BASE = datetime(2024, 3, 10, 18, 0, tzinfo=UTC)
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def json_bytes(document: Any) -> bytes:
+    return json.dumps(document).encode()

@@ -146,7 +146,8 @@ def test_your_library_tracks_become_likes() -> None:
     likes = read(data)
     assert [type(x) for x in likes] == [Liked, Liked]
     first = likes[0]
-    assert isinstance(first, Liked) and first.track is not None
+    assert isinstance(first, Liked)
+    assert first.track is not None
     assert first.track.spotify_id == TRACKS[0][3]
     assert first.liked_at == NOW
 
@@ -235,14 +236,17 @@ def test_listenbrainz_jsonl_listens_and_feedback() -> None:
     assert listen.track.duration_ms == 320_357
 
     feedback = (
-        json.dumps({"recording_msid": msid, "recording_mbid": None, "score": 1, "created": 1700000000})
+        json.dumps(
+            {"recording_msid": msid, "recording_mbid": None, "score": 1, "created": 1700000000}
+        )
         + "\n"
         + json.dumps({"recording_msid": msid, "score": -1, "created": 1700000100})
         + "\n"
     ).encode()
     assert detect(feedback) is importers.LISTENBRAINZ_FEEDBACK
     love, hate = read(feedback)
-    assert isinstance(love, Liked) and isinstance(hate, Liked)
+    assert isinstance(love, Liked)
+    assert isinstance(hate, Liked)
     assert (love.score, love.recording_msid, love.track) == (1, msid, None)
     assert hate.score == -1
 
@@ -310,15 +314,18 @@ def test_a_zip_that_unpacks_past_the_total_limit_is_refused(tmp_path: Path) -> N
     path = tmp_path / "upload.zip"
     path.write_bytes(zip_of({f"part{i}.json": b"[" + b"0," * 50_000 + b"0]" for i in range(4)}))
     limits = archive.ArchiveLimits(300_000, 1e9, 100)
-    with pytest.raises(FileError, match="more than 300000 bytes"), archive.open_upload(
-        path, "upload.zip", limits
+    with (
+        pytest.raises(FileError, match="more than 300000 bytes"),
+        archive.open_upload(path, "upload.zip", limits),
     ):
         pass
 
 
 def test_a_corrupt_zip_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "upload.zip"
-    data = zip_of({"Streaming_History_Audio_2024.json": samples.extended_history([extended_row(BASE, 1)])})
+    data = zip_of(
+        {"Streaming_History_Audio_2024.json": samples.extended_history([extended_row(BASE, 1)])}
+    )
     path.write_bytes(data[: len(data) // 2])
     limits = archive.ArchiveLimits(1 << 30, 200.0, 100)
     with pytest.raises(FileError, match="corrupt"), archive.open_upload(path, "upload.zip", limits):

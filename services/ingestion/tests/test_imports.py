@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from medley_ingestion.worker import ImportWorkers
@@ -143,3 +144,342 @@ async def test_another_users_job_is_not_found(
         assert_problem(answer, 404)
     mine = await client.get("/api/v1/imports/", headers=as_user(other))
     assert mine.json() == {"items": [], "next": None}
+
+
+async def test_an_overlapping_export_adds_only_what_is_new(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    rows = [extended_row(BASE + minutes(10 * i), 200_000, TRACKS[i % 5]) for i in range(8)]
+    older = samples.spotify_extended_zip([samples.extended_history(rows[:5])])
+    # The later export repeats the last three plays, and one of them twice.
+    newer = samples.spotify_extended_zip([samples.extended_history([*rows[2:], rows[7]])])
+    first = await import_file(client, workers, as_user(user), older)
+    second = await import_file(client, workers, as_user(user), newer)
+    assert first["progress"]["listens_imported"] == 5
+    assert second["progress"]["listens_imported"] == 3
+    assert second["progress"]["duplicates_skipped"] == 4
+    assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", user) == 8
+
+
+async def test_an_import_over_live_scrobbles_does_not_double(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    artist, album, title, _, length = TRACKS[0]
+    started = BASE - timedelta(milliseconds=length)
+    # The scrobbler saw the track start 20 s later than Spotify's arithmetic says.
+    scrobbled = await client.post(
+        "/1/submit-listens",
+        content=samples.json_bytes(
+            {
+                "listen_type": "single",
+                "payload": [
+                    {
+                        "listened_at": int(started.timestamp()) + 20,
+                        "track_metadata": {
+                            "artist_name": artist,
+                            "track_name": title,
+                            "release_name": album,
+                        },
+                    }
+                ],
+            }
+        ),
+        headers=as_user(user),
+    )
+    assert scrobbled.status_code == 200, scrobbled.text
+    # The same track again an hour later from the scrobbler: a genuine, separate listen.
+    job = await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.spotify_extended_zip(
+            [
+                samples.extended_history(
+                    [extended_row(BASE, length), extended_row(BASE + minutes(60), length)]
+                )
+            ]
+        ),
+    )
+    assert job["progress"]["listens_imported"] == 1
+    assert job["progress"]["duplicates_skipped"] == 1
+    plays = await fresh.fetch(
+        "SELECT source FROM plays WHERE user_id = $1 ORDER BY listened_at", user
+    )
+    # The first stays (the scrobble), the import's copy of it is not stored.
+    assert [p["source"] for p in plays] == ["scrobble", "spotify"]
+
+
+async def test_a_short_track_on_repeat_stays_distinct(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    # A 40-second track played five times in a row: five listens 40 s apart.
+    rows = [extended_row(BASE + timedelta(seconds=40 * i), 40_000, TRACKS[2]) for i in range(5)]
+    job = await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.spotify_extended_zip([samples.extended_history(rows)]),
+    )
+    assert job["progress"]["listens_imported"] == 5
+    assert job["progress"]["duplicates_skipped"] == 0
+
+
+async def test_each_format_imports_from_its_real_file(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    rows = [
+        ("Radiohead", "OK Computer", "Karma Police", BASE),
+        ("Björk", "", "Jóga", BASE + minutes(5)),
+    ]
+    lastfm = await import_file(
+        client, workers, as_user(user), samples.lastfm_headerless(rows), "scrobbles.csv"
+    )
+    assert (lastfm["status"], lastfm["detected_format"]) == ("completed", "lastfm_csv")
+    assert lastfm["progress"]["listens_imported"] == 2
+    account = await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.zipped(
+            {
+                "MyData/StreamingHistory_music_0.json": samples.account_history(
+                    [(BASE + minutes(60), "Daft Punk", "One More Time", 320_000)]
+                ),
+                "MyData/StreamingHistory_podcast_0.json": b"[]",
+                "MyData/YourLibrary.json": samples.your_library(TRACKS[:2]),
+                "MyData/Userdata.json": b'{"username": "someone"}',
+            }
+        ),
+        "my_spotify_data.zip",
+    )
+    assert (account["status"], account["detected_format"]) == ("completed", "spotify_account")
+    assert account["progress"]["listens_imported"] == 1
+    assert account["progress"]["likes_imported"] == 2
+    msid = "0cf3a1a5-d6c2-4b43-b64d-8d9b7b9d0c1e"
+    listenbrainz = await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.listenbrainz_zip(
+            [
+                samples.lb_listen(
+                    BASE + minutes(120), "Sigur Rós", "Hoppípolla", "Takk...", recording_msid=msid
+                )
+            ],
+            [{"recording_msid": msid, "recording_mbid": None, "score": 1, "created": 1710100000}],
+        ),
+        "listenbrainz_someone.zip",
+    )
+    assert (listenbrainz["status"], listenbrainz["detected_format"]) == (
+        "completed",
+        "listenbrainz",
+    )
+    assert listenbrainz["progress"]["listens_imported"] == 1
+    assert listenbrainz["progress"]["likes_imported"] == 1
+    assert await fresh.fetchval("SELECT count(*) FROM likes WHERE user_id = $1", user) == 3
+
+
+async def failed_job(
+    client: AsyncTestClient[Any],
+    workers: ImportWorkers,
+    headers: dict[str, str],
+    data: bytes,
+    filename: str = "upload.zip",
+    fmt: str | None = None,
+) -> dict[str, Any]:
+    job = await import_file(client, workers, headers, data, filename, fmt)
+    assert job["status"] == "failed", job
+    assert job["progress"]["listens_imported"] == 0
+    return job
+
+
+async def test_a_broken_file_fails_the_job_before_any_listen_is_stored(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    good = samples.extended_history([extended_row(BASE + minutes(i), 100_000) for i in range(3)])
+    truncated = samples.extended_history(
+        [extended_row(BASE + minutes(60 + i), 100_000) for i in range(3)]
+    )
+    truncated = truncated[: len(truncated) - 30]
+    job = await failed_job(
+        client, workers, as_user(user), samples.spotify_extended_zip([good, truncated])
+    )
+    assert "truncated" in job["error"]
+    assert job["error_position"] == (
+        "Spotify Extended Streaming History/Streaming_History_Audio_2023-2024_1.json: "
+        f"byte {len(truncated)}"
+    )
+    # The good part was not stored either: importing the fixed export gives one copy.
+    assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", user) == 0
+    events = await fresh.events("ingestion.import.failed")
+    assert [e["subject"] for e in events] == [job["id"]]
+
+
+async def test_bad_uploads_fail_with_the_reason(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = as_user(uuid.uuid4())
+    latin1 = "Motörhead,Ace of Spades,Ace of Spades,23 Feb 2016 17:59\n".encode("latin-1")
+    job = await failed_job(client, workers, user, latin1, "scrobbles.csv")
+    assert job["error"] == "the file is not UTF-8"
+    assert job["error_position"] == "scrobbles.csv: byte 3"
+
+    job = await failed_job(client, workers, user, b"id;name\n1;ada\n", "export.csv")
+    assert job["error"].startswith("not a listening history Medley knows")
+
+    job = await failed_job(
+        client, workers, user, samples.zipped({"../evil.json": b"[]"}), "my_spotify_data.zip"
+    )
+    assert "path traversal" in job["error"]
+
+    job = await failed_job(
+        client, workers, user, samples.zipped({"inner.zip": samples.zipped({"a.json": b"[]"})})
+    )
+    assert job["error"] == "nested archives are not accepted"
+
+    bomb = samples.zipped({"Streaming_History_Audio_2024.json": b"[" + b" " * (64 << 20) + b"]"})
+    job = await failed_job(client, workers, user, bomb)
+    assert "zip bomb" in job["error"]
+
+    job = await failed_job(client, workers, user, b"PK\x03\x04 this is no zip at all")
+    assert "corrupt" in job["error"]
+
+    # The format named does not replace detection: an upload of something else fails.
+    job = await failed_job(
+        client,
+        workers,
+        user,
+        samples.lastfm_headerless([("A", "B", "C", BASE)]),
+        "scrobbles.csv",
+        fmt="spotify_extended",
+    )
+    assert job["error"] == "the upload is not a spotify_extended export (it holds lastfm_csv)"
+
+
+async def test_an_unknown_format_or_a_form_without_a_file_is_a_problem(
+    client: AsyncTestClient[Any], as_user: Headers, fresh: ServiceDb, settings: Any
+) -> None:
+    user = as_user(uuid.uuid4())
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    before = sorted(settings.uploads_dir.iterdir())
+    response = await upload(client, user, b"[]", fmt="itunes")
+    assert assert_problem(response, 422)["field"] == "format"
+    response = await client.post(
+        "/api/v1/imports/", files={"other": ("x", b"[]", "text/plain")}, headers=user
+    )
+    assert assert_problem(response, 422)["field"] == "file"
+    response = await client.post("/api/v1/imports/", json={"file": "[]"}, headers=user)
+    assert_problem(response, 415)
+    # Nothing was left behind in the uploads directory by the refused ones.
+    assert await fresh.fetchval("SELECT count(*) FROM import_jobs") == 0
+    assert sorted(settings.uploads_dir.iterdir()) == before
+
+
+async def test_an_upload_over_the_limit_is_refused_and_removed(
+    tmp_path: Any, settings: Any
+) -> None:
+    from medley_core.errors import ContentTooLarge
+    from medley_ingestion.uploads import receive_upload
+
+    boundary = "xyzzy"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + b"["
+        + b"0," * 4096
+        + b"0]\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+
+    async def chunks() -> Any:
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+
+    with pytest.raises(ContentTooLarge):
+        await receive_upload(
+            chunks(), f"multipart/form-data; boundary={boundary}", tmp_path, max_bytes=4096
+        )
+    assert list(tmp_path.iterdir()) == []
+    received = await receive_upload(
+        chunks(), f"multipart/form-data; boundary={boundary}", tmp_path, max_bytes=1 << 20
+    )
+    assert received.path.read_bytes() == b"[" + b"0," * 4096 + b"0]"
+    assert received.filename == "big.json"
+
+
+async def test_cancel_a_queued_and_a_running_job(
+    client: AsyncTestClient[Any],
+    workers: ImportWorkers,
+    as_user: Headers,
+    fresh: ServiceDb,
+    settings: Any,
+) -> None:
+    from medley_ingestion.jobs import claim
+    from medley_ingestion.pipeline import JobRun
+
+    user = uuid.uuid4()
+    queued = (await upload(client, as_user(user), spotify_sample())).json()
+    cancelled = await client.post(f"/api/v1/imports/{queued['id']}/cancel", headers=as_user(user))
+    assert cancelled.json()["status"] == "cancelled"
+    assert await workers.run_one() is None  # nothing left to run
+    again = await client.post(f"/api/v1/imports/{queued['id']}/cancel", headers=as_user(user))
+    assert_problem(again, 409)
+
+    running = (await upload(client, as_user(user), spotify_sample())).json()
+    lease = await claim(settings.database_url, settings.schema_name, "test")
+    assert lease is not None
+    assert lease.job.id == uuid.UUID(running["id"])
+    try:
+        asked = await client.post(f"/api/v1/imports/{running['id']}/cancel", headers=as_user(user))
+        assert asked.json()["status"] == "running"
+        assert asked.json()["cancel_requested"] is True
+        status = await JobRun(settings, workers.sessions, workers.catalog, lease).run()
+    finally:
+        await lease.release()
+    assert status == "cancelled"
+    seen = (await client.get(f"/api/v1/imports/{running['id']}", headers=as_user(user))).json()
+    assert seen["status"] == "cancelled"
+    assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", user) == 0
+
+
+async def test_delete_removes_the_upload_and_keeps_the_listens(
+    client: AsyncTestClient[Any],
+    workers: ImportWorkers,
+    as_user: Headers,
+    fresh: ServiceDb,
+    settings: Any,
+) -> None:
+    user = uuid.uuid4()
+    job = await import_file(client, workers, as_user(user), spotify_sample())
+    path = await fresh.fetchval(
+        "SELECT upload_path FROM import_jobs WHERE id = $1", uuid.UUID(job["id"])
+    )
+    assert (settings.uploads_dir / path).exists()
+    response = await client.delete(f"/api/v1/imports/{job['id']}", headers=as_user(user))
+    assert response.status_code == 204, response.text
+    assert not (settings.uploads_dir / path).exists()
+    assert_problem(await client.get(f"/api/v1/imports/{job['id']}", headers=as_user(user)), 404)
+    assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", user) == 5
+
+
+async def test_my_imports_come_in_keyset_pages_newest_first(
+    client: AsyncTestClient[Any], as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = as_user(uuid.uuid4())
+    ids = [
+        (await upload(client, user, spotify_sample(), f"{i}.zip")).json()["id"] for i in range(3)
+    ]
+    first = (await client.get("/api/v1/imports/?limit=2", headers=user)).json()
+    assert [j["id"] for j in first["items"]] == ids[::-1][:2]
+    second = (
+        await client.get(f"/api/v1/imports/?limit=2&cursor={first['next']}", headers=user)
+    ).json()
+    assert [j["id"] for j in second["items"]] == ids[:1]
+    assert second["next"] is None

@@ -20,7 +20,7 @@ from litestar import Controller, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from medley_core.app import ServiceRuntime
@@ -44,6 +44,14 @@ _rate_headers: contextvars.ContextVar[dict[str, str] | None] = contextvars.Conte
 )
 
 Count = Annotated[int | None, QueryParameter(ge=0)]
+UserName = Annotated[str, PathParameter(max_length=200, description="a Medley username")]
+StatKind = Annotated[
+    str,
+    PathParameter(
+        max_length=40,
+        description="artists, releases, recordings, listening-activity or daily-activity",
+    ),
+]
 
 
 def _runtime(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceRuntime:
@@ -217,7 +225,7 @@ class ListenBrainzController(Controller):
     async def user_listens(
         self,
         db_session: Session,
-        user_name: str,
+        user_name: UserName,
         min_ts: Annotated[int | None, QueryParameter(ge=0)] = None,
         max_ts: Annotated[int | None, QueryParameter(ge=0)] = None,
         count: Count = None,
@@ -231,11 +239,11 @@ class ListenBrainzController(Controller):
         )
 
     @get("/user/{user_name:str}/listen-count", summary="How many listens a user has")
-    async def listen_count(self, db_session: Session, user_name: str) -> dict[str, Any]:
+    async def listen_count(self, db_session: Session, user_name: UserName) -> dict[str, Any]:
         return await lb.listen_count(db_session, await _named(db_session, user_name))
 
     @get("/user/{user_name:str}/playing-now", summary="What a user is playing now")
-    async def playing_now(self, db_session: Session, user_name: str) -> dict[str, Any]:
+    async def playing_now(self, db_session: Session, user_name: UserName) -> dict[str, Any]:
         return await lb.playing_now(db_session, await _named(db_session, user_name))
 
     @post("/delete-listen", status_code=HTTP_200_OK, summary="Delete one of my listens")
@@ -270,7 +278,7 @@ class ListenBrainzController(Controller):
     async def get_feedback(
         self,
         db_session: Session,
-        user_name: str,
+        user_name: UserName,
         score: Annotated[int | None, QueryParameter(ge=-1, le=1)] = None,
         count: Annotated[int, QueryParameter(ge=0)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
@@ -286,8 +294,8 @@ class ListenBrainzController(Controller):
     async def user_stats(
         self,
         db_session: Session,
-        user_name: str,
-        kind: str,
+        user_name: UserName,
+        kind: StatKind,
         range: Annotated[str, QueryParameter(max_length=20)] = "all_time",
         count: Annotated[int, QueryParameter(ge=0)] = 25,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

@@ -165,8 +165,11 @@ def detect(head: bytes) -> Kind | None:
         return _detect_array(head)
     if head.startswith(b"{"):
         return _detect_object(head)
-    # CSV: judged on whole lines only, so a cut-off last line cannot mislead.
+    # CSV: judged on whole lines only, so a cut-off last line cannot mislead; and on its
+    # shape, not its encoding (a Last.fm CSV saved as Latin-1 is one, and fails its check
+    # naming the first byte that is not UTF-8).
     complete = head.rsplit(b"\n", 1)[0] if b"\n" in head else head
+    complete = complete.decode("utf-8", "replace").encode("utf-8")
     try:
         layout = lastfm.sniff(complete)
     except FileError:
