@@ -108,7 +108,9 @@ class Tokens:
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(StaticKeySource(self.jwks), issuer=ISSUER, audience=AUDIENCE)
 
-    def token(self, subject: str, *, service: bool = False, scope: str = "") -> str:
+    def token(
+        self, subject: str, *, service: bool = False, scope: str = "", admin: bool = False
+    ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": ISSUER,
@@ -117,7 +119,7 @@ class Tokens:
             "iat": now,
             "exp": now + 3600,
             "jti": uuid.uuid4().hex,
-            "roles": [] if service else ["user"],
+            "roles": [] if service else ["user", "admin"] if admin else ["user"],
             "token_use": "service" if service else "access",
         }
         if service:
@@ -126,6 +128,9 @@ class Tokens:
 
     def user(self, user_id: uuid.UUID) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(str(user_id))}"}
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(str(uuid.uuid4()), admin=True)}"}
 
     def service(self, client: str, scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(client, service=True, scope=scope)}"}
@@ -277,3 +282,46 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     body = dict(response.json())
     assert body["status"] == status
     return body
+
+
+async def publish_event(infra: Any, event_type: Any, payload: Any, subject: str) -> None:
+    """Publish an event as its owner's relay would (the owner is not running here)."""
+    import nats
+
+    from medley_contracts.envelope import EventEnvelope, nats_subject
+    from medley_core.events.streams import ensure_stream
+    from medley_core.ids import new_id, utcnow
+
+    envelope = EventEnvelope(
+        id=new_id(),
+        type=event_type.name,
+        version=event_type.version,
+        source=event_type.context,
+        occurred_at=utcnow(),
+        subject=subject,
+        data=payload.model_dump(mode="json"),
+    )
+    client = await nats.connect(infra.nats_url)
+    try:
+        js = client.jetstream()
+        await ensure_stream(js, event_type.context, infra.event_prefix)
+        await js.publish(
+            nats_subject(event_type.name, infra.event_prefix),
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(envelope.id)},
+        )
+    finally:
+        await client.close()
+
+
+async def eventually(probe: Any, timeout_s: float = 30.0) -> Any:
+    """Poll ``probe()`` until it returns something truthy."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await probe()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.1)

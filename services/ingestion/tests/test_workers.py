@@ -33,7 +33,9 @@ def big_history(listens: int, tracks: int) -> bytes:
     for i in range(listens):
         n = i % tracks
         track = (f"Artist {n % 50}", f"Album {n % 120}", f"Song number {n}", f"{n:022d}", 200_000)
-        rows.append(extended_row(BASE + samples.minutes(4 * i), 200_000 if i % 17 else 5_000, track))
+        rows.append(
+            extended_row(BASE + samples.minutes(4 * i), 200_000 if i % 17 else 5_000, track)
+        )
         if i % 250 == 0:
             rows.append({"ts": "broken", "ms_played": 1})
     return samples.spotify_extended_zip([samples.extended_history(rows)])
@@ -72,7 +74,10 @@ async def test_concurrent_workers_run_each_job_once(
     fresh: ServiceDb,
 ) -> None:
     user = as_user(uuid.uuid4())
-    ids = [(await upload(client, user, big_history(300, 40), f"{i}.zip")).json()["id"] for i in range(6)]
+    ids = [
+        (await upload(client, user, big_history(300, 40), f"{i}.zip")).json()["id"]
+        for i in range(6)
+    ]
     pool = ImportWorkers(settings, workers.sessions, workers.catalog, count=0)
     results = await asyncio.gather(*(pool.run_one(f"w{i}") for i in range(3)))
     while any(r is not None for r in results):
@@ -85,7 +90,9 @@ async def test_concurrent_workers_run_each_job_once(
     assert sorted(e["subject"] for e in started) == sorted(ids)
 
 
-def worker_process(settings: IngestionSettings, catalog_token: str, data_dir: Path) -> subprocess.Popen[bytes]:
+def worker_process(
+    settings: IngestionSettings, catalog_token: str, data_dir: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MEDLEY_INGESTION_DATABASE_URL": settings.database_url,
@@ -152,19 +159,20 @@ async def test_a_job_killed_mid_run_resumes_with_exact_counts(
     # The next worker takes it over from its checkpoint.
     resumer = worker_process(settings, catalog_token, data_dir)
     try:
-        await wait_for(
-            fresh, "SELECT status = 'completed' FROM import_jobs WHERE id = $1", job_id
-        )
+        await wait_for(fresh, "SELECT status = 'completed' FROM import_jobs WHERE id = $1", job_id)
     finally:
         resumer.send_signal(signal.SIGTERM)
         resumer.wait(timeout=30)
 
     done = (await client.get(f"/api/v1/imports/{job_id}", headers=as_user(user))).json()
-    expected = (await client.get(f"/api/v1/imports/{reference['id']}", headers=as_user(reference_user))).json()
+    expected = (
+        await client.get(f"/api/v1/imports/{reference['id']}", headers=as_user(reference_user))
+    ).json()
     assert done["attempts"] == 2
     assert done["progress"] == expected["progress"]
     assert done["rejections"] == expected["rejections"]
     assert done["progress"]["listens_imported"] > 2_500
-    assert await fresh.fetchval(
-        "SELECT count(*) FROM plays WHERE user_id = $1", user
-    ) == done["progress"]["listens_imported"]
+    assert (
+        await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", user)
+        == done["progress"]["listens_imported"]
+    )
