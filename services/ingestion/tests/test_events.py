@@ -106,7 +106,8 @@ async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
     by_title = {
         r["title"]: r["track_id"]
         for r in await fresh.fetch(
-            "SELECT DISTINCT c.title, p.track_id FROM plays p JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
+            "SELECT DISTINCT c.title, p.track_id FROM plays p "
+            "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
             user,
         )
     }
@@ -226,9 +227,8 @@ async def test_an_erased_user_leaves_nothing_behind_and_the_saga_hears_of_it(
         "user_hours",
         "listeners",
     ):
-        assert (
-            await fresh.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", user) == 0
-        ), table
+        query = f"SELECT count(*) FROM {table} WHERE user_id = $1"  # noqa: S608
+        assert await fresh.fetchval(query, user) == 0, table
     assert not (settings.uploads_dir / upload_path).exists()
     assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", bystander) == 5
 
