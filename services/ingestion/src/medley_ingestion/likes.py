@@ -81,12 +81,18 @@ async def store_likes(
 
 
 async def like(
-    session: AsyncSession, user_id: uuid.UUID, track_id: uuid.UUID, score: int = 1
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    track_id: uuid.UUID,
+    score: int = 1,
+    connector_track_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """Like (or hate) one catalog track; the like as stored."""
+    """Like (or hate) one catalog track (as a source named it, if it did); the like as
+    stored."""
     conn = await driver_connection(session)
     now = utcnow()
-    changes = await store_likes(conn, user_id, [LikeRow(track_id, OWN_SOURCE, score, now)])
+    row = LikeRow(track_id, OWN_SOURCE, score, now, connector_track_id)
+    changes = await store_likes(conn, user_id, [row])
     if changes:
         await events.likes_changed(session, user_id, changes)
     return await get_like(session, user_id, track_id)

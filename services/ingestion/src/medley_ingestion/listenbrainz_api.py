@@ -487,19 +487,19 @@ async def recording_feedback(
         if value is not None and not (isinstance(value, str) and UUID_SHAPE.match(value)):
             raise bad_request(f"{value} is not a valid MBID or MSID.")
     conn = await driver_connection(session)
-    track_id = await conn.fetchval(
-        "SELECT track_id FROM connector_tracks WHERE track_id IS NOT NULL AND "
+    found = await conn.fetchrow(
+        "SELECT id, track_id FROM connector_tracks WHERE track_id IS NOT NULL AND "
         "(recording_msid = $1 OR id::text = $1 OR recording_mbid = $2) ORDER BY id LIMIT 1",
         msid.lower() if msid else None,
         mbid.lower() if mbid else None,
     )
-    if track_id is None:
+    if found is None:
         raise LBError(404, "Medley knows no listen of this recording yet.")
     if score == 0:
         with contextlib.suppress(Problem):  # nothing to forget
-            await likes.unlike(session, listener.user_id, track_id)
+            await likes.unlike(session, listener.user_id, found["track_id"])
     else:
-        await likes.like(session, listener.user_id, track_id, score)
+        await likes.like(session, listener.user_id, found["track_id"], score, found["id"])
     return {"status": "ok"}
 
 

@@ -128,14 +128,16 @@ def _args(user_id: uuid.UUID, p: Period) -> list[Any]:
 # projection ``t`` (a track not projected yet shows as unknown rather than vanishing).
 _GROUPS: dict[str, tuple[str, str]] = {
     "tracks": (
-        "pt.track_id::text",
+        "pt.track_id",
         "pt.track_id, min(t.title) AS title, min(t.artist_names) AS artist_names, "
         "min(t.artist_name) AS artist_name, min(t.artist_id::text)::uuid AS artist_id, "
         "min(t.album_title) AS album_title, min(t.album_id::text)::uuid AS album_id, "
         "bool_or(t.deleted_at IS NOT NULL) AS deleted",
     ),
+    # By name: a track's artist id is known only once the catalog's event has come, and a
+    # listen must count under one artist before and after.
     "artists": (
-        "coalesce(t.artist_id::text, 'name:' || lower(coalesce(t.artist_name, '')))",
+        "lower(coalesce(t.artist_name, ''))",
         "min(t.artist_id::text)::uuid AS artist_id, min(t.artist_name) AS artist_name",
     ),
     "albums": (

@@ -101,14 +101,16 @@ def _limiter(connection: ASGIConnection[Any, Any, Any, Any]) -> FixedWindowLimit
 async def listenbrainz_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """Identify the caller (if any), then spend one request of its rate-limit window."""
-    listener = await _identify(connection)
+    """Identify the caller (if any), then spend one request of its rate-limit window (an
+    unidentified one spends its address's, and is then refused)."""
+    refused: LBError | None = None
+    try:
+        listener = await _identify(connection)
+    except LBError as exc:
+        listener, refused = None, exc
     connection.state[LISTENER_STATE] = listener
-    key = (
-        f"user:{listener.user_id}"
-        if listener
-        else f"addr:{connection.client.host if connection.client else '-'}"
-    )
+    address = connection.client.host if connection.client else "-"
+    key = f"user:{listener.user_id}" if listener else f"addr:{address}"
     decision = _limiter(connection).hit(key, time.time())
     headers = {
         "X-RateLimit-Limit": str(decision.limit),
@@ -117,6 +119,8 @@ async def listenbrainz_guard(
         "X-RateLimit-Reset-In": str(max(0, math.ceil(decision.reset_in))),
     }
     _rate_headers.set(headers)
+    if refused is not None:
+        raise refused
     if not decision.allowed:
         raise LBError(429, "Too many requests. Please wait and try again.", headers=dict(headers))
 
@@ -183,7 +187,12 @@ class ListenBrainzController(Controller):
     path = "/1"
     tags = ["listenbrainz"]
     guards = [listenbrainz_guard]
-    exception_handlers = {Exception: _lb_error}
+    # The same keys as the app's handlers, so these win for every error on these routes.
+    exception_handlers = {
+        Problem: _lb_error,
+        ValidationException: _lb_error,
+        HTTPException: _lb_error,
+    }
 
     @post("/submit-listens", status_code=HTTP_200_OK, summary="Submit listens (ListenBrainz)")
     async def submit_listens(
