@@ -34,7 +34,8 @@ from medley_core.ids import new_id, utcnow
 from medley_ingestion import events, likes, listens, stats
 from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.connector_tracks import ConnectorTracks
-from medley_ingestion.importers.listenbrainz import UUID_SHAPE, track_from_metadata
+from medley_ingestion.importers.common import UUID_SHAPE
+from medley_ingestion.importers.listenbrainz import track_from_metadata
 from medley_ingestion.importers.records import EARLIEST_LISTEN, FUTURE_SLACK
 from medley_ingestion.plays import delete_plays, store_plays
 from medley_ingestion.settings import IngestionSettings
@@ -83,10 +84,7 @@ class Listener:
 
 def parse_submission(raw: bytes) -> tuple[str, list[dict[str, Any]]]:
     """``(listen_type, payload)`` of a submission body, validated as ListenBrainz does."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"Cannot parse JSON document: {exc}") from None
+    data = parse_json(raw)
     if not isinstance(data, dict) or "payload" not in data or "listen_type" not in data:
         raise bad_request("Invalid JSON document submitted.")
     payload, listen_type = data["payload"], data["listen_type"]
@@ -112,9 +110,24 @@ def parse_submission(raw: bytes) -> tuple[str, list[dict[str, Any]]]:
     return listen_type, payload
 
 
+def parse_json(raw: bytes) -> Any:
+    """A JSON body, whatever its Content-Type said; 400 as ListenBrainz words it."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise bad_request(f"Cannot parse JSON document: {exc}") from None
+
+
 def validate_listen(listen: Any, listen_type: str, now: int) -> None:
     if not isinstance(listen, dict) or not listen:
         raise bad_request("Listen is empty and cannot be validated.")
+    try:
+        text = json.dumps(listen, ensure_ascii=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("The listen holds text that is not valid Unicode.") from None
+    if "\\u0000" in text:  # json.dumps writes a NUL as its escape
+        raise bad_request("The listen holds a NUL character.")
     if len(json.dumps(listen)) > MAX_LISTEN_SIZE:
         raise bad_request(
             f"Listen is too large. A listen may not be larger than {MAX_LISTEN_SIZE} characters."
@@ -401,10 +414,7 @@ async def playing_now(session: AsyncSession, listener: Listener) -> dict[str, An
 
 async def delete_listen(session: AsyncSession, listener: Listener, raw: bytes) -> dict[str, str]:
     """``POST /1/delete-listen`` ``{"listened_at": int, "recording_msid": "…"}``."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"Cannot parse JSON document: {exc}") from None
+    data = parse_json(raw)
     if not isinstance(data, dict) or "listened_at" not in data:
         raise bad_request("Listen timestamp missing.")
     if "recording_msid" not in data:
@@ -445,10 +455,10 @@ async def latest_import(session: AsyncSession, listener: Listener) -> dict[str, 
 async def set_latest_import(
     session: AsyncSession, listener: Listener, raw: bytes
 ) -> dict[str, str]:
+    data = parse_json(raw)
     try:
-        data = json.loads(raw.decode("utf-8"))
         ts = int(data["ts"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError):
         raise bad_request("Invalid data sent") from None
     at = _ts_param(ts, "ts")
     conn = await driver_connection(session)
@@ -471,10 +481,7 @@ async def recording_feedback(
 ) -> dict[str, str]:
     """``POST /1/feedback/recording-feedback``: love (1), hate (-1) or forget (0) a recording
     named by ``recording_msid`` or ``recording_mbid``."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"Cannot parse JSON document: {exc}") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise bad_request("Invalid JSON document submitted.")
     score = data.get("score")

@@ -12,6 +12,9 @@ import msgspec
 from medley_ingestion.importers.records import FileError
 
 BOM = b"\xef\xbb\xbf"
+UUID_SHAPE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 _BYTE = re.compile(r"\(byte (\d+)\)")
 
 
@@ -70,3 +73,10 @@ def decode_json_object(data: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise FileError("expected a JSON object")
     return document
+
+
+def valid_mbid(value: Any) -> str | None:
+    """A MusicBrainz id in canonical form (lower case), or None for anything else."""
+    if isinstance(value, str) and UUID_SHAPE.match(value.strip()):
+        return value.strip().lower()
+    return None

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from medley_ingestion.importers.common import ReadContext, check_utf8, strip_bom
+from medley_ingestion.importers.common import (
+    ReadContext,
+    check_utf8,
+    strip_bom,
+)
+from medley_ingestion.importers.common import (
+    valid_mbid as lb_mbid,
+)
 from medley_ingestion.importers.records import (
     FileError,
     Listen,
@@ -26,6 +33,7 @@ from medley_ingestion.importers.records import (
     Rejected,
     SourceTrack,
     check_time,
+    text_or_none,
 )
 
 Shape = Literal["headerless", "uts", "maloja"]
@@ -135,8 +143,8 @@ def _row(cells: list[str], layout: Layout, position: str, ctx: ReadContext) -> O
         return Rejected(position, f"expected at least {needed + 1} columns, found {len(cells)}")
     if layout.shape == "headerless" and len(cells) != HEADERLESS_COLUMNS:
         return Rejected(position, f"expected {HEADERLESS_COLUMNS} columns, found {len(cells)}")
-    artist, title = cells[layout.artist].strip(), cells[layout.track].strip()
-    if not artist or not title:
+    artist, title = text_or_none(cells[layout.artist]), text_or_none(cells[layout.track])
+    if artist is None or title is None:
         return Rejected(position, "the row names no artist or no track")
     when = parse_time(cells[layout.time])
     if when is None:
@@ -144,11 +152,9 @@ def _row(cells: list[str], layout: Layout, position: str, ctx: ReadContext) -> O
     refused = check_time(when, ctx.now)
     if refused:
         return Rejected(position, refused)
-    album = cells[layout.album].strip() if layout.album is not None else ""
-    mbid = cells[layout.track_mbid].strip() if layout.track_mbid is not None else ""
-    track = SourceTrack(
-        title=title, artist=artist, album=album or None, recording_mbid=mbid or None
-    )
+    album = text_or_none(cells[layout.album]) if layout.album is not None else None
+    mbid = cells[layout.track_mbid] if layout.track_mbid is not None else None
+    track = SourceTrack(title=title, artist=artist, album=album, recording_mbid=lb_mbid(mbid))
     return Listen(track, when, None, position=position)
 
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import msgspec
 
-from medley_ingestion.importers.common import ReadContext, check_utf8, decode_json_array, strip_bom
+from medley_ingestion.importers.common import (
+    ReadContext,
+    check_utf8,
+    decode_json_array,
+    strip_bom,
+)
+from medley_ingestion.importers.common import valid_mbid as mbid
 from medley_ingestion.importers.records import (
     FileError,
     Liked,
@@ -30,9 +36,6 @@ from medley_ingestion.importers.records import (
 )
 from medley_ingestion.importers.spotify import SPOTIFY_ID
 
-UUID_SHAPE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 ISRC_SHAPE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 # The additional_info keys ListenBrainz documents (and Medley keeps with the track).
 KNOWN_ADDITIONAL_INFO = (
@@ -57,10 +60,6 @@ KNOWN_ADDITIONAL_INFO = (
     "duration",
     "listening_from",
 )
-
-
-def mbid(value: Any) -> str | None:
-    return value.lower() if isinstance(value, str) and UUID_SHAPE.match(value) else None
 
 
 def _spotify_id(value: Any) -> str | None:

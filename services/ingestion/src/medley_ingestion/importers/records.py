@@ -115,9 +115,21 @@ def check_time(when: datetime, now: datetime) -> str | None:
     return None
 
 
+def storable(value: str) -> str:
+    """``value`` as PostgreSQL can store it: without NUL characters, lone surrogates
+    replaced (an export's text is kept as near as it can be, never refused for this)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def text_or_none(value: Any) -> str | None:
-    """A non-blank string, stripped, or None."""
+    """A non-blank string, stripped and storable, or None."""
     if isinstance(value, str):
-        stripped = value.strip()
+        stripped = storable(value).strip()
         return stripped or None
     return None
