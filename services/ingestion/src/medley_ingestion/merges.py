@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.db import driver_connection
-from medley_ingestion.plays import PRUNE_ROLLUPS, lock_user, rollup_ctes
+from medley_ingestion.plays import PRUNE_ROLLUPS, lock_user, rollup_ctes, same_listen
 
 AFFECTED_USERS = """
 SELECT DISTINCT user_id FROM plays WHERE track_id = $1
@@ -31,14 +31,9 @@ WITH removed AS (
     DELETE FROM plays f
     USING plays i
     WHERE f.track_id = $1 AND i.track_id = $2 AND i.user_id = f.user_id
-      AND (i.listened_at = f.listened_at
-           OR (i.source <> f.source
-               AND (i.listened_at BETWEEN f.listened_at - make_interval(secs => $3)
-                                      AND f.listened_at + make_interval(secs => $3)
-                    OR (i.listened_at < f.listened_at
-                            + make_interval(secs => coalesce(f.ms_played, 0) / 1000.0)
-                        AND f.listened_at < i.listened_at
-                            + make_interval(secs => coalesce(i.ms_played, 0) / 1000.0)))))
+      AND """
+    + same_listen("i", "f", "$3")
+    + """
     RETURNING f.id, f.user_id, f.track_id, f.listened_at, coalesce(f.ms_played, 0)::bigint AS ms
 )"""
     + rollup_ctes("removed", sign=-1)

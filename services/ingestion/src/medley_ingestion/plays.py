@@ -43,6 +43,20 @@ PLAY_COLUMNS = (
 OVERLAP_HORIZON = "1 hour"
 USER_LOCK = "medley.ingestion.plays"
 
+
+def same_listen(stored: str, new: str, window: str) -> str:
+    """SQL: the plays ``stored`` and ``new`` (of one user and track) are one listen — the
+    same start, or from different sources within ``window`` seconds of each other or
+    overlapping. Two plays from one source at different times are two listens."""
+    played = "make_interval(secs => coalesce({0}.ms_played, 0) / 1000.0)"
+    return f"""({stored}.listened_at = {new}.listened_at
+        OR ({stored}.source <> {new}.source
+            AND ({stored}.listened_at BETWEEN {new}.listened_at - make_interval(secs => {window})
+                                          AND {new}.listened_at + make_interval(secs => {window})
+                 OR ({stored}.listened_at < {new}.listened_at + {played.format(new)}
+                     AND {new}.listened_at < {stored}.listened_at + {played.format(stored)}))))"""
+
+
 # A play's rows of rollups: + or - its count and time under its track, day and hour.
 _ROLLUP_CTES = """
 , totals{n} AS (
@@ -109,14 +123,9 @@ WITH candidates AS (
           AND p.listened_at < c.listened_at + interval '"""
     + OVERLAP_HORIZON
     + """'
-          AND (p.listened_at = c.listened_at
-               OR (p.source <> c.source
-                   AND (p.listened_at BETWEEN c.listened_at - make_interval(secs => $1)
-                                          AND c.listened_at + make_interval(secs => $1)
-                        OR (p.listened_at < c.listened_at
-                                + make_interval(secs => coalesce(c.ms_played, 0) / 1000.0)
-                            AND c.listened_at < p.listened_at
-                                + make_interval(secs => coalesce(p.ms_played, 0) / 1000.0)))))
+          AND """
+    + same_listen("p", "c", "$1")
+    + """
     )
 ), inserted AS (
     INSERT INTO plays (id, user_id, track_id, listened_at, ms_played, source, import_job_id,

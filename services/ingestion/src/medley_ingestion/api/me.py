@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, put
+from litestar import Controller, Request, delete, get, put
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -14,6 +14,11 @@ from medley_ingestion import likes, listens, stats
 from medley_ingestion.api.common import UuidPath, parse_uuid, require_uuid
 from medley_ingestion.api.deps import Caller, Session
 
+TOP_ENTITIES: dict[str, stats.Entity] = {
+    "tracks": "tracks",
+    "artists": "artists",
+    "albums": "albums",
+}
 RangeParam = Annotated[
     stats.Range, QueryParameter(description="a ListenBrainz range (this_week … all_time)")
 ]
@@ -81,35 +86,20 @@ class StatsController(Controller):
     tags = ["stats"]
     guards = [require_user()]
 
-    @get("/top-tracks", summary="My most played tracks over a range")
-    async def top_tracks(
+    @get(
+        [f"/top-{entity}" for entity in TOP_ENTITIES],
+        summary="My most played tracks, artists or albums over a range",
+    )
+    async def top(
         self,
+        request: Request[Any, Any, Any],
         db_session: Session,
         principal: Caller,
         range: RangeParam = "all_time",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
     ) -> dict[str, Any]:
-        return await stats.top_report(db_session, principal.user_id, "tracks", range, limit=limit)
-
-    @get("/top-artists", summary="My most played artists over a range")
-    async def top_artists(
-        self,
-        db_session: Session,
-        principal: Caller,
-        range: RangeParam = "all_time",
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
-    ) -> dict[str, Any]:
-        return await stats.top_report(db_session, principal.user_id, "artists", range, limit=limit)
-
-    @get("/top-albums", summary="My most played albums over a range")
-    async def top_albums(
-        self,
-        db_session: Session,
-        principal: Caller,
-        range: RangeParam = "all_time",
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
-    ) -> dict[str, Any]:
-        return await stats.top_report(db_session, principal.user_id, "albums", range, limit=limit)
+        entity = TOP_ENTITIES[request.url.path.rsplit("/top-", 1)[1]]
+        return await stats.top_report(db_session, principal.user_id, entity, range, limit=limit)
 
     @get("/activity", summary="My listens per day, hour or weekday (UTC) over a range")
     async def activity(
