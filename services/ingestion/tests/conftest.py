@@ -55,7 +55,7 @@ KID = "ingestion-test-key"
 # Every table a test may fill; emptied by ``fresh``.
 TABLES = (
     "plays, likes, import_rejections, import_jobs, connector_tracks, sync_checkpoints, "
-    "tracks, user_track_totals, user_track_days, user_hours, playing_now, listeners, "
+    "tracks, user_track_totals, user_hours, playing_now, listeners, "
     "outbox, inbox"
 )
 

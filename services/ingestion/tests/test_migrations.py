@@ -29,7 +29,6 @@ INGESTION_TABLES = {
     "sync_checkpoints",
     "tracks",
     "user_track_totals",
-    "user_track_days",
     "user_hours",
     "listeners",
     "playing_now",

@@ -81,8 +81,9 @@ async def listens_recorded(
             batch_id=batch_id,
             user_id=user_id,
             recorded_at=now,
+            # Already typed (ids and aware times from the database): not validated again.
             listens=[
-                ListenV1(track_id=p.track_id, listened_at=p.listened_at)
+                ListenV1.model_construct(track_id=p.track_id, listened_at=p.listened_at)
                 for p in stored[start : start + MAX_LISTENS_PER_EVENT]
             ],
         )

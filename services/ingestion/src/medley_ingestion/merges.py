@@ -50,14 +50,7 @@ WITH moved AS (UPDATE plays SET track_id = $2 WHERE track_id = $1 RETURNING 1),
         INSERT INTO user_track_totals AS t (user_id, track_id, plays, ms_played)
         SELECT user_id, $2, plays, ms_played FROM totals
         ON CONFLICT (user_id, track_id) DO UPDATE
-        SET plays = t.plays + excluded.plays, ms_played = t.ms_played + excluded.ms_played),
-     days AS (DELETE FROM user_track_days WHERE track_id = $1
-              RETURNING user_id, day, plays, ms_played),
-     added_days AS (
-        INSERT INTO user_track_days AS d (user_id, day, track_id, plays, ms_played)
-        SELECT user_id, day, $2, plays, ms_played FROM days
-        ON CONFLICT (user_id, day, track_id) DO UPDATE
-        SET plays = d.plays + excluded.plays, ms_played = d.ms_played + excluded.ms_played)
+        SET plays = t.plays + excluded.plays, ms_played = t.ms_played + excluded.ms_played)
 SELECT count(*) FROM moved
 """
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -224,9 +225,25 @@ class JobRun:
             chunks = read_chunks(
                 upload, plan, self.job.checkpoint, ctx, self.settings.import_chunk_records
             )
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                if not await self._store(chunk, await self._prepare(chunk)):
+            while True:
+                began = time.perf_counter()
+                chunk = await asyncio.to_thread(next, chunks, None)
+                if chunk is None:
+                    break
+                read = time.perf_counter()
+                prepared = await self._prepare(chunk)
+                resolved = time.perf_counter()
+                if not await self._store(chunk, prepared):
                     raise Cancelled
+                log.info(
+                    "import %s: %d records of %s read in %.2fs, resolved in %.2fs, stored in %.2fs",
+                    self.job.id,
+                    len(chunk.outcomes),
+                    chunk.entry.name,
+                    read - began,
+                    resolved - read,
+                    time.perf_counter() - resolved,
+                )
         return await self._finish("completed")
 
     # -- a chunk --------------------------------------------------------------------------

@@ -9,8 +9,9 @@ stored with one statement that:
   a play of the same track starting within ``duplicate_window_s`` (90 s) or overlapping it:
   an import over live scrobbles does not double (the first stays; the other is counted as
   a duplicate). Genuine repeats from one source (a short track on repeat) stay distinct;
-* inserts the rest and adds them to the rollups (per user and track, per user, day and
-  track, per user and hour) in the same statement.
+* inserts the rest and adds them to the rollups (per user and track, per user and hour) in
+  the same statement. Stats over a range read the plays themselves, through an index that
+  covers them (user, start time → track, time played).
 
 Writers of one user's plays take that user's advisory lock for their transaction, so a live
 submission and an import chunk cannot both decide the other is absent.
@@ -64,13 +65,6 @@ _ROLLUP_CTES = """
     SELECT user_id, {track}, {sign} count(*), {sign} sum(ms) FROM {rows} GROUP BY 1, 2
     ON CONFLICT (user_id, track_id) DO UPDATE
     SET plays = t.plays + excluded.plays, ms_played = t.ms_played + excluded.ms_played
-), days{n} AS (
-    INSERT INTO user_track_days AS d (user_id, day, track_id, plays, ms_played)
-    SELECT user_id, (listened_at AT TIME ZONE 'UTC')::date, {track}, {sign} count(*),
-           {sign} sum(ms)
-    FROM {rows} GROUP BY 1, 2, 3
-    ON CONFLICT (user_id, day, track_id) DO UPDATE
-    SET plays = d.plays + excluded.plays, ms_played = d.ms_played + excluded.ms_played
 )"""
 _HOUR_CTE = """
 , hours{n} AS (
@@ -95,8 +89,7 @@ def rollup_ctes(
 
 # Rollup rows a removal left at zero.
 PRUNE_ROLLUPS = """
-WITH t AS (DELETE FROM user_track_totals WHERE user_id = ANY($1::uuid[]) AND plays <= 0),
-     d AS (DELETE FROM user_track_days WHERE user_id = ANY($1::uuid[]) AND plays <= 0)
+WITH t AS (DELETE FROM user_track_totals WHERE user_id = ANY($1::uuid[]) AND plays <= 0)
 DELETE FROM user_hours WHERE user_id = ANY($1::uuid[]) AND plays <= 0
 """
 

@@ -2,9 +2,10 @@
 
 A listen stored now is in ``this_week`` at once: the rollups are written in the transaction
 that stores it (:mod:`medley_ingestion.plays`), not computed overnight. ``all_time`` reads
-the per-track totals; a range reads the per-day rollup of its days; activity reads the
-per-hour one. Names come from the catalog projection (a provisional row until the catalog's
-event), so a read is a few set-based statements, never one per track.
+the per-track totals; a range reads its plays through the index that covers them (user,
+start time → track, time played); activity reads the per-hour rollup. Names come from the
+catalog projection (a provisional row until the catalog's event), so a read is a few
+set-based statements, never one per track.
 
 Ranges are ListenBrainz's: ``this_week``, ``this_month``, ``this_year`` (so far), ``week``,
 ``month``, ``quarter``, ``half_yearly``, ``year`` (the last complete one) and ``all_time``.
@@ -115,13 +116,14 @@ def _per_track(p: Period) -> str:
             "WHERE user_id = $1 AND plays > 0"
         )
     return (
-        "SELECT track_id, sum(plays) AS plays, sum(ms_played) AS ms_played FROM user_track_days "
-        "WHERE user_id = $1 AND day >= $2 AND day < $3 GROUP BY track_id HAVING sum(plays) > 0"
+        "SELECT track_id, count(*) AS plays, coalesce(sum(ms_played), 0) AS ms_played "
+        "FROM plays WHERE user_id = $1 AND listened_at >= $2 AND listened_at < $3 "
+        "GROUP BY track_id"
     )
 
 
 def _args(user_id: uuid.UUID, p: Period) -> list[Any]:
-    return [user_id] if p.start is None else [user_id, p.start, p.end]
+    return [user_id] if p.start is None else [user_id, _at(p.start), _at(p.end)]
 
 
 # What each entity groups by and shows, over the per-track listens ``pt`` joined to the
