@@ -483,3 +483,27 @@ async def test_my_imports_come_in_keyset_pages_newest_first(
     ).json()
     assert [j["id"] for j in second["items"]] == ids[:1]
     assert second["next"] is None
+
+
+async def test_a_track_the_catalog_refuses_is_counted_unmatched_and_listed(
+    client: AsyncTestClient[Any], workers: ImportWorkers, as_user: Headers, fresh: ServiceDb
+) -> None:
+    user = uuid.uuid4()
+    rows = [
+        ("Radiohead", "OK Computer", "Lucky", BASE),
+        ("Some Band", "", "!!!", BASE + minutes(5)),  # no letters or digits: refused
+    ]
+    job = await import_file(
+        client, workers, as_user(user), samples.lastfm_headerless(rows), "scrobbles.csv"
+    )
+    assert job["status"] == "completed"
+    assert job["progress"]["listens_imported"] == 1
+    assert job["progress"]["unmatched"] == 1
+    [listed] = job["rejections"]
+    assert listed["entry"] == "scrobbles.csv"
+    assert listed["position"] == "line 2"
+    assert listed["reason"].startswith("unmatched: ")
+    refused = await fresh.fetchval(
+        "SELECT refused FROM connector_tracks WHERE title = '!!!' AND source = 'lastfm'"
+    )
+    assert refused
