@@ -152,10 +152,11 @@ def read_chunks(
         reader = kind.read(upload.read(entry), ReadContext(ctx.now, ctx.min_listen_ms, skip))
         chunk = Chunk(index, entry, kind, skip)
         for outcome in reader:
-            chunk.outcomes.append(outcome)
             if len(chunk.outcomes) >= size:
+                # Only once another record follows: the entry's last chunk says it is.
                 yield chunk
                 chunk = Chunk(index, entry, kind, chunk.start + len(chunk.outcomes))
+            chunk.outcomes.append(outcome)
         chunk.end_of_entry = True
         yield chunk
 
