@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.db import transaction
-from medley_core.errors import Problem
 from medley_ingestion import jobs
 from medley_ingestion.models import JOB_COUNTERS, ImportJob
 from medley_ingestion.settings import IngestionSettings
@@ -41,7 +40,7 @@ async def accept_upload(
         jobs.check_format(upload.requested_format)
         async with transaction(sessions) as session:
             job = await jobs.create(session, user_id, upload)
-    except (Problem, Exception):
+    except BaseException:  # a refused format, a database error, a cancelled request
         await asyncio.to_thread(upload.path.unlink, missing_ok=True)
         raise
     on_queued()

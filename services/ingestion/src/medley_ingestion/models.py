@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from medley_core.db import schema_metadata
+from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
 from medley_core.ids import new_id
 
@@ -73,10 +73,6 @@ class IngestionModel(SQLModel):
     """Base of every ingestion table: its own metadata, schema ``ingestion``."""
 
     metadata = schema_metadata(SCHEMA)
-
-
-def _quoted(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
 
 
 def _uuid(*, primary_key: bool = False, nullable: bool = False) -> Any:
@@ -123,9 +119,9 @@ class ImportJob(IngestionModel, table=True):
 
     __tablename__ = "import_jobs"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_quoted(JOB_STATUSES)})", name="status_known"),
+        CheckConstraint(one_of("status", JOB_STATUSES), name="status_known"),
         CheckConstraint(
-            f"requested_format IS NULL OR requested_format IN ({_quoted(FORMATS)})",
+            f"requested_format IS NULL OR {one_of('requested_format', FORMATS)}",
             name="requested_format_known",
         ),
         *(CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in JOB_COUNTERS),
@@ -202,7 +198,7 @@ class ConnectorTrack(IngestionModel, table=True):
     __tablename__ = "connector_tracks"
     __table_args__ = (
         UniqueConstraint("source", "source_key"),
-        CheckConstraint(f"source IN ({_quoted(SOURCES)})", name="source_known"),
+        CheckConstraint(one_of("source", SOURCES), name="source_known"),
         CheckConstraint("confidence BETWEEN 0 AND 100", name="confidence_range"),
         CheckConstraint("duration_ms IS NULL OR duration_ms > 0", name="duration_positive"),
         Index("ix_connector_tracks_track_id", "track_id"),
@@ -252,7 +248,7 @@ class Play(IngestionModel, table=True):
     __table_args__ = (
         # Re-imports and overlapping exports add nothing (and the 90 s rule's index).
         UniqueConstraint("user_id", "track_id", "listened_at"),
-        CheckConstraint(f"source IN ({_quoted(SOURCES)})", name="source_known"),
+        CheckConstraint(one_of("source", SOURCES), name="source_known"),
         CheckConstraint("ms_played IS NULL OR ms_played >= 0", name="ms_played_not_negative"),
         # Mine, newest first (keyset pages, ListenBrainz's listens); it covers what stats
         # over a range read (an index-only scan of the range's plays).
@@ -286,7 +282,7 @@ class Like(IngestionModel, table=True):
     __tablename__ = "likes"
     __table_args__ = (
         UniqueConstraint("user_id", "track_id", "source"),
-        CheckConstraint(f"source IN ({_quoted(SOURCES)})", name="source_known"),
+        CheckConstraint(one_of("source", SOURCES), name="source_known"),
         CheckConstraint("score IN (-1, 1)", name="score_love_or_hate"),
         Index("ix_likes_user_id_liked_at", "user_id", "liked_at", "id"),
     )

@@ -19,24 +19,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.db import driver_connection
 
-RANGES = (
-    "this_week",
-    "this_month",
-    "this_year",
-    "week",
-    "month",
-    "quarter",
-    "half_yearly",
-    "year",
-    "all_time",
-)
 Range = Literal[
     "this_week",
     "this_month",
@@ -48,6 +37,7 @@ Range = Literal[
     "year",
     "all_time",
 ]
+RANGES: tuple[str, ...] = get_args(Range)
 Entity = Literal["tracks", "artists", "albums"]
 ActivityBy = Literal["day", "hour", "weekday", "month", "year"]
 
