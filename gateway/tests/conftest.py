@@ -9,24 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from jwt.algorithms import OKPAlgorithm
 from litestar import Litestar, Request, Response, get, post, route
 
 from medley_core.problems import PROBLEM_MEDIA_TYPE
-
-ISSUER = "medley-users"
-AUDIENCE = "medley"
+from medley_core.testing.tokens import TokenMint
+from medley_core.testing.tokens import bearer as bearer_header
 
 
 @asynccontextmanager
@@ -59,36 +54,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Keys:
-    """An Ed25519 signing key and the JWKS that publishes it."""
-
-    def __init__(self, kid: str = "test-key") -> None:
-        self.kid = kid
-        self.private = ed25519.Ed25519PrivateKey.generate()
-
-    @property
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
-        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
-
-    def token(self, *, roles: tuple[str, ...] = ("user",), **overrides: Any) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": str(uuid.uuid4()),
-            "iat": now,
-            "exp": now + 300,
-            "jti": uuid.uuid4().hex,
-            "roles": list(roles),
-            "token_use": "access",
-            **overrides,
-        }
-        return jwt.encode(
-            claims, self.private, algorithm="EdDSA", headers={"kid": self.kid, "typ": "JWT"}
-        )
-
-
 def problem(status: int, slug: str, detail: str, **extra: Any) -> Response[Any]:
     body = {
         "type": f"https://medley.dev/problems/{slug}",
@@ -104,7 +69,7 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> Response[Any]:
 class FakeUsers:
     """What the fake users service does, switchable per test, and what it saw."""
 
-    keys: Keys
+    keys: TokenMint
     ready: bool = True
     # "ok" | "500" | "503" | "html-502" | "hang" for GET /me
     me_mode: str = "ok"
@@ -153,7 +118,7 @@ class FakeUsers:
                 return problem(401, "invalid-credentials", "the login or the password is wrong")
             return Response(
                 {
-                    "access_token": fake.keys.token(),
+                    "access_token": fake.keys.user_token(),
                     "refresh_token": "r1",
                     "token_type": "Bearer",
                     "expires_in": 300,
@@ -209,12 +174,12 @@ class FakeUsers:
 
 
 @pytest.fixture
-def keys() -> Keys:
-    return Keys()
+def keys() -> TokenMint:
+    return TokenMint()
 
 
 @pytest.fixture
-async def fake_users(keys: Keys) -> AsyncIterator[tuple[FakeUsers, str]]:
+async def fake_users(keys: TokenMint) -> AsyncIterator[tuple[FakeUsers, str]]:
     fake = FakeUsers(keys)
     async with serve(fake.app()) as url:
         try:
@@ -225,7 +190,7 @@ async def fake_users(keys: Keys) -> AsyncIterator[tuple[FakeUsers, str]]:
 
 @pytest.fixture
 def bearer() -> Callable[[str], dict[str, str]]:
-    return lambda token: {"Authorization": f"Bearer {token}"}
+    return bearer_header
 
 
 @pytest.fixture(name="serve")

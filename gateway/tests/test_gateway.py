@@ -136,10 +136,10 @@ async def test_me_needs_a_valid_token_before_the_upstream_is_called(
         "no token": {},
         "garbage": bearer("garbage"),
         "alg none": bearer(f"{header}.{payload}."),
-        "forged": bearer(forged_key.token()),
-        "expired": bearer(keys.token(iat=now - 3600, exp=now - 600)),
-        "wrong audience": bearer(keys.token(aud="someone-else")),
-        "wrong issuer": bearer(keys.token(iss="evil")),
+        "forged": bearer(forged_key.user_token()),
+        "expired": bearer(keys.user_token(iat=now - 3600, exp=now - 600)),
+        "wrong audience": bearer(keys.user_token(aud="someone-else")),
+        "wrong issuer": bearer(keys.user_token(iss="evil")),
         "basic": {"Authorization": "Basic YTpi"},
     }
     async with gateway(url) as client:
@@ -149,7 +149,7 @@ async def test_me_needs_a_valid_token_before_the_upstream_is_called(
             assert response.headers["www-authenticate"].startswith("Bearer"), case
         assert fake.hits.get("/me") is None
 
-        token = keys.token()
+        token = keys.user_token()
         response = await client.get("/api/v1/me", headers=bearer(token))
     assert response.status_code == 200
     assert fake.seen[-1]["headers"]["authorization"] == f"Bearer {token}"
@@ -159,7 +159,7 @@ async def test_service_tokens_cannot_act_as_users(
     gateway: Gateway, fake_users: Any, keys: Any, bearer: Bearer
 ) -> None:
     fake, url = fake_users
-    service = keys.token(sub="catalog", token_use="service", roles=("service",), scope="")
+    service = keys.service_token("catalog", roles=("service",))
     async with gateway(url) as client:
         assert_problem(await client.get("/api/v1/me", headers=bearer(service)), 403)
     assert fake.hits.get("/me") is None
@@ -171,11 +171,11 @@ async def test_admin_routes_need_the_admin_role(
     fake, url = fake_users
     async with gateway(url) as client:
         assert_problem(await client.get("/api/v1/admin/users"), 401)
-        response = await client.get("/api/v1/admin/users", headers=bearer(keys.token()))
+        response = await client.get("/api/v1/admin/users", headers=bearer(keys.user_token()))
         assert_problem(response, 403)
         assert fake.hits.get("/admin/users") is None
 
-        admin = keys.token(roles=("user", "admin"))
+        admin = keys.user_token(roles=("user", "admin"))
         response = await client.get("/api/v1/admin/users?limit=5&q=ad%20a", headers=bearer(admin))
     assert response.status_code == 200
     assert fake.seen[-1]["query"] == "limit=5&q=ad%20a"
@@ -188,10 +188,10 @@ async def test_admins_grant_and_revoke_admin_through_the_gateway(
     user_id = uuid.uuid4()
     path = f"/api/v1/admin/users/{user_id}/roles/admin"
     async with gateway(url) as client:
-        assert_problem(await client.put(path, headers=bearer(keys.token())), 403)
+        assert_problem(await client.put(path, headers=bearer(keys.user_token())), 403)
         assert fake.hits.get(f"/admin/users/{user_id}/roles/admin") is None
 
-        admin = bearer(keys.token(roles=("user", "admin")))
+        admin = bearer(keys.user_token(roles=("user", "admin")))
         granted = await client.put(path, headers=admin)
         assert granted.status_code == 200
         assert granted.json()["roles"] == ["admin", "user"]
@@ -210,7 +210,7 @@ async def test_request_id_and_trace_context_reach_the_upstream(
     fake, url = fake_users
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     headers = {
-        **bearer(keys.token()),
+        **bearer(keys.user_token()),
         "X-Request-ID": "client-req-42",
         "traceparent": f"00-{trace_id}-b7ad6b7169203331-01",
     }
@@ -257,7 +257,7 @@ async def test_upstream_timeout_is_a_504(
     fake, url = fake_users
     fake.me_mode = "hang"
     async with gateway(url, upstream_timeout_s=0.3, upstream_retries=0) as client:
-        response = await client.get("/api/v1/me", headers=bearer(keys.token()))
+        response = await client.get("/api/v1/me", headers=bearer(keys.user_token()))
     body = assert_problem(response, 504)
     assert body["upstream"] == "users"
 
@@ -268,7 +268,7 @@ async def test_non_json_upstream_error_becomes_a_503(
     fake, url = fake_users
     fake.me_mode = "html-502"
     async with gateway(url, upstream_retries=0) as client:
-        response = await client.get("/api/v1/me", headers=bearer(keys.token()))
+        response = await client.get("/api/v1/me", headers=bearer(keys.user_token()))
     assert assert_problem(response, 503)["upstream"] == "users"
 
 
@@ -278,7 +278,7 @@ async def test_upstream_5xx_problem_is_relayed(
     fake, url = fake_users
     fake.me_mode = "503"
     async with gateway(url, upstream_retries=1) as client:
-        response = await client.get("/api/v1/me", headers=bearer(keys.token()))
+        response = await client.get("/api/v1/me", headers=bearer(keys.user_token()))
     body = assert_problem(response, 503)
     assert body["detail"] == "database down"
     assert fake.hits["/me"] == 2  # a read: retried once

@@ -16,16 +16,16 @@ from litestar.testing import AsyncTestClient
 
 from medley_core.decoding import MAX_QUERY_BYTES
 from medley_core.logs import MAX_LOG_MESSAGE_CHARS
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_gateway.app import create_app
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS
 from medley_local.hostile import sweep
 
-from .conftest import AUDIENCE, ISSUER, FakeUsers, Keys
+from .conftest import FakeUsers
 
 
-def in_process_gateway(keys: Keys, fake: FakeUsers, **settings: Any) -> Litestar:
+def in_process_gateway(keys: TokenMint, fake: FakeUsers, **settings: Any) -> Litestar:
     """The gateway with the fake users service for every upstream, over ASGI (no sockets)."""
     config = GatewaySettings(
         users_url="http://users.test",
@@ -35,16 +35,16 @@ def in_process_gateway(keys: Keys, fake: FakeUsers, **settings: Any) -> Litestar
     upstream = fake.app()
     return create_app(
         config,
-        verifier=TokenVerifier(StaticKeySource(keys.jwks), issuer=ISSUER, audience=AUDIENCE),
+        verifier=keys.verifier(),
         transports={spec.name: httpx.ASGITransport(app=upstream) for spec in UPSTREAMS},
     )
 
 
-def admin_headers(keys: Keys) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.token(roles=('user', 'admin'))}"}
+def admin_headers(keys: TokenMint) -> dict[str, str]:
+    return bearer(keys.admin_token())
 
 
-async def test_every_route_refuses_hostile_input(keys: Keys) -> None:
+async def test_every_route_refuses_hostile_input(keys: TokenMint) -> None:
     app = in_process_gateway(keys, FakeUsers(keys), log_json=False)
     admin = admin_headers(keys)
     async with AsyncTestClient(app) as client:
@@ -62,7 +62,7 @@ async def test_every_route_refuses_hostile_input(keys: Keys) -> None:
 
 
 async def test_long_query_strings_do_not_become_long_log_lines(
-    keys: Keys, capsys: pytest.CaptureFixture[str]
+    keys: TokenMint, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A query string as long as the gateway accepts is forwarded, but no log line repeats
     it: an upstream URL is not logged whole, and no log message is unbounded."""

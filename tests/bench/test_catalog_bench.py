@@ -18,6 +18,7 @@ targets are for people to read.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import random
@@ -33,7 +34,8 @@ import asyncpg
 import pytest
 
 from medley_catalog import MIGRATIONS_DIR
-from medley_catalog.listing import encode_cursor, list_albums
+from medley_catalog.listing import ALBUMS as ALBUM_LISTING
+from medley_catalog.listing import list_albums
 from medley_catalog.normalize import normalize_text, parse_title
 from medley_catalog.resolution import Candidate, resolve
 from medley_catalog.search import search
@@ -346,6 +348,7 @@ async def test_catalog_figures(catalog: Generated) -> None:
     conn = await asyncpg.connect(
         asyncpg_dsn(catalog.service_url), server_settings={"search_path": "catalog"}
     )
+    stack = contextlib.AsyncExitStack()
     print()
     try:
         # --- batch resolution ------------------------------------------------------------
@@ -410,12 +413,17 @@ async def test_catalog_figures(catalog: Generated) -> None:
             if typo_at != len(words) - 1:  # still typing the last word
                 words[-1] = words[-1][: max(3, len(words[-1]) - 2)]
             queries.append(" ".join(words).lower())
+        # The reads take a session, as a request's handler has: one, open (its connection
+        # checked out, its transaction begun) for all of them, as the connection is for the
+        # baselines.
+        reads = await stack.enter_async_context(sessions())
+        await stack.enter_async_context(reads.begin())
         for q in queries[:10]:  # warm up
-            await search(conn, q)
+            await search(reads, q)
         latencies = []
         for q in queries:
-            latencies.append(await timed(lambda q=q: search(conn, q)))
-        floyd = await search(conn, "pink floid wal")
+            latencies.append(await timed(lambda q=q: search(reads, q)))
+        floyd = await search(reads, "pink floid wal")
         found = [(i["type"], i["name"]) for i in floyd.items]
         assert ("album", "The Wall") in found, found
 
@@ -451,9 +459,9 @@ async def test_catalog_figures(catalog: Generated) -> None:
                 at,
             )
             assert row is not None
-            cursor = encode_cursor("albums:title", [row["title_norm"], uuid.UUID(str(row["id"]))])
+            cursor = ALBUM_LISTING.sorts["title"].cursor_after(dict(row))
             keyset.append(
-                await timed(lambda cursor=cursor: list_albums(conn, limit=100, cursor=cursor))
+                await timed(lambda cursor=cursor: list_albums(reads, limit=100, cursor=cursor))
             )
         offset = []
         for _ in range(20):
@@ -475,7 +483,7 @@ async def test_catalog_figures(catalog: Generated) -> None:
 
         # --- all albums of one source -----------------------------------------------------
         async def all_of_source() -> int:
-            page = await list_albums(conn, limit=SOURCE_ALBUMS, sort="created", source="discogs")
+            page = await list_albums(reads, limit=SOURCE_ALBUMS, sort="created", source="discogs")
             return len(page.items)
 
         assert await all_of_source() == SOURCE_ALBUMS
@@ -499,5 +507,6 @@ async def test_catalog_figures(catalog: Generated) -> None:
             statistics.median(paged) / statistics.median(whole_list),
         )
     finally:
+        await stack.aclose()
         await conn.close()
         await engine.dispose()

@@ -57,8 +57,9 @@ async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def admin_headers(api: httpx.AsyncClient) -> dict[str, str]:
     """An administrator's bearer header: the account the stack bootstraps as admin
     (``medley_local.pytest_plugin.E2E_ADMIN``), registered on first use."""
-    from e2e_helpers import PASSWORD, bearer, login
+    from e2e_helpers import PASSWORD, login
 
+    from medley_core.testing.tokens import bearer
     from medley_local.pytest_plugin import E2E_ADMIN
 
     account = {"username": E2E_ADMIN, "email": f"{E2E_ADMIN}@example.com", "password": PASSWORD}

@@ -55,7 +55,3 @@ async def login(api: httpx.AsyncClient, login_name: str, password: str = PASSWOR
     )
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

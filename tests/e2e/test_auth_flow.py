@@ -14,18 +14,18 @@ import time
 from typing import Any
 
 import httpx
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from e2e_helpers import (
     PASSWORD,
     assert_problem,
     b64,
-    bearer,
     login,
     new_account,
     register,
     unverified,
 )
+
+from medley_core.testing.tokens import DROP, TokenMint, bearer
 
 # -- the flow ----------------------------------------------------------------------------------
 
@@ -99,12 +99,12 @@ async def test_gateway_refuses_crafted_tokens(
     await register(api, account)
     real = (await login(api, account["username"]))["access_token"]
     header, claims = unverified(real)
-    kid, key = header["kid"], signing_key
+    kid = header["kid"]
+    # The users service's own key under its own kid: what it signs here is genuine.
+    genuine = TokenMint(kid, private_key=signing_key)
 
     def signed(**changes: Any) -> str:
-        return jwt.encode(
-            {**claims, **changes}, key, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"}
-        )
+        return genuine.sign({**claims, **changes})
 
     # The control: a token signed here with the real key and the real claims passes, so
     # every refusal below is for the one thing changed.
@@ -113,28 +113,18 @@ async def test_gateway_refuses_crafted_tokens(
 
     h, p, s = real.split(".")
     admin_claims = b64(json.dumps({**claims, "roles": ["user", "admin"]}).encode())
-    stranger = ed25519.Ed25519PrivateKey.generate()
     now = int(time.time())
     crafted = {
         "payload changed, signature kept": f"{h}.{admin_claims}.{s}",
-        "signed with another key, real kid": jwt.encode(
-            claims, stranger, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"}
-        ),
+        "signed with another key, real kid": TokenMint(kid).sign(claims),
         "alg none": f"{b64(json.dumps({'alg': 'none', 'kid': kid, 'typ': 'JWT'}).encode())}.{p}.",
         "alg none, no signature part": f"{b64(json.dumps({'alg': 'none'}).encode())}.{p}",
         "expired": signed(iat=now - 7200, exp=now - 3600),
         "wrong audience": signed(aud="not-medley"),
         "wrong issuer": signed(iss="https://evil.example"),
-        "no expiry": jwt.encode(
-            {k: v for k, v in claims.items() if k != "exp"},
-            key,
-            algorithm="EdDSA",
-            headers={"kid": kid, "typ": "JWT"},
-        ),
+        "no expiry": signed(exp=DROP),
         "refresh-like token_use": signed(token_use="refresh"),
-        "unknown kid": jwt.encode(
-            claims, stranger, algorithm="EdDSA", headers={"kid": "made-up", "typ": "JWT"}
-        ),
+        "unknown kid": TokenMint("made-up").sign(claims),
         "not a JWT": "definitely-not-a-jwt",
     }
     for case, token in crafted.items():

@@ -10,7 +10,9 @@ import uuid
 from typing import Any
 
 import httpx
-from e2e_helpers import assert_problem, bearer, login, new_account, register
+from e2e_helpers import assert_problem, login, new_account, register
+
+from medley_core.testing.tokens import bearer
 
 CATALOG = "/api/v1/catalog"
 ADMIN_CATALOG = "/api/v1/admin/catalog"

@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_helpers import PASSWORD, assert_problem, bearer, login, new_account, register
+from e2e_helpers import PASSWORD, assert_problem, login, new_account, register
 
+from medley_core.testing.tokens import bearer
 from medley_local.pytest_plugin import E2E_ADMIN
 
 # The bound. The path is outbox → NOTIFY → relay → JetStream → every verifier's

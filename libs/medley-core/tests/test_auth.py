@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import OKPAlgorithm
 from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
@@ -32,6 +31,15 @@ from medley_core.auth import (
 from medley_core.errors import Forbidden, Unauthorized
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationList
+from medley_core.testing.tokens import (
+    AUDIENCE,
+    DROP,
+    ISSUER,
+    TokenMint,
+    bearer,
+    jwks,
+)
+from medley_core.testing.tokens import access_claims as claims
 from medley_core.verification import (
     InvalidToken,
     JwksKeySource,
@@ -42,63 +50,6 @@ from medley_core.verification import (
     TokenRevoked,
     TokenVerifier,
 )
-
-ISSUER = "medley-users"
-AUDIENCE = "medley"
-
-
-class SigningKey:
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        self.private = ed25519.Ed25519PrivateKey.generate()
-        self.public = self.private.public_key()
-
-    @property
-    def jwk(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(self.public))
-        return {**data, "kid": self.kid, "use": "sig", "alg": "EdDSA"}
-
-    @property
-    def public_raw(self) -> bytes:
-        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-    @property
-    def public_pem(self) -> bytes:
-        return self.public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-
-def jwks(*keys: SigningKey) -> dict[str, Any]:
-    return {"keys": [k.jwk for k in keys]}
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": str(uuid.uuid4()),
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-        "roles": ["user"],
-        "token_use": "access",
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not _DROP}
-
-
-_DROP = object()
-
-
-def mint(key: SigningKey, payload: dict[str, Any] | None = None, **header: Any) -> str:
-    return jwt.encode(
-        payload if payload is not None else claims(),
-        key.private,
-        algorithm="EdDSA",
-        headers={"kid": key.kid, "typ": "JWT", **header},
-    )
 
 
 def b64(data: bytes) -> str:
@@ -111,21 +62,21 @@ def forge(header: dict[str, Any], payload: dict[str, Any], sign: Callable[[bytes
 
 
 @pytest.fixture
-def key() -> SigningKey:
-    return SigningKey("k1")
+def key() -> TokenMint:
+    return TokenMint("k1")
 
 
 @pytest.fixture
-def verifier(key: SigningKey) -> TokenVerifier:
+def verifier(key: TokenMint) -> TokenVerifier:
     return TokenVerifier(StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE)
 
 
 # -- what is accepted ------------------------------------------------------------------------
 
 
-async def test_user_token_gives_its_principal(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_user_token_gives_its_principal(key: TokenMint, verifier: TokenVerifier) -> None:
     payload = claims(roles=["user", "admin"])
-    token = mint(key, payload)
+    token = key.sign(payload)
     principal = await verifier.verify(token)
     assert principal.kind == "user"
     assert principal.subject == payload["sub"]
@@ -140,10 +91,9 @@ async def test_user_token_gives_its_principal(key: SigningKey, verifier: TokenVe
 
 
 async def test_service_token_gives_a_service_principal(
-    key: SigningKey, verifier: TokenVerifier
+    key: TokenMint, verifier: TokenVerifier
 ) -> None:
-    token = mint(
-        key,
+    token = key.sign(
         claims(sub="catalog", token_use="service", roles=[], scope="users:read events:replay"),
     )
     principal = await verifier.verify(token)
@@ -156,15 +106,15 @@ async def test_service_token_gives_a_service_principal(
         _ = principal.user_id
 
 
-async def test_small_clock_skew_is_tolerated(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_small_clock_skew_is_tolerated(key: TokenMint, verifier: TokenVerifier) -> None:
     now = int(time.time())
-    await verifier.verify(mint(key, claims(iat=now - 600, exp=now - 5)))
+    await verifier.verify(key.sign(claims(iat=now - 600, exp=now - 5)))
 
 
 # -- what is refused ------------------------------------------------------------------------
 
 
-async def test_alg_none_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_alg_none_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     for alg in ("none", "None", "NONE"):
         token = forge({"alg": alg, "kid": key.kid, "typ": "JWT"}, claims(), lambda _: b"")
         with pytest.raises(InvalidToken, match="algorithm"):
@@ -175,7 +125,7 @@ async def test_alg_none_is_refused(key: SigningKey, verifier: TokenVerifier) -> 
 
 @pytest.mark.parametrize("encoding", ["raw", "pem", "jwk-x"])
 async def test_hs256_signed_with_the_public_key_is_refused(
-    key: SigningKey, verifier: TokenVerifier, encoding: str
+    key: TokenMint, verifier: TokenVerifier, encoding: str
 ) -> None:
     """The classic confusion attack: HMAC keyed with the (public) verification key."""
     secret = {
@@ -199,7 +149,7 @@ async def test_other_asymmetric_algorithm_is_refused(verifier: TokenVerifier) ->
         await verifier.verify(token)
 
 
-async def test_pinned_algorithm_must_match_the_keys(key: SigningKey) -> None:
+async def test_pinned_algorithm_must_match_the_keys(key: TokenMint) -> None:
     """A JWKS key of another type than the pinned algorithm never verifies anything."""
     ec_key = ec.generate_private_key(ec.SECP256R1())
     ec_jwk = {**jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)}
@@ -212,7 +162,7 @@ async def test_pinned_algorithm_must_match_the_keys(key: SigningKey) -> None:
         await verifier.verify(token)
 
 
-def test_verifier_refuses_to_pin_none_or_symmetric_algorithms(key: SigningKey) -> None:
+def test_verifier_refuses_to_pin_none_or_symmetric_algorithms(key: TokenMint) -> None:
     source = StaticKeySource(jwks(key))
     for algorithms in ((), ("none",), ("EdDSA", "HS256")):
         with pytest.raises(ValueError, match="algorithm"):
@@ -220,13 +170,13 @@ def test_verifier_refuses_to_pin_none_or_symmetric_algorithms(key: SigningKey) -
 
 
 async def test_unknown_kid_is_refused(verifier: TokenVerifier) -> None:
-    stranger = SigningKey("k-unknown")
+    stranger = TokenMint("k-unknown")
     with pytest.raises(InvalidToken, match="unknown key"):
-        await verifier.verify(mint(stranger))
+        await verifier.verify(stranger.sign())
 
 
-async def test_missing_kid_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
-    token = jwt.encode(claims(), key.private, algorithm="EdDSA")
+async def test_missing_kid_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
+    token = key.sign(kid=DROP)
     with pytest.raises(InvalidToken, match="key"):
         await verifier.verify(token)
 
@@ -234,60 +184,60 @@ async def test_missing_kid_is_refused(key: SigningKey, verifier: TokenVerifier) 
 async def test_signature_by_another_key_with_the_same_kid_is_refused(
     verifier: TokenVerifier,
 ) -> None:
-    impostor = SigningKey("k1")
+    impostor = TokenMint("k1")
     with pytest.raises(InvalidToken, match="signature"):
-        await verifier.verify(mint(impostor))
+        await verifier.verify(impostor.sign())
 
 
-async def test_tampered_payload_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
-    header, _, signature = mint(key).split(".")
+async def test_tampered_payload_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
+    header, _, signature = key.sign().split(".")
     escalated = b64(json.dumps(claims(roles=["user", "admin"])).encode())
     with pytest.raises(InvalidToken, match="signature"):
         await verifier.verify(f"{header}.{escalated}.{signature}")
 
 
-async def test_expired_token_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_expired_token_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     now = int(time.time())
     with pytest.raises(TokenExpired) as caught:
-        await verifier.verify(mint(key, claims(iat=now - 3600, exp=now - 60)))
+        await verifier.verify(key.sign(claims(iat=now - 3600, exp=now - 60)))
     assert caught.value.status == 401
 
 
-async def test_token_from_the_future_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_token_from_the_future_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     now = int(time.time())
     with pytest.raises(InvalidToken, match="not valid yet"):
-        await verifier.verify(mint(key, claims(iat=now + 3600, exp=now + 7200)))
+        await verifier.verify(key.sign(claims(iat=now + 3600, exp=now + 7200)))
 
 
-async def test_wrong_audience_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_wrong_audience_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     for aud in ("someone-else", ["someone-else", "other"]):
         with pytest.raises(InvalidToken, match="audience"):
-            await verifier.verify(mint(key, claims(aud=aud)))
+            await verifier.verify(key.sign(claims(aud=aud)))
 
 
 async def test_audience_list_including_ours_is_accepted(
-    key: SigningKey, verifier: TokenVerifier
+    key: TokenMint, verifier: TokenVerifier
 ) -> None:
-    await verifier.verify(mint(key, claims(aud=["other", AUDIENCE])))
+    await verifier.verify(key.sign(claims(aud=["other", AUDIENCE])))
 
 
-async def test_wrong_issuer_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_wrong_issuer_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     with pytest.raises(InvalidToken, match="issuer"):
-        await verifier.verify(mint(key, claims(iss="https://evil.example")))
+        await verifier.verify(key.sign(claims(iss="https://evil.example")))
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "iss", "aud", "sub", "jti"])
 async def test_missing_claim_is_refused(
-    key: SigningKey, verifier: TokenVerifier, claim: str
+    key: TokenMint, verifier: TokenVerifier, claim: str
 ) -> None:
     with pytest.raises(InvalidToken, match=claim):
-        await verifier.verify(mint(key, claims(**{claim: _DROP})))
+        await verifier.verify(key.sign(claims(**{claim: DROP})))
 
 
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"token_use": _DROP}, "access or service"),
+        ({"token_use": DROP}, "access or service"),
         ({"token_use": "refresh"}, "access or service"),
         ({"token_use": "id"}, "access or service"),
         ({"sub": "not-a-uuid"}, "user id"),
@@ -299,15 +249,15 @@ async def test_missing_claim_is_refused(
     ],
 )
 async def test_malformed_claims_are_refused(
-    key: SigningKey, verifier: TokenVerifier, overrides: dict[str, Any], reason: str
+    key: TokenMint, verifier: TokenVerifier, overrides: dict[str, Any], reason: str
 ) -> None:
     with pytest.raises(InvalidToken, match=reason):
-        await verifier.verify(mint(key, claims(**overrides)))
+        await verifier.verify(key.sign(claims(**overrides)))
 
 
-async def test_wrong_typ_is_refused(key: SigningKey, verifier: TokenVerifier) -> None:
+async def test_wrong_typ_is_refused(key: TokenMint, verifier: TokenVerifier) -> None:
     with pytest.raises(InvalidToken, match="access token"):
-        await verifier.verify(mint(key, typ="refresh+jwt"))
+        await verifier.verify(key.sign(typ="refresh+jwt"))
 
 
 @pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c", "....", "é.é.é"])
@@ -324,7 +274,7 @@ def test_refusals_are_401_problems_with_www_authenticate() -> None:
     assert 'error="invalid_token"' in problem.headers["WWW-Authenticate"]
 
 
-def test_jwks_with_private_material_is_not_used(key: SigningKey) -> None:
+def test_jwks_with_private_material_is_not_used(key: TokenMint) -> None:
     private_jwk = json.loads(OKPAlgorithm.to_jwk(key.private))
     source = StaticKeySource({"keys": [{**private_jwk, "kid": "leaked"}, key.jwk]})
     assert source.kids == {"k1"}
@@ -336,7 +286,7 @@ def test_jwks_with_private_material_is_not_used(key: SigningKey) -> None:
 class FakeJwksEndpoint:
     """A JWKS endpoint behind httpx.MockTransport, with a switch to take it down."""
 
-    def __init__(self, *keys: SigningKey) -> None:
+    def __init__(self, *keys: TokenMint) -> None:
         self.keys = list(keys)
         self.fetches = 0
         self.down = False
@@ -371,82 +321,82 @@ def jwks_source(
     )
 
 
-async def test_jwks_keys_are_fetched_once_and_cached(key: SigningKey) -> None:
+async def test_jwks_keys_are_fetched_once_and_cached(key: TokenMint) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     verifier = TokenVerifier(jwks_source(endpoint, clock), issuer=ISSUER, audience=AUDIENCE)
     for _ in range(5):
-        await verifier.verify(mint(key))
+        await verifier.verify(key.sign())
     assert endpoint.fetches == 1
 
 
-async def test_rotated_key_is_picked_up_on_unknown_kid(key: SigningKey) -> None:
+async def test_rotated_key_is_picked_up_on_unknown_kid(key: TokenMint) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     verifier = TokenVerifier(jwks_source(endpoint, clock), issuer=ISSUER, audience=AUDIENCE)
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
 
-    rotated = SigningKey("k2")
+    rotated = TokenMint("k2")
     endpoint.keys = [rotated, key]  # the users service publishes the new key first
     clock.now += 10
-    principal = await verifier.verify(mint(rotated))
+    principal = await verifier.verify(rotated.sign())
     assert principal.kind == "user"
     assert endpoint.fetches == 2
-    await verifier.verify(mint(key))  # the old key still verifies until it is withdrawn
+    await verifier.verify(key.sign())  # the old key still verifies until it is withdrawn
     assert endpoint.fetches == 2
 
 
-async def test_unknown_kids_refresh_at_most_once_per_interval(key: SigningKey) -> None:
+async def test_unknown_kids_refresh_at_most_once_per_interval(key: TokenMint) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     verifier = TokenVerifier(
         jwks_source(endpoint, clock, min_refresh=5.0), issuer=ISSUER, audience=AUDIENCE
     )
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
     clock.now += 5
     for i in range(10):
         with pytest.raises(InvalidToken, match="unknown key"):
-            await verifier.verify(mint(SigningKey(f"made-up-{i}")))
+            await verifier.verify(TokenMint(f"made-up-{i}").sign())
     assert endpoint.fetches == 2  # the first made-up kid refreshed; the others waited
 
-    late = SigningKey("k3")
+    late = TokenMint("k3")
     endpoint.keys = [late, key]
     with pytest.raises(InvalidToken, match="unknown key"):
-        await verifier.verify(mint(late))  # still inside the interval
+        await verifier.verify(late.sign())  # still inside the interval
     clock.now += 5
-    await verifier.verify(mint(late))
+    await verifier.verify(late.sign())
     assert endpoint.fetches == 3
 
 
-async def test_cached_keys_are_served_while_the_endpoint_is_down(key: SigningKey) -> None:
+async def test_cached_keys_are_served_while_the_endpoint_is_down(key: TokenMint) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     verifier = TokenVerifier(
         jwks_source(endpoint, clock, ttl=60.0), issuer=ISSUER, audience=AUDIENCE
     )
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
     endpoint.down = True
     clock.now += 3600  # well past the TTL
-    await verifier.verify(mint(key))
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
+    await verifier.verify(key.sign())
     assert endpoint.fetches == 2  # one failed refresh, then the interval holds it back
 
     endpoint.down = False
     clock.now += 10
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
     assert endpoint.fetches == 3
 
 
-async def test_withdrawn_key_stops_verifying_after_the_ttl(key: SigningKey) -> None:
+async def test_withdrawn_key_stops_verifying_after_the_ttl(key: TokenMint) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     verifier = TokenVerifier(
         jwks_source(endpoint, clock, ttl=60.0), issuer=ISSUER, audience=AUDIENCE
     )
-    await verifier.verify(mint(key))
-    endpoint.keys = [SigningKey("k9")]
+    await verifier.verify(key.sign())
+    endpoint.keys = [TokenMint("k9")]
     clock.now += 61
     with pytest.raises(InvalidToken, match="unknown key"):
-        await verifier.verify(mint(key))
+        await verifier.verify(key.sign())
 
 
 async def test_no_keys_ever_fetched_is_a_503_until_the_endpoint_answers(
-    key: SigningKey,
+    key: TokenMint,
 ) -> None:
     endpoint, clock = FakeJwksEndpoint(key), FakeClock()
     endpoint.down = True
@@ -454,19 +404,19 @@ async def test_no_keys_ever_fetched_is_a_503_until_the_endpoint_answers(
         jwks_source(endpoint, clock, min_refresh=30), issuer=ISSUER, audience=AUDIENCE
     )
     with pytest.raises(KeysUnavailable) as caught:
-        await verifier.verify(mint(key))
+        await verifier.verify(key.sign())
     assert caught.value.status == 503
     with pytest.raises(KeysUnavailable):
-        await verifier.verify(mint(key))
+        await verifier.verify(key.sign())
     assert endpoint.fetches == 1  # not on every request...
 
     endpoint.down = False  # ...but the users service finished starting
     clock.now += 1
-    await verifier.verify(mint(key))
+    await verifier.verify(key.sign())
     assert endpoint.fetches == 2
 
 
-async def test_garbage_jwks_document_keeps_the_cache(key: SigningKey) -> None:
+async def test_garbage_jwks_document_keeps_the_cache(key: TokenMint) -> None:
     clock = FakeClock()
     responses = iter([httpx.Response(200, json=jwks(key)), httpx.Response(200, text="<html>")])
     source = JwksKeySource(
@@ -526,17 +476,13 @@ def guarded_app(verifier: TokenVerifier) -> Litestar:
     return app
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def test_guards_and_principal_dependency(key: SigningKey) -> None:
+async def test_guards_and_principal_dependency(key: TokenMint) -> None:
     CountingVerifier.calls = 0
     verifier = CountingVerifier(StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE)
-    user = mint(key)
-    admin = mint(key, claims(roles=["user", "admin"]))
-    service = mint(key, claims(sub="catalog", token_use="service", roles=[], scope="a b"))
-    replayer = mint(key, claims(sub="ops", token_use="service", roles=[], scope="events:replay"))
+    user = key.sign()
+    admin = key.sign(claims(roles=["user", "admin"]))
+    service = key.sign(claims(sub="catalog", token_use="service", roles=[], scope="a b"))
+    replayer = key.sign(claims(sub="ops", token_use="service", roles=[], scope="events:replay"))
 
     async with AsyncTestClient(app=guarded_app(verifier)) as client:
         response = await client.get("/me")
@@ -582,7 +528,7 @@ async def test_guards_and_principal_dependency(key: SigningKey) -> None:
         assert (await client.get("/internal/replay", headers=bearer(replayer))).status_code == 200
 
         now = int(time.time())
-        expired = mint(key, claims(iat=now - 3600, exp=now - 600))
+        expired = key.sign(claims(iat=now - 3600, exp=now - 600))
         response = await client.get("/me", headers=bearer(expired))
         assert response.status_code == 401
         assert response.json()["type"].endswith("/token-expired")
@@ -591,7 +537,7 @@ async def test_guards_and_principal_dependency(key: SigningKey) -> None:
 # -- revocation ------------------------------------------------------------------------------
 
 
-async def test_the_verifier_refuses_a_revoked_users_tokens_only(key: SigningKey) -> None:
+async def test_the_verifier_refuses_a_revoked_users_tokens_only(key: TokenMint) -> None:
     revocations = RevocationList(keep_s=3600)
     verifier = TokenVerifier(
         StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE, revocations=revocations
@@ -599,11 +545,11 @@ async def test_the_verifier_refuses_a_revoked_users_tokens_only(key: SigningKey)
     revoked, kept = claims(), claims()
     revocations.revoke(revoked["sub"], datetime.now(UTC) + timedelta(seconds=1))
     with pytest.raises(TokenRevoked) as refused:
-        await verifier.verify(mint(key, revoked))
+        await verifier.verify(key.sign(revoked))
     assert refused.value.status == 401
     assert refused.value.type_uri.endswith("/token-revoked")
-    assert (await verifier.verify(mint(key, kept))).subject == kept["sub"]
+    assert (await verifier.verify(key.sign(kept))).subject == kept["sub"]
     # A service token's subject is a client id: revocations are about users only.
     service = claims(sub="catalog", token_use="service", roles=["service"])
     revocations.revoke("catalog", datetime.now(UTC) + timedelta(seconds=1))
-    assert (await verifier.verify(mint(key, service))).kind == "service"
+    assert (await verifier.verify(key.sign(service))).kind == "service"

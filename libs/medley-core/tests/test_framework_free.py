@@ -11,7 +11,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["medley_core.errors", "medley_core.verification", "medley_core.revocation"]
+    "module",
+    [
+        "medley_core.errors",
+        "medley_core.verification",
+        "medley_core.revocation",
+        "medley_core.pagination",
+        "medley_core.params",
+    ],
 )
 def test_module_imports_no_web_framework(module: str) -> None:
     probe = (

@@ -10,14 +10,10 @@ key made here, so they can mint admin, user and service tokens.
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,13 +24,10 @@ from medley_catalog.settings import EXTENSIONS, CatalogSettings
 from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE, CATALOG_WRITE
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_local.pytest_plugin import ServiceDb, service_db
 
 ROLE = "medley_catalog_test"
-ISSUER = "medley-users"
-AUDIENCE = "medley"
-KID = "catalog-test-key"
 
 # Every table the tests may fill; emptied before each test that asks for a fresh catalog.
 TABLES = (
@@ -109,53 +102,25 @@ async def fresh(catalog_db: CatalogDb) -> CatalogDb:
 # --- tokens ----------------------------------------------------------------------------------
 
 
-class Tokens:
-    """Mints access tokens the app's verifier accepts (the users service's shape)."""
-
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        public_jwk = jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        public_jwk.update(kid=KID, use="sig", alg="EdDSA")
-        self.jwks = {"keys": [public_jwk]}
-
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier(StaticKeySource(self.jwks), issuer=ISSUER, audience=AUDIENCE)
-
-    def mint(self, *, kind: str, subject: str, roles: list[str], scope: str = "") -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-            "roles": roles,
-            "token_use": "access" if kind == "user" else "service",
-        }
-        if kind == "service":
-            claims["scope"] = scope
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID, "typ": "JWT"})
+class Tokens(TokenMint):
+    """Tokens the app's verifier accepts, by who holds them."""
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "admin":
-            token = self.mint(kind="user", subject=str(uuid.uuid4()), roles=["user", "admin"])
-        elif who == "user":
-            token = self.mint(kind="user", subject=str(uuid.uuid4()), roles=["user"])
-        elif who == "service":
+            return bearer(self.admin_token())
+        if who == "user":
+            return bearer(self.user_token())
+        if who == "service":
             # A service that resolves and writes (ingestion will), holding both scopes.
-            scope = f"{CATALOG_RESOLVE} {CATALOG_WRITE}"
-            token = self.mint(kind="service", subject="ingestion", roles=[], scope=scope)
-        elif who == "unscoped service":
-            token = self.mint(kind="service", subject="gateway", roles=["service"])
-        else:
-            raise ValueError(who)
-        return {"Authorization": f"Bearer {token}"}
+            return bearer(self.service_token("ingestion", scopes=[CATALOG_RESOLVE, CATALOG_WRITE]))
+        if who == "unscoped service":
+            return bearer(self.service_token("gateway", roles=["service"]))
+        raise ValueError(who)
 
 
 @pytest.fixture(scope="session")
 def tokens() -> Tokens:
-    return Tokens()
+    return Tokens("catalog-test-key")
 
 
 @pytest.fixture(scope="session")

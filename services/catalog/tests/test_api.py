@@ -248,6 +248,29 @@ async def test_album_lists_are_keyset_pages_with_filters(
     assert [(g["slug"], g["album_count"]) for g in genres] == [("alternative-rock", 7)]
 
 
+async def test_a_cursor_serves_only_its_own_listing_and_sort(
+    fresh: CatalogDb, client: Client, auth: Headers
+) -> None:
+    for title in ("One", "Two", "Three"):
+        await make_album(client, auth, title, "Band")
+    first = (await client.get("/albums", params={"limit": 1})).json()
+    cursor = first["next_cursor"]
+    second = (await client.get("/albums", params={"limit": 1, "cursor": cursor})).json()
+    assert [a["title"] for a in first["items"] + second["items"]] == ["One", "Three"]
+    edited = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    for params in (
+        {"cursor": cursor, "sort": "created"},  # another sort of the same listing
+        {"cursor": edited},  # one character changed
+        {"cursor": cursor[:-4]},  # cut short
+    ):
+        body = assert_problem(await client.get("/albums", params=params), 422)
+        assert body["field"] == "cursor", params
+    for path in ("/tracks", "/artists", "/genres"):  # another listing
+        assert assert_problem(await client.get(path, params={"cursor": cursor}), 422)["field"] == (
+            "cursor"
+        )
+
+
 async def test_batch_get_follows_redirects_and_names_the_missing(
     fresh: CatalogDb, client: Client, auth: Headers
 ) -> None:

@@ -14,9 +14,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import events, popularity
+from medley_catalog import editing, events, external_ids, genres, popularity
+from medley_catalog.artists import CreditSpec
+from medley_catalog.editing import Changes, TrackFields
+from medley_catalog.external_ids import ExternalIdSpec
 from medley_contracts.envelope import EventEnvelope, nats_subject
 from medley_contracts.ingestion import LISTENS_RECORDED, ListensRecordedV1, ListenV1
+from medley_core.db import transaction
 
 from .conftest import CatalogDb, Headers
 from .test_api import make_track
@@ -207,3 +211,28 @@ async def test_events_flow_over_nats(
         assert await plays(fresh, track["id"]) == 2
     finally:
         await connection.close()
+
+
+async def test_one_transaction_publishes_one_event_per_entity_with_its_final_state(
+    fresh: CatalogDb, sessions: Sessions
+) -> None:
+    """Writes composed in one transaction (create, tag, attach an id, edit) are one
+    ``created`` event for the track, carrying what the transaction committed, and one for
+    each artist it created: the unit of work merges them, not the write paths."""
+    async with transaction(sessions) as session:
+        track_id = await editing.create_track(
+            session, TrackFields(title="Song", credits=[CreditSpec(name="Band")])
+        )
+        await genres.set_genres(session, "track", track_id, ["Rock"])
+        await external_ids.attach_external_id(
+            session, "track", track_id, ExternalIdSpec("isrc", "USRC17607839")
+        )
+        await editing.update_track(session, track_id, Changes({"duration_ms": 200_000}))
+    rows = await fresh.events()
+    assert sorted(e["type"] for e in rows) == ["catalog.artist.created", "catalog.track.created"]
+    (created,) = [json.loads(e["data"]) for e in rows if e["subject"] == str(track_id)]
+    assert (created["title"], created["duration_ms"], created["isrcs"]) == (
+        "Song",
+        200_000,
+        ["USRC17607839"],
+    )

@@ -24,6 +24,7 @@ from medley_core import registry
 from medley_core.provisioning import (
     ServiceDatabase,
 )
+from medley_core.testing.tokens import bearer
 from medley_local.pytest_plugin import ServiceDb, service_db
 from medley_users import MIGRATIONS_DIR
 from medley_users.app import create_app
@@ -137,10 +138,6 @@ async def client(users_app: AppFactory) -> AsyncIterator[AsyncTestClient[Any]]:
 
 def unique_name(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

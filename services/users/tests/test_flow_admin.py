@@ -56,6 +56,34 @@ async def test_listing_pages_through_every_account(client: Client) -> None:
     assert item["disabled_at"] is None
 
 
+async def test_listing_pages_with_the_shared_cursor_too(client: Client) -> None:
+    admin = await admin_account(client)
+    tag = unique_name("c")
+    made = [await register(client, f"{tag}-{i}") for i in range(5)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, "q": tag}
+        if cursor:
+            params["cursor"] = cursor
+        body = (await client.get("/admin/users", headers=admin.headers, params=params)).json()
+        seen += [u["username"] for u in body["items"]]
+        # Both forms name the same place: the last account served.
+        assert body["next_after"] == (body["items"][-1]["id"] if body["next_cursor"] else None)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [u["username"] for u in made]
+    first = (await client.get("/admin/users", headers=admin.headers, params={"limit": 1})).json()
+    issued = first["next_cursor"]
+    edited = issued[:-2] + ("A" if issued[-2] != "A" else "B") + issued[-1]
+    refused = await client.get("/admin/users", headers=admin.headers, params={"cursor": edited})
+    assert assert_problem(refused, 422)["field"] == "cursor"
+    both = {"cursor": issued, "after": made[0]["id"]}
+    refused = await client.get("/admin/users", headers=admin.headers, params=both)
+    assert assert_problem(refused, 422)["field"] == "after"
+
+
 async def test_listing_filters_and_validates(client: Client) -> None:
     admin = await admin_account(client)
     admins = (

@@ -13,8 +13,9 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
 from litestar.di import Provide
@@ -78,8 +79,9 @@ def runtime_of(request: Request[Any, Any, Any]) -> ServiceRuntime:
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction: committed when the handler returns, rolled back if it
-    raises, so a failed request never leaves anything half-written."""
+    """A session in a transaction: committed when the handler returns (with the events the
+    handler collected written to the outbox just before), rolled back if it raises, so a
+    failed request never leaves anything half-written and publishes nothing."""
     async with runtime_of(request).sessions() as session, session.begin():
         yield session
 
@@ -88,17 +90,34 @@ def provide_runtime(request: Request[Any, Any, Any]) -> ServiceRuntime:
     return runtime_of(request)
 
 
+class Liveness(msgspec.Struct):
+    status: Literal["ok"]
+
+
+class Readiness(msgspec.Struct):
+    status: Literal["ready"]
+    checks: Annotated[
+        dict[str, str], msgspec.Meta(description="each dependency (database, nats): up or down")
+    ]
+
+
 @get("/health", tags=["health"], summary="Liveness", include_in_schema=True, sync_to_thread=False)
-def liveness() -> dict[str, str]:
-    return {"status": "ok"}
+def liveness() -> Liveness:
+    return Liveness(status="ok")
 
 
 @get("/health/ready", tags=["health"], summary="Readiness: database and NATS")
-async def readiness(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def readiness(request: Request[Any, Any, Any]) -> Readiness:
     checks = await runtime_of(request).readiness_checks()
     if any(state != "up" for state in checks.values()):
         raise ServiceUnavailable("a dependency is not ready", checks=checks)
-    return {"status": "ready", "checks": checks}
+    return Readiness(status="ready", checks=checks)
+
+
+class MetricsController(PrometheusController):
+    """Prometheus ``/metrics``: for the scraper, not part of the API document."""
+
+    include_in_schema = False
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -170,7 +189,7 @@ def create_service_app(
         route_handlers=[
             liveness,
             readiness,
-            PrometheusController,
+            MetricsController,
             dead_letters_router(),
             Router(path="/", route_handlers=list(route_handlers)),
         ],

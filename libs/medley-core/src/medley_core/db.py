@@ -78,14 +78,26 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """Sessions of the unit of work: the events a transaction collects
+    (:func:`medley_core.events.unit_of_work.collect`) are written to the outbox just before
+    it commits, and dropped if it rolls back."""
+    # Here, not at the top: the events package builds its tables with this module.
+    from medley_core.events.unit_of_work import UnitOfWorkSession
+
+    return async_sessionmaker(
+        engine,
+        class_=AsyncSession,
+        sync_session_class=UnitOfWorkSession,
+        expire_on_commit=False,
+    )
 
 
 @asynccontextmanager
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed when the block ends, rolled back if it raises."""
+    """One unit of work: committed when the block ends, with the events it collected
+    written to the outbox just before; rolled back, events and all, if it raises."""
     async with sessions() as session, session.begin():
         yield session
 
@@ -94,12 +106,14 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     """The asyncpg connection of ``session``'s transaction, for COPY and other bulk work.
 
     SQLAlchemy begins the database transaction lazily, on the first statement; running one
-    first makes sure whatever the caller sends over the raw connection is part of it.
+    first (when none has run yet) makes sure whatever the caller sends over the raw
+    connection is part of it. Asking again in the same transaction costs no round trip.
     """
     conn = await session.connection()
-    await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection[Any] = raw.driver_connection
+    if not driver.is_in_transaction():
+        await conn.execute(text("SELECT 1"))
     if not driver.is_in_transaction():
         raise RuntimeError("bulk statements must run inside a transaction")
     return driver

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from jwt.algorithms import OKPAlgorithm
 from litestar.testing import AsyncTestClient
 
 from medley_contracts.envelope import EventEnvelope
 from medley_core.app import create_service_app
 from medley_core.events.deadletters import store_dead_letter
 from medley_core.ids import new_id, utcnow
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 
 from .conftest import THING_HAPPENED, EventDb, SettingsFactory, counting_handler
-
-KID = "test-key"
-
-
-class Keys:
-    def __init__(self) -> None:
-        self.private = ed25519.Ed25519PrivateKey.generate()
-
-    def verifier(self, issuer: str, audience: str) -> TokenVerifier:
-        jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
-        jwks = {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "EdDSA"}]}
-        return TokenVerifier(StaticKeySource(jwks), issuer=issuer, audience=audience)
-
-    def token(self, issuer: str, audience: str, roles: list[str]) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": issuer,
-            "aud": audience,
-            "sub": str(uuid.uuid4()),
-            "iat": now,
-            "exp": now + 300,
-            "jti": uuid.uuid4().hex,
-            "roles": roles,
-            "token_use": "access",
-        }
-        return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": KID})
 
 
 @pytest.fixture
@@ -54,20 +23,21 @@ async def admin_client(
     db: EventDb, make_settings: SettingsFactory
 ) -> AsyncIterator[tuple[AsyncTestClient[Any], dict[str, dict[str, str]]]]:
     settings = make_settings()
-    keys = Keys()
+    mint = TokenMint(issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     app = create_service_app(
         settings,
         route_handlers=[],
         event_handlers={THING_HAPPENED.name: counting_handler()},
-        verifier=keys.verifier(settings.jwt_issuer, settings.jwt_audience),
+        verifier=mint.verifier(),
     )
-
-    def bearer(*roles: str) -> dict[str, str]:
-        token = keys.token(settings.jwt_issuer, settings.jwt_audience, list(roles))
-        return {"Authorization": f"Bearer {token}"}
-
     async with AsyncTestClient(app=app) as client:
-        yield client, {"admin": bearer("admin"), "user": bearer("user")}
+        yield (
+            client,
+            {
+                "admin": bearer(mint.user_token(roles=["admin"])),
+                "user": bearer(mint.user_token(roles=["user"])),
+            },
+        )
 
 
 async def dead_letter(db: EventDb, key: str, *, valid: bool = True) -> uuid.UUID:
@@ -170,7 +140,7 @@ async def test_failed_replay_is_a_problem_and_is_recorded(
     db: EventDb, make_settings: SettingsFactory
 ) -> None:
     settings = make_settings()
-    keys = Keys()
+    mint = TokenMint(issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
     async def always_fails(session: object, envelope: EventEnvelope) -> None:
         raise RuntimeError("still broken")
@@ -179,12 +149,9 @@ async def test_failed_replay_is_a_problem_and_is_recorded(
         settings,
         route_handlers=[],
         event_handlers={THING_HAPPENED.name: always_fails},
-        verifier=keys.verifier(settings.jwt_issuer, settings.jwt_audience),
+        verifier=mint.verifier(),
     )
-    admin = {
-        "Authorization": "Bearer "
-        + keys.token(settings.jwt_issuer, settings.jwt_audience, ["admin"])
-    }
+    admin = bearer(mint.user_token(roles=["admin"]))
     letter = await dead_letter(db, "fails")
     async with AsyncTestClient(app=app) as client:
         ready = await client.get("/health/ready")
@@ -198,3 +165,25 @@ async def test_failed_replay_is_a_problem_and_is_recorded(
     assert stored["replayed_at"] is None
     assert "still broken" in stored["replay_error"]
     assert ready.status_code in (200, 503)
+
+
+async def test_dead_letters_page_with_the_shared_cursor_too(
+    db: EventDb, admin_client: tuple[AsyncTestClient[Any], dict[str, dict[str, str]]]
+) -> None:
+    client, auth = admin_client
+    admin = auth["admin"]
+    ids = [await dead_letter(db, f"cursor-{i}") for i in range(3)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/admin/dead-letters", params=params, headers=admin)).json()
+        seen += [item["id"] for item in page["items"]]
+        assert page["next_after"] == (page["items"][-1]["id"] if page["next_cursor"] else None)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [str(i) for i in ids]
+    refused = await client.get("/admin/dead-letters", params={"cursor": "x"}, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "cursor"

@@ -16,8 +16,8 @@ from medley_core.events.deadletters import (
     get_dead_letter,
     list_dead_letters,
 )
-from medley_core.events.outbox import record_event
 from medley_core.events.runtime import EventRuntime
+from medley_core.events.unit_of_work import collect
 from medley_core.ids import new_id, utcnow
 
 from .conftest import (
@@ -95,7 +95,7 @@ async def test_failed_delivery_is_retried_and_applied_once(
         make_settings(), {THING_HAPPENED.name: counting_handler(fail=fail_first)}
     )
     async with db.sessions() as session, session.begin():
-        await record_event(session, THING_HAPPENED, ThingHappenedV1(key="retry"), subject="x")
+        collect(session, THING_HAPPENED, ThingHappenedV1(key="retry"), subject="x")
     [consumer] = runtime.consumers
 
     async def applied() -> bool:
@@ -122,7 +122,7 @@ async def test_handler_sees_the_writers_request_id(
     runtime = await start_runtime(make_settings(), {THING_HAPPENED.name: handler})
     tracing.bind("req-consumer-7", None)
     async with db.sessions() as session, session.begin():
-        await record_event(session, THING_HAPPENED, ThingHappenedV1(key="ctx"), subject="x")
+        collect(session, THING_HAPPENED, ThingHappenedV1(key="ctx"), subject="x")
     tracing.bind(None, None)
 
     async def handled() -> bool:
@@ -146,9 +146,7 @@ async def test_poison_event_is_dead_lettered_after_max_deliveries_then_replayed(
         },
     )
     async with db.sessions() as session, session.begin():
-        event_id = await record_event(
-            session, THING_POISONED, ThingHappenedV1(key="poison"), subject="p"
-        )
+        event_id = collect(session, THING_POISONED, ThingHappenedV1(key="poison"), subject="p")
     [consumer] = runtime.consumers
 
     async def dead_lettered() -> bool:
@@ -173,7 +171,7 @@ async def test_poison_event_is_dead_lettered_after_max_deliveries_then_replayed(
 
     # Other events keep flowing past the poison one.
     async with db.sessions() as session, session.begin():
-        await record_event(session, THING_HAPPENED, ThingHappenedV1(key="fine"), subject="f")
+        collect(session, THING_HAPPENED, ThingHappenedV1(key="fine"), subject="f")
 
     async def fine_applied() -> bool:
         return await db.count("fine") == 1
@@ -251,9 +249,7 @@ async def test_delivery_that_never_comes_back_is_dead_lettered_from_the_advisory
     for replica in replicas:
         await eventually(lambda r=replica: consuming(r))
     async with db.sessions() as session, session.begin():
-        event_id = await record_event(
-            session, THING_HAPPENED, ThingHappenedV1(key="lost"), subject="l"
-        )
+        event_id = collect(session, THING_HAPPENED, ThingHappenedV1(key="lost"), subject="l")
 
     async def someone_holds_it() -> bool:
         return any(r.consumers[0]._handling for r in replicas)

@@ -10,8 +10,8 @@ from sqlalchemy.schema import CreateIndex
 from medley_contracts.envelope import EventType
 from medley_core import tracing
 from medley_core.db import schema_metadata
-from medley_core.events.outbox import record_event
 from medley_core.events.tables import event_tables
+from medley_core.events.unit_of_work import collect
 
 from .conftest import THING_HAPPENED, EventDb, ThingHappenedV1
 
@@ -26,7 +26,7 @@ async def outbox_rows(db: EventDb) -> list[dict[str, object]]:
 async def test_committed_event_is_in_the_outbox_with_the_request_context(db: EventDb) -> None:
     tracing.bind("req-outbox-1", None)
     async with db.sessions() as session, session.begin():
-        event_id = await record_event(
+        event_id = collect(
             session, THING_HAPPENED, ThingHappenedV1(key="a", note="hi"), subject="a"
         )
 
@@ -51,7 +51,7 @@ async def test_rolled_back_transaction_leaves_no_event(db: EventDb) -> None:
 
     async def write_then_fail() -> None:
         async with db.sessions() as session, session.begin():
-            await record_event(session, THING_HAPPENED, ThingHappenedV1(key="b"), subject="b")
+            collect(session, THING_HAPPENED, ThingHappenedV1(key="b"), subject="b")
             raise Boom
 
     with pytest.raises(Boom):
@@ -64,7 +64,7 @@ async def test_event_and_state_change_commit_together(db: EventDb) -> None:
     async with db.sessions() as session, session.begin():
         conn = await session.connection()
         await conn.execute(db.counters.insert().values(key="c", n=5))
-        await record_event(session, THING_HAPPENED, ThingHappenedV1(key="c"), subject="c")
+        collect(session, THING_HAPPENED, ThingHappenedV1(key="c"), subject="c")
 
     assert await db.count("c") == 5
     assert len(await outbox_rows(db)) == 1
@@ -78,14 +78,14 @@ async def test_payload_of_another_type_is_refused(db: EventDb) -> None:
 
     async with db.sessions() as session, session.begin():
         with pytest.raises(TypeError, match="carries ThingHappenedV1"):
-            await record_event(session, THING_HAPPENED, Other(key="x"), subject="x")  # type: ignore[arg-type]
+            collect(session, THING_HAPPENED, Other(key="x"), subject="x")  # type: ignore[arg-type]
 
 
 async def test_event_type_no_envelope_can_carry_is_refused_at_write_time(db: EventDb) -> None:
     bad = EventType("Not-A-Type", 1, ThingHappenedV1)
     async with db.sessions() as session, session.begin():
         with pytest.raises(ValueError, match="type"):
-            await record_event(session, bad, ThingHappenedV1(key="x"), subject="x")
+            collect(session, bad, ThingHappenedV1(key="x"), subject="x")
     assert await outbox_rows(db) == []
 
 
@@ -119,7 +119,7 @@ async def test_notification_is_sent_at_commit(db: EventDb) -> None:
         )
         async with db.sessions() as session, session.begin():
             for key in ("n1", "n2", "n3"):
-                await record_event(session, THING_HAPPENED, ThingHappenedV1(key=key), subject=key)
+                collect(session, THING_HAPPENED, ThingHappenedV1(key=key), subject=key)
             # Not before the commit.
             assert received.empty()
         async with asyncio.timeout(10):
@@ -133,15 +133,16 @@ async def test_notification_is_sent_at_commit(db: EventDb) -> None:
 
 @pytest.mark.parametrize("count", [5, 500], ids=["insert", "copy"])
 async def test_many_events_in_one_statement(db: EventDb, count: int) -> None:
-    from medley_core.events.outbox import COPY_THRESHOLD, record_events
+    from medley_core.events.outbox import COPY_THRESHOLD
+    from medley_core.events.unit_of_work import collect_many
 
     assert (count < COPY_THRESHOLD) == (count == 5)  # both ways of writing are exercised
     async with db.sessions() as session, session.begin():
-        ids = await record_events(
+        ids = collect_many(
             session,
             [(THING_HAPPENED, ThingHappenedV1(key=f"bulk{i}"), f"s{i}") for i in range(count)],
         )
-        assert await record_events(session, []) == []
+        assert collect_many(session, []) == []
     rows = await outbox_rows(db)
     assert [row["id"] for row in rows] == ids  # time-ordered ids: the order they were given
     assert [row["subject"] for row in rows] == [f"s{i}" for i in range(count)]
@@ -153,11 +154,11 @@ async def test_many_events_in_one_statement(db: EventDb, count: int) -> None:
 
 async def test_bulk_write_refuses_a_wrong_payload_before_writing_anything(db: EventDb) -> None:
     from medley_contracts.users import USER_DELETED
-    from medley_core.events.outbox import record_events
+    from medley_core.events.unit_of_work import collect_many
 
     async with db.sessions() as session, session.begin():
         with pytest.raises(TypeError):
-            await record_events(
+            collect_many(
                 session,
                 [
                     (THING_HAPPENED, ThingHappenedV1(key="ok"), "s"),

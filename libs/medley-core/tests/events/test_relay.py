@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from medley_contracts.envelope import stream_name
 from medley_core import tracing
-from medley_core.events.outbox import record_event
 from medley_core.events.relay import OutboxRelay
 from medley_core.events.streams import DUPLICATE_WINDOW_S, ensure_stream
+from medley_core.events.unit_of_work import collect
 
 from .conftest import (
     CONTEXT,
@@ -46,10 +46,7 @@ async def connect(event_infra: object) -> AsyncIterator[Callable[[], asyncio.Fut
 
 async def record_many(db: EventDb, keys: list[str]) -> list[uuid.UUID]:
     async with db.sessions() as session, session.begin():
-        return [
-            await record_event(session, THING_HAPPENED, ThingHappenedV1(key=k), subject=k)
-            for k in keys
-        ]
+        return [collect(session, THING_HAPPENED, ThingHappenedV1(key=k), subject=k) for k in keys]
 
 
 async def unpublished(db: EventDb) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from medley_core.events.outbox import record_event
+from medley_core.events.unit_of_work import collect
 
 from .conftest import (
     THING_HAPPENED,
@@ -21,7 +21,7 @@ from .conftest import (
 
 async def record(db: EventDb, key: str) -> None:
     async with db.sessions() as session, session.begin():
-        await record_event(session, THING_HAPPENED, ThingHappenedV1(key=key), subject=key)
+        collect(session, THING_HAPPENED, ThingHappenedV1(key=key), subject=key)
 
 
 async def published_at(db: EventDb, key: str) -> object:

@@ -6,8 +6,8 @@ Rows are written one at a time through the ORM; their aspects through the shared
 :mod:`~medley_catalog.genres`). A PATCH changes only the fields it names, and the entity's
 row in one statement (with ``updated_at`` and whatever follows from its credits). Every
 write keeps the normalised and denormalised columns in step (``*_norm``, ``*_search``,
-``artist_names``, ``primary_artist_id``, the tracks' album title) and records exactly one
-event per entity it changed, in the same transaction.
+``artist_names``, ``primary_artist_id``, the tracks' album title) and collects an event for
+each entity it changed into the transaction's unit of work (one per entity per change).
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ async def create_artist(session: AsyncSession, fields: ArtistFields) -> uuid.UUI
     )
     artist = Artist(id=new_id(), sort_name=sort_name, source="admin", **columns)
     await _insert(session, await driver_connection(session), artist, "artist", fields)
-    await events.publish_changed(session, "artist", [artist.id], created=True)
+    await events.collect_changed(session, "artist", [artist.id], created=True)
     return artist.id
 
 
@@ -242,7 +242,7 @@ async def update_artist(session: AsyncSession, artist_id: uuid.UUID, changes: Ch
         values["sort_name"] = not_blank(changes["sort_name"], "sort_name")
     await _aspects(conn, "artist", artist_id, changes)
     await _update_row(session, "artist", artist_id, values)
-    await events.publish_changed(session, "artist", [artist_id])
+    await events.collect_changed(session, "artist", [artist_id])
     return artist_id
 
 
@@ -269,8 +269,8 @@ async def create_album(session: AsyncSession, fields: AlbumFields) -> uuid.UUID:
     )
     await _insert(session, conn, album, "album", fields)
     await artists.write_credits(conn, "album", album.id, credits, replace=False)
-    await events.publish_changed(session, "artist", [a.id for a in created], created=True)
-    await events.publish_changed(session, "album", [album.id], created=True)
+    await events.collect_changed(session, "artist", [a.id for a in created], created=True)
+    await events.collect_changed(session, "album", [album.id], created=True)
     return album.id
 
 
@@ -296,10 +296,10 @@ async def update_album(session: AsyncSession, album_id: uuid.UUID, changes: Chan
     await _aspects(conn, "album", album_id, changes)
     await _update_row(session, "album", album_id, values | credit_columns)
     tracks = await _retitle_tracks(session, album_id, values.get("title_search"))
-    await events.publish_changed(session, "artist", new_artists, created=True)
-    await events.publish_changed(session, "album", [album_id])
+    await events.collect_changed(session, "artist", new_artists, created=True)
+    await events.collect_changed(session, "album", [album_id])
     if "title" in values and values["title"] != title:
-        await events.publish_changed(session, "track", tracks)
+        await events.collect_changed(session, "track", tracks)
     return album_id
 
 
@@ -343,8 +343,8 @@ async def create_track(session: AsyncSession, fields: TrackFields) -> uuid.UUID:
     )
     await _insert(session, conn, track, "track", fields)
     await artists.write_credits(conn, "track", track.id, credits, replace=False)
-    await events.publish_changed(session, "artist", [a.id for a in created], created=True)
-    await events.publish_changed(session, "track", [track.id], created=True)
+    await events.collect_changed(session, "artist", [a.id for a in created], created=True)
+    await events.collect_changed(session, "track", [track.id], created=True)
     return track.id
 
 
@@ -368,8 +368,8 @@ async def update_track(session: AsyncSession, track_id: uuid.UUID, changes: Chan
     credit_columns, new_artists = await _credit_columns(conn, "track", track_id, changes)
     await _aspects(conn, "track", track_id, changes)
     await _update_row(session, "track", track_id, values | credit_columns)
-    await events.publish_changed(session, "artist", new_artists, created=True)
-    await events.publish_changed(session, "track", [track_id])
+    await events.collect_changed(session, "artist", new_artists, created=True)
+    await events.collect_changed(session, "track", [track_id])
     return track_id
 
 
@@ -391,7 +391,7 @@ async def delete(session: AsyncSession, entity_type: EntityType, entity_id: uuid
     ).scalar_one_or_none()
     if deleted_at is None:
         raise NotFound(f"no {entity_type} {entity_id}")
-    await events.publish_deleted(session, entity_type, entity_id, deleted_at)
+    events.collect_deleted(session, entity_type, entity_id, deleted_at)
 
 
 async def restore(session: AsyncSession, entity_type: EntityType, entity_id: uuid.UUID) -> None:
@@ -411,4 +411,4 @@ async def restore(session: AsyncSession, entity_type: EntityType, entity_id: uui
     ).scalar_one_or_none()
     if restored is None:
         raise NotFound(f"no deleted {entity_type} {entity_id}")
-    await events.publish_changed(session, entity_type, [entity_id])
+    await events.collect_changed(session, entity_type, [entity_id])

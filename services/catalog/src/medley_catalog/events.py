@@ -1,8 +1,9 @@
 """What the catalog publishes, and how it reacts to other contexts' events.
 
-Publishes (through the outbox, in the transaction of the change, once per change):
-``catalog.{track,album,artist}.{created,updated,deleted,merged}`` and
-``catalog.user_data.erased``.
+Publishes ``catalog.{track,album,artist}.{created,updated,deleted,merged}`` and
+``catalog.user_data.erased``: write paths collect them into the transaction's unit of work
+(:mod:`medley_core.events.unit_of_work`), which writes them to the outbox once, at commit,
+one per entity per change.
 
 Consumes:
 
@@ -29,8 +30,8 @@ from medley_contracts.envelope import EventEnvelope, EventType
 from medley_contracts.ingestion import LISTENS_RECORDED
 from medley_contracts.users import USER_DELETED, UserDataErasedV1
 from medley_core.db import driver_connection
-from medley_core.events.outbox import record_event, record_events
 from medley_core.events.runtime import EventHandler
+from medley_core.events.unit_of_work import collect, collect_many
 from medley_core.ids import utcnow
 
 log = logging.getLogger("medley.catalog.events")
@@ -139,16 +140,18 @@ async def snapshots(
     return [(i, snapshot(entity_type, found[i])) for i in wanted if i in found]
 
 
-async def publish_changed(
+async def collect_changed(
     session: AsyncSession,
     entity_type: EntityType,
     ids: Iterable[uuid.UUID],
     *,
     created: bool = False,
 ) -> None:
-    """One ``created`` or ``updated`` event per entity, carrying its state as committed."""
+    """A ``created`` or ``updated`` event for each live entity among ``ids``, carrying its
+    state as the transaction has left it so far: call it after the write. The unit of work
+    keeps one per entity per change (a later call for the same entity replaces it)."""
     event_type = (CREATED if created else UPDATED)[entity_type]
-    await record_events(
+    collect_many(
         session,
         [
             (event_type, payload, str(i))
@@ -157,10 +160,10 @@ async def publish_changed(
     )
 
 
-async def publish_deleted(
+def collect_deleted(
     session: AsyncSession, entity_type: EntityType, entity_id: uuid.UUID, deleted_at: datetime
 ) -> None:
-    await record_event(
+    collect(
         session,
         DELETED[entity_type],
         contracts.EntityDeletedV1(id=entity_id, deleted_at=deleted_at),
@@ -169,14 +172,14 @@ async def publish_deleted(
     )
 
 
-async def publish_merged(
+def collect_merged(
     session: AsyncSession,
     entity_type: EntityType,
     from_id: uuid.UUID,
     into_id: uuid.UUID,
     merged_at: datetime,
 ) -> None:
-    await record_event(
+    collect(
         session,
         MERGED[entity_type],
         contracts.EntityMergedV1.model_validate(
@@ -203,7 +206,7 @@ async def on_listens_recorded(session: AsyncSession, envelope: EventEnvelope) ->
 async def on_user_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Nothing in the catalog belongs to a user: the erasure step is done as soon as asked."""
     payload = USER_DELETED.parse(envelope)
-    await record_event(
+    collect(
         session,
         USER_DATA_ERASED,
         UserDataErasedV1(

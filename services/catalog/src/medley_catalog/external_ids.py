@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import events
 from medley_catalog.models import NAMESPACES
 from medley_catalog.normalize import normalize_external_id
 from medley_catalog.queries import EntityType, as_uuid
@@ -117,8 +116,7 @@ async def attach_external_id(
     conn = await driver_connection(session)
     entity_id = await require_live(conn, entity_type, entity_id)
     if await attach(conn, entity_type, entity_id, [spec]):
-        await touch(conn, entity_type, entity_id)
-        await events.publish_changed(session, entity_type, [entity_id])
+        await touch(session, entity_type, entity_id)
     return entity_id
 
 
@@ -139,5 +137,4 @@ async def detach_external_id(
     )
     if removed is None:
         raise NotFound(f"{entity_type} {entity_id} has no {namespace} {value}")
-    await touch(conn, entity_type, entity_id)
-    await events.publish_changed(session, entity_type, [entity_id])
+    await touch(session, entity_type, entity_id)

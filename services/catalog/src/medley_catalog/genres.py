@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import events
 from medley_catalog.normalize import normalize_text
 from medley_catalog.queries import EntityType, as_uuid
 from medley_catalog.writes import not_blank, require_live, touch
@@ -108,8 +107,7 @@ async def set_genres(
     conn = await driver_connection(session)
     entity_id = await require_live(conn, entity_type, entity_id)
     await link(conn, entity_type, entity_id, names, replace=replace)
-    await touch(conn, entity_type, entity_id)
-    await events.publish_changed(session, entity_type, [entity_id])
+    await touch(session, entity_type, entity_id)
     return entity_id
 
 

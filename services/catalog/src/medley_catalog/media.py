@@ -8,7 +8,6 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import events
 from medley_catalog.queries import EntityType
 from medley_catalog.writes import not_blank, positive, require_live, touch
 from medley_core.db import driver_connection
@@ -79,8 +78,7 @@ async def add_image(
         height,
         source,
     )
-    await touch(conn, entity_type, entity_id)
-    await events.publish_changed(session, entity_type, [entity_id])
+    await touch(session, entity_type, entity_id)
     return entity_id
 
 
@@ -112,6 +110,5 @@ async def set_description(
         not_blank(source, "source"),
         language,
     )
-    await touch(conn, entity_type, entity_id)
-    await events.publish_changed(session, entity_type, [entity_id])
+    await touch(session, entity_type, entity_id)
     return entity_id

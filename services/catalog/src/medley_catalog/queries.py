@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_catalog.normalize import normalize_external_id
+from medley_core.db import driver_connection
+from medley_core.errors import NotFound, Unprocessable
+
+# Re-exported: the domain modules still import it from here.
+from medley_core.params import as_uuid as as_uuid
 
 EntityType = Literal["track", "album", "artist"]
 TABLES: dict[EntityType, str] = {"track": "tracks", "album": "albums", "artist": "artists"}
@@ -35,11 +43,6 @@ ALBUM_COLUMNS = """
     al.updated_at
 """
 ARTIST_COLUMNS = "ar.id, ar.name, ar.sort_name, ar.source, ar.created_at, ar.updated_at"
-
-
-def as_uuid(value: Any) -> uuid.UUID:
-    """asyncpg's UUID as the standard library's (JSON encoders know that one)."""
-    return value if type(value) is uuid.UUID else uuid.UUID(bytes=value.bytes)
 
 
 def _clean(record: asyncpg.Record) -> Row:
@@ -378,3 +381,38 @@ async def lookup_external(
     if entity_id is None:
         return None
     return await get_one(conn, entity_type, as_uuid(entity_id))
+
+
+# --- what the API reads: each takes the session and reads over its driver connection ------
+
+
+async def read_one(session: AsyncSession, entity_type: EntityType, entity_id: uuid.UUID) -> Row:
+    """One entity with every detail (a merged id answers with its survivor); 404 when the
+    id designates nothing live."""
+    found = await get_one(await driver_connection(session), entity_type, entity_id)
+    if found is None:
+        raise NotFound(f"no {entity_type} {entity_id}")
+    return found
+
+
+async def read_batch(
+    session: AsyncSession, entity_type: EntityType, ids: Sequence[uuid.UUID]
+) -> BatchResult:
+    """Up to a batch of entities by id, merges followed (see :func:`get_many`)."""
+    return await get_many(await driver_connection(session), entity_type, ids)
+
+
+async def read_by_external_id(
+    session: AsyncSession, entity_type: EntityType, namespace: str, value: str
+) -> Row:
+    """The live entity carrying an external id, given as a client typed it (normalised
+    here: a malformed one is a 422 naming ``value``); 404 when none carries it."""
+    try:
+        canonical = normalize_external_id(namespace, value)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), field="value") from None
+    conn = await driver_connection(session)
+    found = await lookup_external(conn, entity_type, namespace, canonical)
+    if found is None:
+        raise NotFound(f"no {entity_type} with {namespace} {canonical}")
+    return found

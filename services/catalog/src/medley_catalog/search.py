@@ -33,11 +33,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog.listing import decode_cursor, encode_cursor
 from medley_catalog.normalize import normalize_text
-from medley_catalog.queries import Row, as_uuid, rows
+from medley_catalog.queries import Row, rows
+from medley_core.db import driver_connection
 from medley_core.errors import Unprocessable
+from medley_core.pagination import SqlQuery, decode_cursor, encode_cursor, page_of, sort_key
+from medley_core.params import as_uuid
 
 SearchType = Literal["track", "album", "artist"]
 SEARCH_TYPES: tuple[SearchType, ...] = ("track", "album", "artist")
@@ -239,8 +242,40 @@ def _branches(
     return branches
 
 
+def parse_types(listed: str | None) -> list[SearchType]:
+    """The types a comma-separated ``type`` parameter names (all when it is absent); a 422
+    naming ``type`` for anything else."""
+    if not listed:
+        return list(SEARCH_TYPES)
+    asked = [t.strip() for t in listed.split(",") if t.strip()]
+    if not asked or any(t not in SEARCH_TYPES for t in asked):
+        raise Unprocessable(
+            f"type must be a comma-separated subset of {','.join(SEARCH_TYPES)}", field="type"
+        )
+    return [t for t in SEARCH_TYPES if t in asked]
+
+
+# Pages follow the ranking: score, then type (artists first), then id, all descending. The
+# cursor also carries the mode that found the first page, so every page reads the query
+# the same way.
+SEARCH_ORDER = sort_key("search", ("score", float), ("type_rank", int), descending=True)
+CURSOR_TYPES = (str, *SEARCH_ORDER.types)
+
+
+def _after(cursor: str | None) -> tuple[Sequence[Mode], list[Any] | None]:
+    """The modes to try and the key to start after: every mode from the top for a first
+    page, the first page's mode after its cursor's key for the next ones."""
+    if not cursor:
+        return MODES, None
+    decoded = decode_cursor(cursor, SEARCH_ORDER.name, CURSOR_TYPES)
+    mode = next((m for m in MODES if m == decoded[0]), None)
+    if mode is None:
+        raise Unprocessable("the cursor is not valid for this search", field="cursor")
+    return (mode,), decoded[1:]
+
+
 async def search(
-    conn: asyncpg.Connection[Any],
+    session: AsyncSession,
     q: str,
     *,
     types: Sequence[SearchType] = SEARCH_TYPES,
@@ -252,42 +287,27 @@ async def search(
     words = normalize_text(q).split()[:MAX_WORDS]
     if not words:
         raise Unprocessable("the query needs at least one letter or digit", field="q")
-    query_text = " ".join(words)
+    conn = await driver_connection(session)
     wanted = [t for t in SEARCH_TYPES if t in set(types)]
-    modes: Sequence[Mode] = MODES
-    key: list[Any] | None = None
-    if cursor:
-        decoded = decode_cursor(cursor, "search", (str, float, int, uuid.UUID))
-        if decoded[0] not in MODES:
-            raise Unprocessable("the cursor is not valid for this search", field="cursor")
-        modes, key = (decoded[0],), decoded[1:]
+    modes, key = _after(cursor)
     expansion = await expand(conn, words, every_word=modes[0] != "all")
-    interpretation = expansion.alternatives
-
-    args: list[Any] = [None, query_text]
+    facets: dict[str, int] | None = {t: 0 for t in wanted} if not cursor else None
+    empty = SearchPage([], facets, None, expansion.alternatives, modes[0])
+    # $1: the tsquery (set per mode), $2: the normalised query.
+    query = SqlQuery(args=[None, " ".join(words)])
     genre_param = year_param = None
-    empty = SearchPage(
-        [], {t: 0 for t in wanted} if not cursor else None, None, interpretation, modes[0]
-    )
     if genre is not None:
         genre_id = await conn.fetchval("SELECT id FROM genres WHERE slug = $1", genre)
         if genre_id is None:
             return empty
-        args.append(genre_id)
-        genre_param = f"${len(args)}"
+        genre_param = query.param(genre_id)
     if year is not None:
-        args.append(year)
-        year_param = f"${len(args)}"
+        year_param = query.param(year)
     branches = _branches(wanted, genre_param, year_param)
     if not branches:
         return empty
-    after = ""
-    if key is not None:
-        args.extend(key)
-        n = len(args)
-        after = f"WHERE (score, type_rank, id) < (${n - 2}::float8, ${n - 1}::int, ${n}::uuid)"
-    args.append(limit + 1)
-    statement = _statement(branches, after, f"${len(args)}")
+    order = query.keyset(SEARCH_ORDER, key)
+    statement = _statement(branches, query.sql, order, query.param(limit + 1))
     mode: Mode = modes[0]
     records: list[asyncpg.Record] = []
     for mode in modes:
@@ -296,24 +316,27 @@ async def search(
             known_words = [w for w, k in expansion.known.items() if k]
             widened = await _alternatives(conn, known_words)
             expansion = Expansion(expansion.known, {**expansion.alternatives, **widened}, True)
-            interpretation = expansion.alternatives
-        args[0] = tsquery(words, expansion, mode)
-        records = list(await conn.fetch(statement, *args))
+        query.args[0] = tsquery(words, expansion, mode)
+        records = list(await conn.fetch(statement, *query.args))
         if records:
             break
     if not records:
-        return SearchPage([], empty.facets, None, interpretation, mode)
-    facets: dict[str, int] | None = None
-    if not cursor:
-        facets = {
-            kind: int(records[0][f"{kind}_count"]) if kind in branches else 0 for kind in wanted
-        }
-    items, next_cursor = _page(records, limit, mode)
-    await _album_titles(conn, items)
-    return SearchPage([_shape(item) for item in items], facets, next_cursor, interpretation, mode)
+        return SearchPage([], facets, None, expansion.alternatives, mode)
+    if facets is not None:
+        facets = {k: int(records[0][f"{k}_count"]) if k in branches else 0 for k in wanted}
+    page = page_of(
+        rows(records),
+        limit,
+        lambda last: encode_cursor(SEARCH_ORDER.name, [mode, *SEARCH_ORDER.key_of(last)]),
+    )
+    await _album_titles(conn, page.items)
+    items = [_shape(item) for item in page.items]
+    return SearchPage(items, facets, page.next_cursor, expansion.alternatives, mode)
 
 
-def _statement(branches: dict[SearchType, tuple[str, str]], after: str, limit_param: str) -> str:
+def _statement(
+    branches: dict[SearchType, tuple[str, str]], where: str, order: str, limit_param: str
+) -> str:
     """One statement for every type searched: each type's hits (capped for the facets)
     materialised once, counted, and paged together by score."""
     ctes = ", ".join(
@@ -324,22 +347,10 @@ def _statement(branches: dict[SearchType, tuple[str, str]], after: str, limit_pa
     counts = ", ".join(f"(SELECT count(*) FROM {kind}_hits) AS {kind}_count" for kind in branches)
     return f"""
         WITH {ctes}
-        SELECT hits.*, {counts} FROM ({union}) hits {after}
-        ORDER BY score DESC, type_rank DESC, id DESC
+        SELECT hits.*, {counts} FROM ({union}) hits WHERE {where}
+        ORDER BY {order}
         LIMIT {limit_param}
     """
-
-
-def _page(records: list[asyncpg.Record], limit: int, mode: Mode) -> tuple[list[Row], str | None]:
-    """The first ``limit`` hits, and the cursor after them when there are more."""
-    items = rows(records)
-    more = len(items) > limit
-    items = items[:limit]
-    next_cursor = None
-    if more and items:
-        last = items[-1]
-        next_cursor = encode_cursor("search", [mode, last["score"], last["type_rank"], last["id"]])
-    return items, next_cursor
 
 
 async def _album_titles(conn: asyncpg.Connection[Any], items: list[Row]) -> None:

@@ -9,8 +9,11 @@ import uuid
 from typing import Any
 
 import asyncpg
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_catalog import events
 from medley_catalog.queries import TABLES, EntityType, resolve_ids
+from medley_core.db import driver_connection
 from medley_core.errors import NotFound, Unprocessable
 
 SMALLINT_MAX = 32767
@@ -44,10 +47,11 @@ async def require_live(
     return final
 
 
-async def touch(
-    conn: asyncpg.Connection[Any], entity_type: EntityType, entity_id: uuid.UUID
-) -> None:
-    """Mark an entity changed (``updated_at``) after a write to one of its aspects."""
+async def touch(session: AsyncSession, entity_type: EntityType, entity_id: uuid.UUID) -> None:
+    """Mark an entity changed after a write to one of its aspects: its ``updated_at``, and
+    its ``updated`` event in the transaction's unit of work."""
+    conn = await driver_connection(session)
     await conn.execute(
         f"UPDATE {TABLES[entity_type]} SET updated_at = now() WHERE id = $1", entity_id
     )
+    await events.collect_changed(session, entity_type, [entity_id])

@@ -29,6 +29,7 @@ from medley_core.errors import (
     Unprocessable,
 )
 from medley_core.ids import utcnow
+from medley_core.pagination import Page, orm_page, sort_key
 from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
 from medley_users.models import ROLE_USER, Credential, Erasure, User
@@ -112,12 +113,6 @@ class TokenPair:
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
 
 
-@dataclass(frozen=True)
-class UserPage:
-    items: list[User]
-    next_after: uuid.UUID | None
-
-
 UserStatus = Literal["active", "disabled"]
 
 
@@ -193,7 +188,7 @@ async def _confirm_password(
 
 
 async def register(session: AsyncSession, users: UsersContext, new: Registration) -> User:
-    """Create an account; publishes ``users.user.registered`` in the same transaction."""
+    """Create an account; ``users.user.registered`` joins the transaction's events."""
     username = check_username(new.username)
     email = check_email(new.email)
     require_acceptable(new.password, username=username, email=email, field="password")
@@ -213,7 +208,7 @@ async def register(session: AsyncSession, users: UsersContext, new: Registration
     session.add(Credential(user_id=user.id, password_hash=password_hash, changed_at=now))
     await session.flush()
     await bootstrap.claim(session, users.settings, user)
-    await events.user_registered(session, user)
+    events.user_registered(session, user)
     return user
 
 
@@ -367,7 +362,7 @@ async def revoke_access_tokens(
     user.tokens_revoked_at = at
     session.add(user)
     await session.flush()
-    await events.sessions_revoked(session, user.id, at, reason=reason)
+    events.sessions_revoked(session, user.id, at, reason=reason)
 
 
 async def delete_account(
@@ -384,7 +379,7 @@ async def delete_account(
     started = await erasure.start(session, user.id, users.settings.erasure_contexts, now=now)
     await session.exec(delete(User).where(col(User.id) == user.id))
     session.expunge(user)
-    await events.user_deleted(session, user.id, started.id, now)
+    events.user_deleted(session, user.id, started.id, now)
     return started
 
 
@@ -411,7 +406,7 @@ async def set_disabled(
         user.updated_at = now
         await users.refresh_tokens.revoke_all(session, user.id, reason="account-disabled")
         user.tokens_revoked_at = now
-        await events.user_disabled(session, user.id, now)
+        events.user_disabled(session, user.id, now)
     elif not disabled and user.disabled_at is not None:
         user.disabled_at = None
         user.updated_at = now
@@ -425,20 +420,27 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+# Accounts in creation order: ids are time-ordered UUIDv7.
+USERS_BY_CREATION = sort_key("users:created")
+
+
 async def list_users(
     session: AsyncSession,
     *,
     limit: int,
+    cursor: str | None = None,
     after: uuid.UUID | None = None,
     query: str | None = None,
     status: UserStatus | None = None,
     role: str | None = None,
-) -> UserPage:
-    """Accounts in creation order (ids are UUIDv7), a page at a time: keyset pagination,
-    ``after`` is the last id of the previous page."""
-    statement = select(User).order_by(col(User.id)).limit(limit + 1)
+) -> Page[User]:
+    """Accounts in creation order, a keyset page at a time (:mod:`medley_core.pagination`).
+    ``after``, the last id of the previous page, is the older form of ``cursor``."""
     if after is not None:
-        statement = statement.where(col(User.id) > after)
+        if cursor is not None:
+            raise Unprocessable("give cursor or after, not both", field="after")
+        cursor = USERS_BY_CREATION.cursor_after({"id": after})
+    statement = select(User)
     if query:
         pattern = _like_pattern(query.strip().lower())
         statement = statement.where(
@@ -454,7 +456,6 @@ async def list_users(
         statement = statement.where(col(User.disabled_at).is_not(None))
     if role is not None:
         statement = statement.where(col(User.roles).contains([role]))
-    rows = list((await session.exec(statement)).all())
-    more = len(rows) > limit
-    items = rows[:limit]
-    return UserPage(items, items[-1].id if more and items else None)
+    return await orm_page(
+        session, statement, USERS_BY_CREATION, [col(User.id)], cursor=cursor, limit=limit
+    )

@@ -1,5 +1,9 @@
-"""What the users context publishes (through the outbox, in the transaction of the change)
-and how it reacts to other contexts' events (completing the erasure saga)."""
+"""What the users context publishes and how it reacts to other contexts' events (completing
+the erasure saga).
+
+Write paths collect these events into the transaction's unit of work
+(:mod:`medley_core.events.unit_of_work`), which writes them to the outbox once, at commit.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ from medley_contracts.users import (
     UserSessionsRevokedV1,
     user_data_erased,
 )
-from medley_core.events.outbox import record_event
 from medley_core.events.runtime import EventHandler
+from medley_core.events.unit_of_work import collect
 from medley_users import erasure
 from medley_users.models import User
 
@@ -34,8 +38,8 @@ log = logging.getLogger("medley.users.events")
 PUBLISHES = (USER_REGISTERED, USER_DELETED, USER_DISABLED, USER_SESSIONS_REVOKED, USER_DATA_ERASED)
 
 
-async def user_registered(session: AsyncSession, user: User) -> uuid.UUID:
-    return await record_event(
+def user_registered(session: AsyncSession, user: User) -> None:
+    collect(
         session,
         USER_REGISTERED,
         UserRegisteredV1(
@@ -48,11 +52,11 @@ async def user_registered(session: AsyncSession, user: User) -> uuid.UUID:
     )
 
 
-async def user_deleted(
+def user_deleted(
     session: AsyncSession, user_id: uuid.UUID, erasure_id: uuid.UUID, deleted_at: datetime
 ) -> None:
     """The account is gone: every context erases the user's data and answers."""
-    await record_event(
+    collect(
         session,
         USER_DELETED,
         UserDeletedV1(user_id=user_id, erasure_id=erasure_id, deleted_at=deleted_at),
@@ -60,7 +64,7 @@ async def user_deleted(
         occurred_at=deleted_at,
     )
     # The users context's own answer: its part was done in this very transaction.
-    await record_event(
+    collect(
         session,
         USER_DATA_ERASED,
         UserDataErasedV1(
@@ -71,9 +75,9 @@ async def user_deleted(
     )
 
 
-async def user_disabled(session: AsyncSession, user_id: uuid.UUID, disabled_at: datetime) -> None:
+def user_disabled(session: AsyncSession, user_id: uuid.UUID, disabled_at: datetime) -> None:
     """Every verifier refuses the account's access tokens from now on (not at expiry)."""
-    await record_event(
+    collect(
         session,
         USER_DISABLED,
         UserDisabledV1(user_id=user_id, disabled_at=disabled_at),
@@ -82,11 +86,11 @@ async def user_disabled(session: AsyncSession, user_id: uuid.UUID, disabled_at: 
     )
 
 
-async def sessions_revoked(
+def sessions_revoked(
     session: AsyncSession, user_id: uuid.UUID, revoked_at: datetime, reason: str
 ) -> None:
     """Every verifier refuses the access tokens issued before ``revoked_at``."""
-    await record_event(
+    collect(
         session,
         USER_SESSIONS_REVOKED,
         UserSessionsRevokedV1(user_id=user_id, revoked_at=revoked_at, reason=reason),

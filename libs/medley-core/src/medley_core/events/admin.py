@@ -2,7 +2,7 @@
 
 Mounted by the app factory at ``/admin/dead-letters`` on every service::
 
-    GET  /admin/dead-letters?limit=50&after=<id>&replayed=false
+    GET  /admin/dead-letters?limit=50&cursor=<next_cursor>&replayed=false
     GET  /admin/dead-letters/{id}
     POST /admin/dead-letters/{id}/replay
 
@@ -23,6 +23,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, Parameter
 from litestar.types import Guard
 
+from medley_core.api_params import Cursor
 from medley_core.auth import require_roles
 from medley_core.errors import NotFound
 from medley_core.events.deadletters import (
@@ -64,8 +65,10 @@ class DeadLetterController(Controller):
         self,
         event_runtime: Events,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Cursor = None,
         after: Annotated[
-            uuid.UUID | None, Parameter(description="the last id of the previous page")
+            uuid.UUID | None,
+            Parameter(description="the older form of cursor: the last id of the previous page"),
         ] = None,
         replayed: Annotated[
             bool | None, Parameter(description="true: replayed only; false: still waiting")
@@ -75,6 +78,7 @@ class DeadLetterController(Controller):
             return await list_dead_letters(
                 session,
                 limit=limit,
+                cursor=cursor,
                 after=after,
                 replayed=replayed,
                 schema=event_runtime.settings.schema_name,

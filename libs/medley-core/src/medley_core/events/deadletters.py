@@ -13,27 +13,29 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope
-from medley_core.errors import Conflict, NotFound
+from medley_core.errors import Conflict, NotFound, Unprocessable
 from medley_core.events.inbox import EventHandler, apply_once
 from medley_core.events.tables import tables_for
 from medley_core.ids import new_id
+from medley_core.pagination import Page, rows_page, sort_key
 
 MAX_ERROR_CHARS = 4000
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """One event a consumer gave up on."""
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    """One event a consumer gave up on. (A msgspec Struct: its description of ``envelope``
+    reaches the OpenAPI document.)"""
 
     id: uuid.UUID
     consumer: str
@@ -41,7 +43,10 @@ class DeadLetter:
     stream_seq: int
     subject: str
     event_id: uuid.UUID | None
-    envelope: dict[str, Any]
+    envelope: Annotated[
+        dict[str, Any],
+        msgspec.Meta(description="the message as it arrived: an event envelope, or not one"),
+    ]
     error: str
     deliveries: int
     failed_at: datetime
@@ -66,11 +71,11 @@ class DeadLetter:
         )
 
 
-@dataclass(frozen=True)
-class DeadLetterPage:
-    """A page of dead letters, oldest first; pass ``next_after`` as ``after`` for the next."""
+class DeadLetterPage(Page[DeadLetter], kw_only=True):
+    """A page of dead letters, oldest first; ``next_after`` (pass as ``after``) is the older
+    form of ``next_cursor``."""
 
-    items: list[DeadLetter]
+    items: list[DeadLetter]  # named again: OpenAPI then shows the items' shape
     next_after: uuid.UUID | None
 
 
@@ -160,35 +165,46 @@ async def has_dead_letter(
     return bool(found)
 
 
+# Oldest first: ids are time-ordered UUIDv7.
+DEAD_LETTERS_BY_ID = sort_key("dead-letters")
+
+
 async def list_dead_letters(
     session: AsyncSession,
     *,
     limit: int = DEFAULT_PAGE,
+    cursor: str | None = None,
     after: uuid.UUID | None = None,
     replayed: bool | None = None,
     consumer: str | None = None,
     schema: str | None = None,
 ) -> DeadLetterPage:
-    """Dead letters oldest first, ``limit`` at a time after the id ``after`` (keyset).
+    """Dead letters oldest first, ``limit`` at a time after ``cursor`` (keyset pages,
+    :mod:`medley_core.pagination`); ``after``, the last id of the previous page, is the
+    older form of the cursor.
 
     ``replayed``: True for replayed ones only, False for those still waiting, None for all.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    dead_letters = tables_for(schema).dead_letters
-    query = select(dead_letters).order_by(dead_letters.c.id).limit(limit + 1)
     if after is not None:
-        query = query.where(dead_letters.c.id > after)
+        if cursor is not None:
+            raise Unprocessable("give cursor or after, not both", field="after")
+        cursor = DEAD_LETTERS_BY_ID.cursor_after({"id": after})
+    dead_letters = tables_for(schema).dead_letters
+    query = select(dead_letters)
     if replayed is True:
         query = query.where(dead_letters.c.replayed_at.is_not(None))
     elif replayed is False:
         query = query.where(dead_letters.c.replayed_at.is_(None))
     if consumer is not None:
         query = query.where(dead_letters.c.consumer == consumer)
-    conn = await session.connection()
-    rows = (await conn.execute(query)).mappings().all()
-    items = [DeadLetter.from_row(row) for row in rows[:limit]]
-    next_after = items[-1].id if len(rows) > limit else None
-    return DeadLetterPage(items=items, next_after=next_after)
+    rows = await rows_page(
+        session, query, DEAD_LETTERS_BY_ID, [dead_letters.c.id], cursor=cursor, limit=limit
+    )
+    page = rows.map(DeadLetter.from_row)
+    return DeadLetterPage(
+        items=page.items, next_cursor=page.next_cursor, next_after=page.next_after_id()
+    )
 
 
 async def get_dead_letter(

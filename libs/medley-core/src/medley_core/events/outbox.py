@@ -1,8 +1,10 @@
 """Writing events: the transactional outbox.
 
-A service never publishes to NATS from a request. It writes the event into its ``outbox``
-table in the same transaction as the state change, so either both are committed or
-neither is; the relay (:mod:`medley_core.events.relay`) publishes it afterwards.
+A service never publishes to NATS from a request. Its write paths collect events into the
+transaction's change set (:mod:`medley_core.events.unit_of_work`), which this module writes
+into the service's ``outbox`` table just before the transaction commits, so either the
+state change and its events are committed or neither is; the relay
+(:mod:`medley_core.events.relay`) publishes them afterwards.
 """
 
 from __future__ import annotations
@@ -10,29 +12,24 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.engine.interfaces import AdaptedConnection
 
 from medley_contracts.envelope import EventEnvelope, EventType
-from medley_core.db import driver_connection
 from medley_core.events.tables import tables_for
-from medley_core.ids import new_id, utcnow
-from medley_core.tracing import propagation_headers
-
-P = TypeVar("P", bound=BaseModel)
+from medley_core.ids import utcnow
 
 NOTIFY_SUFFIX = "_outbox"
 
 # Below this many rows a multi-row INSERT is cheaper than opening a COPY.
 COPY_THRESHOLD = 32
 
-# (event type, payload, subject): one event for :func:`record_events`.
-PendingEvent: TypeAlias = tuple[EventType[Any], BaseModel, str]
+COLUMNS = ("id", "type", "version", "subject", "data", "headers", "occurred_at")
 
 
 def notify_channel(schema: str) -> str:
@@ -40,81 +37,22 @@ def notify_channel(schema: str) -> str:
     return f"{schema}{NOTIFY_SUFFIX}"
 
 
-async def record_event(
-    session: AsyncSession,
-    event: EventType[P],
-    payload: P,
-    *,
-    subject: str,
-    occurred_at: datetime | None = None,
-) -> uuid.UUID:
-    """Write ``event`` into the outbox, in the caller's transaction; returns the event id.
+class OutboxRow(NamedTuple):
+    """One event on its way to the outbox: ``subject`` is the id of the entity it is about;
+    ``headers`` the request context (request id, trace) it was produced in. (A named tuple:
+    bulk paths make thousands, and a tuple is the cheapest object to make.)"""
 
-    ``subject`` is the id of the entity the event is about. The row goes into the
-    ``outbox`` of the session's schema (the first one on its ``search_path``, which every
-    service engine sets to its own schema). A notification wakes the relay when the
-    transaction commits; if it rolls back, the event never existed.
-    """
-    [event_id] = await record_events(session, [(event, payload, subject)], occurred_at=occurred_at)
-    return event_id
+    id: uuid.UUID
+    event: EventType[Any]
+    subject: str
+    payload: BaseModel
+    occurred_at: datetime
+    headers: dict[str, str]
 
 
-async def record_events(
-    session: AsyncSession,
-    events: Iterable[PendingEvent],
-    *,
-    occurred_at: datetime | None = None,
-) -> list[uuid.UUID]:
-    """:func:`record_event` for many events at once (bulk paths): the rows go in with one
-    statement (COPY past a few dozen) and one notification. ``events`` are ``(event type,
-    payload, subject)``; returns their ids in order."""
-    when = occurred_at or utcnow()
-    headers = propagation_headers()
-    rows = [_row(event, payload, subject) for event, payload, subject in events]
-    if not rows:
-        return []
-    outbox = tables_for(None).outbox
-    if len(rows) < COPY_THRESHOLD:
-        conn = await session.connection()
-        await conn.execute(
-            insert(outbox),
-            [
-                {
-                    "id": event_id,
-                    "type": event.name,
-                    "version": event.version,
-                    "subject": subject,
-                    "data": json.loads(data),
-                    "headers": headers,
-                    "occurred_at": when,
-                }
-                for event_id, event, subject, data in rows
-            ],
-        )
-    else:
-        driver = await driver_connection(session)
-        headers_json = json.dumps(headers)
-        await driver.copy_records_to_table(
-            # Unqualified: the service's schema, first on the search_path, as for INSERT.
-            outbox.name,
-            columns=("id", "type", "version", "subject", "data", "headers", "occurred_at"),
-            records=[
-                (event_id, event.name, event.version, subject, data, headers_json, when)
-                for event_id, event, subject, data in rows
-            ],
-        )
-    # Delivered at commit, and folded into one per transaction however many events it holds.
-    conn = await session.connection()
-    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
-    await conn.execute(select(func.pg_notify(channel, "")))
-    return [event_id for event_id, _, _, _ in rows]
-
-
-def _row(
-    event: EventType[Any], payload: BaseModel, subject: str
-) -> tuple[uuid.UUID, EventType[Any], str, str]:
-    """An outbox row's parts, checked now: an event the relay could not carry fails here,
-    in the request that wrote it, rather than sitting in the outbox."""
+def check_event(event: EventType[Any], payload: BaseModel, subject: str) -> None:
+    """Refuse an event the relay could not carry, in the request that produced it, rather
+    than leaving it in the outbox."""
     if not isinstance(payload, event.payload):
         raise TypeError(
             f"{event.name} v{event.version} carries {event.payload.__name__}, "
@@ -123,7 +61,6 @@ def _row(
     if not isinstance(subject, str):
         raise TypeError(f"the subject of {event.name} is an entity id as text, not {subject!r}")
     _check_envelope_fields(event)
-    return new_id(), event, subject, payload.model_dump_json()
 
 
 @functools.cache
@@ -139,3 +76,71 @@ def _check_envelope_fields(event: EventType[Any]) -> None:
         subject="-",
         data={},
     )
+
+
+def write_outbox(connection: Connection, rows: Sequence[OutboxRow]) -> None:
+    """Write ``rows`` into the outbox of the connection's schema (the first one on its
+    ``search_path``, which every service engine sets to its own), in its transaction: one
+    multi-row INSERT, or one COPY past :data:`COPY_THRESHOLD` rows, and one notification
+    that wakes the relay when the transaction commits.
+
+    Synchronous, so the unit of work can call it from SQLAlchemy's ``before_commit`` hook
+    (under an :class:`~sqlalchemy.ext.asyncio.AsyncSession` it runs inside the session's
+    greenlet, where the sync API awaits the driver).
+    """
+    if not rows:
+        return
+    # Delivered at commit, and folded into one per transaction however many events it holds.
+    # First: it also begins the database transaction, which the COPY below must be part of.
+    channel = func.concat(func.current_schema(), NOTIFY_SUFFIX)
+    connection.execute(select(func.pg_notify(channel, "")))
+    outbox = tables_for(None).outbox
+    if len(rows) < COPY_THRESHOLD:
+        connection.execute(
+            insert(outbox),
+            [
+                {
+                    "id": row.id,
+                    "type": row.event.name,
+                    "version": row.event.version,
+                    "subject": row.subject,
+                    "data": row.payload.model_dump(mode="json"),
+                    "headers": row.headers,
+                    "occurred_at": row.occurred_at,
+                }
+                for row in rows
+            ],
+        )
+        return
+    headers_json = _json_by_identity()
+    records = [
+        (
+            row.id,
+            row.event.name,
+            row.event.version,
+            row.subject,
+            row.payload.model_dump_json(),
+            headers_json(row.headers),
+            row.occurred_at,
+        )
+        for row in rows
+    ]
+    adapted = cast(AdaptedConnection, connection.connection.dbapi_connection)
+    # Unqualified: the service's schema, first on the search_path, as for INSERT.
+    adapted.run_async(
+        lambda driver: driver.copy_records_to_table(outbox.name, columns=COLUMNS, records=records)
+    )
+
+
+def _json_by_identity() -> Callable[[dict[str, str]], str]:
+    """``json.dumps`` remembering its answers by object: the rows of one collect share one
+    headers dict, so a bulk write serialises it once, not once per row."""
+    memo: dict[int, tuple[dict[str, str], str]] = {}
+
+    def dumps(headers: dict[str, str]) -> str:
+        hit = memo.get(id(headers))
+        if hit is None or hit[0] is not headers:
+            hit = memo[id(headers)] = (headers, json.dumps(headers))
+        return hit[1]
+
+    return dumps

@@ -91,7 +91,7 @@ class EventRuntime:
         publishes: bool = True,
         retry_base_s: float = 0.5,
         retry_cap_s: float = 30.0,
-        relay_batch_size: int = 100,
+        relay_batch_size: int = 500,
     ) -> None:
         for event_type in handlers:
             if not _EVENT_TYPE.match(event_type):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
+import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from medley_catalog import resolution
+from medley_catalog.api.answers import Resolutions, Resolved
 from medley_catalog.api.deps import Session, Settings
 from medley_catalog.api.schemas import ResolveIn
 from medley_core.auth import require_service
@@ -29,7 +30,7 @@ class InternalController(Controller):
     )
     async def resolve(
         self, data: JSONBody[ResolveIn], db_session: Session, catalog_settings: Settings
-    ) -> dict[str, Any]:
+    ) -> Resolutions:
         limit = catalog_settings.resolve_max_candidates
         if len(data.candidates) > limit:
             raise ContentTooLarge(
@@ -52,17 +53,7 @@ class InternalController(Controller):
             raise Unprocessable(
                 exc.message, field=f"candidates.{exc.index}", index=exc.index
             ) from None
-        return {
-            "results": [
-                {
-                    "index": r.index,
-                    "track_id": r.track_id,
-                    "album_id": r.album_id,
-                    "created": r.created,
-                    "method": r.method,
-                    "confidence": r.confidence,
-                }
-                for r in results
-            ],
-            "methods": dict(Counter(r.method for r in results)),
-        }
+        return Resolutions(
+            results=[msgspec.convert(r, Resolved, from_attributes=True) for r in results],
+            methods=dict(Counter(r.method for r in results)),
+        )

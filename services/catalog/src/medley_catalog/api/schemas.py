@@ -16,8 +16,8 @@ from pydantic import (
 )
 
 from medley_catalog import artists, editing, external_ids, resolution
-from medley_catalog.listing import storable
 from medley_catalog.normalize import normalize_external_id
+from medley_core.params import storable
 
 MAX_INT = 2_147_483_647
 

@@ -33,7 +33,7 @@ from medley_catalog.resolution.plan import (
     plan_albums,
 )
 from medley_catalog.resolution.prepare import Prepared
-from medley_core.events.outbox import PendingEvent
+from medley_core.events.unit_of_work import PendingEvent
 from medley_core.ids import new_id, utcnow
 
 # What a COPY of new rows writes, per entity: its table and columns, its credits table.

@@ -1,5 +1,5 @@
 """The whole resolution of a batch: prepare, stage, the matching stages in order, create
-what is left, learn the ids confident matches carried, record the events."""
+what is left, learn the ids confident matches carried, collect the events."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from medley_catalog.resolution.create import create
 from medley_catalog.resolution.prepare import Candidate, Prepared, prepare
 from medley_catalog.resolution.scoring import ResolutionConfig
 from medley_core.db import driver_connection
-from medley_core.events.outbox import PendingEvent, record_events
+from medley_core.events.unit_of_work import PendingEvent, collect_many
 
 Method = Literal["external_id", "exact", "fuzzy", "created"]
 
@@ -119,7 +119,7 @@ async def resolve(
             await run.look()
         await run.create(source)
     enriched = await external_ids.insert_missing(conn, "track", run.learned())
-    await record_events(session, run.events)
+    collect_many(session, run.events)
     if enriched:
-        await events.publish_changed(session, "track", sorted(set(enriched)))
+        await events.collect_changed(session, "track", sorted(set(enriched)))
     return [run.results[p.index] for p in prepared]

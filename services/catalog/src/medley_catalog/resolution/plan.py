@@ -25,7 +25,7 @@ from medley_catalog.normalize import (
 )
 from medley_catalog.resolution.prepare import Prepared
 from medley_contracts import catalog as contracts
-from medley_core.events.outbox import PendingEvent
+from medley_core.events.unit_of_work import PendingEvent
 from medley_core.ids import new_id
 
 # An album as resolution knows it: (normalised title, primary artist, release year).

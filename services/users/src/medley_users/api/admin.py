@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from medley_core.api_params import Cursor
 from medley_core.auth import require_roles
 from medley_core.errors import Forbidden, NotFound, Unprocessable
 from medley_core.verification import Principal
@@ -49,24 +50,26 @@ class AdminController(Controller):
     guards = [require_roles(ROLE_ADMIN)]
     dependencies = {"me": Provide(provide_current_admin)}
 
-    @get("/users", summary="Accounts, oldest first, a page at a time (keyset: ?after=)")
+    @get("/users", summary="Accounts, oldest first, a keyset page at a time (?cursor=)")
     async def list_users(
         self,
         me: Me,
         db_session: Session,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        after: FromQuery[uuid.UUID | None] = None,
+        cursor: Cursor = None,
+        after: Annotated[
+            uuid.UUID | None,
+            Parameter(description="the older form of cursor: the previous page's next_after"),
+        ] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         status: FromQuery[Literal["active", "disabled"] | None] = None,
         role: FromQuery[Literal["user", "admin"] | None] = None,
     ) -> UserPageOut:
         assert role is None or role in ROLES
         page = await accounts.list_users(
-            db_session, limit=limit, after=after, query=q, status=status, role=role
+            db_session, limit=limit, cursor=cursor, after=after, query=q, status=status, role=role
         )
-        return UserPageOut(
-            items=[AdminUserOut.of(u) for u in page.items], next_after=page.next_after
-        )
+        return UserPageOut.of(page.map(AdminUserOut.of))
 
     @post("/users/{user_id:uuid}/disable", status_code=HTTP_200_OK, summary="Disable an account")
     async def disable(

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK
 from medley_core.errors import Problem
 from medley_users import service_clients
 from medley_users.api.deps import Session, Users
-from medley_users.api.schemas import ServiceTokenOut
+from medley_users.api.schemas import JwksOut, ServiceTokenOut
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -117,5 +117,5 @@ async def token(
     summary="The public keys access tokens are signed with",
     sync_to_thread=False,
 )
-def jwks(users: Users) -> dict[str, Any]:
-    return users.keys.jwks()
+def jwks(users: Users) -> JwksOut:
+    return JwksOut.model_validate(users.keys.jwks())

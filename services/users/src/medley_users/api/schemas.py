@@ -7,8 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+import msgspec
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from medley_core.pagination import Page
 from medley_users.accounts import check_email, check_username, clean_display_name
 from medley_users.api_tokens import NAME_MAX
 from medley_users.erasure import ErasureStatus
@@ -218,11 +220,18 @@ class AdminUserOut(UserOut):
         )
 
 
-class UserPageOut(BaseModel):
-    items: list[AdminUserOut]
-    next_after: uuid.UUID | None = Field(
-        description="pass as ?after= for the next page; null on the last page"
-    )
+class UserPageOut(Page[AdminUserOut], kw_only=True):
+    """A page of accounts; ``next_after`` is the older form of ``next_cursor``."""
+
+    items: list[AdminUserOut]  # named again: OpenAPI then shows the items' shape
+    next_after: Annotated[
+        uuid.UUID | None,
+        msgspec.Meta(description="pass as ?after= for the next page; null on the last page"),
+    ]
+
+    @classmethod
+    def of(cls, page: Page[AdminUserOut]) -> UserPageOut:
+        return cls(items=page.items, next_cursor=page.next_cursor, next_after=page.next_after_id())
 
 
 class ErasureStatusOut(BaseModel):
@@ -250,3 +259,21 @@ class ErasureStatusOut(BaseModel):
 class ReencryptedOut(BaseModel):
     reencrypted: int
     key_id: str
+
+
+# --- public keys --------------------------------------------------------------------------
+
+
+class JwkOut(BaseModel):
+    """One public key (RFC 7517): Ed25519 (``OKP``), for verifying signatures."""
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    alg: str
+    use: str
+
+
+class JwksOut(BaseModel):
+    keys: list[JwkOut] = Field(description="every published key, the current one first")

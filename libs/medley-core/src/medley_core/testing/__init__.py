@@ -1,0 +1,1 @@
+"""Helpers for the tests of every package (never imported by production code)."""
