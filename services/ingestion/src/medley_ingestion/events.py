@@ -1,6 +1,7 @@
 """What ingestion publishes, and how it reacts to other contexts' events.
 
-Publishes (through the outbox, in the transaction of the change, batched):
+Publishes (collected in the transaction of the change, written to the outbox once before it
+commits; batched):
 
 * ``ingestion.listens.recorded``: the plays a chunk or a submission newly stored, at most
   5,000 per event (never one event per listen);
@@ -48,8 +49,8 @@ from medley_contracts.ingestion import (
     ListenV1,
 )
 from medley_contracts.users import USER_DELETED, USER_REGISTERED, UserDataErasedV1
-from medley_core.events.outbox import PendingEvent, record_event, record_events
 from medley_core.events.runtime import EventHandler
+from medley_core.events.unit_of_work import PendingEvent, collect, collect_many
 from medley_core.ids import new_id, utcnow
 from medley_ingestion import erasure, merges, projection
 from medley_ingestion.plays import StoredPlay
@@ -69,7 +70,7 @@ PUBLISHES = (
 )
 
 
-async def listens_recorded(
+def listens_recorded(
     session: AsyncSession, user_id: uuid.UUID, stored: Sequence[StoredPlay]
 ) -> None:
     """The newly stored plays, in events of at most 5,000."""
@@ -88,10 +89,10 @@ async def listens_recorded(
             ],
         )
         events.append((LISTENS_RECORDED, payload, str(batch_id)))
-    await record_events(session, events, occurred_at=now)
+    collect_many(session, events, occurred_at=now)
 
 
-async def likes_changed(
+def likes_changed(
     session: AsyncSession, user_id: uuid.UUID, changes: Sequence[LikeChangeV1]
 ) -> None:
     events: list[PendingEvent] = []
@@ -103,10 +104,10 @@ async def likes_changed(
             changes=list(changes[start : start + MAX_LIKES_PER_EVENT]),
         )
         events.append((LIKES_CHANGED, payload, str(batch_id)))
-    await record_events(session, events)
+    collect_many(session, events)
 
 
-async def import_started(
+def import_started(
     session: AsyncSession,
     job_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -114,7 +115,7 @@ async def import_started(
     attempt: int,
 ) -> None:
     now = utcnow()
-    await record_event(
+    collect(
         session,
         IMPORT_STARTED,
         ImportStartedV1(
@@ -125,14 +126,14 @@ async def import_started(
     )
 
 
-async def import_finished(
+def import_finished(
     session: AsyncSession,
     job: dict[str, Any],
 ) -> None:
     """``completed`` or ``failed``, from the job's row as it ends."""
     status = job["status"]
     event = IMPORT_COMPLETED if status == "completed" else IMPORT_FAILED
-    await record_event(
+    collect(
         session,
         event,
         ImportFinishedV1(
@@ -149,10 +150,8 @@ async def import_finished(
     )
 
 
-async def user_data_erased(
-    session: AsyncSession, user_id: uuid.UUID, erasure_id: uuid.UUID
-) -> None:
-    await record_event(
+def user_data_erased(session: AsyncSession, user_id: uuid.UUID, erasure_id: uuid.UUID) -> None:
+    collect(
         session,
         USER_DATA_ERASED,
         UserDataErasedV1(
@@ -192,7 +191,7 @@ def handlers(settings: IngestionSettings) -> dict[str, EventHandler]:
     async def on_user_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
         payload = USER_DELETED.parse(envelope)
         erased = await erasure.erase_user(session, payload.user_id, settings.uploads_dir)
-        await user_data_erased(session, payload.user_id, payload.erasure_id)
+        user_data_erased(session, payload.user_id, payload.erasure_id)
         log.info("erasure %s of user %s: %s", payload.erasure_id, payload.user_id, erased)
 
     table: dict[str, Callable[[AsyncSession, EventEnvelope], Awaitable[None]]] = {

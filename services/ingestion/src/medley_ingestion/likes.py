@@ -94,7 +94,7 @@ async def like(
     row = LikeRow(track_id, OWN_SOURCE, score, now, connector_track_id)
     changes = await store_likes(conn, user_id, [row])
     if changes:
-        await events.likes_changed(session, user_id, changes)
+        events.likes_changed(session, user_id, changes)
     return await get_like(session, user_id, track_id)
 
 
@@ -129,7 +129,7 @@ async def unlike(session: AsyncSession, user_id: uuid.UUID, track_id: uuid.UUID)
     if not removed:
         raise NotFound("the track is not liked")
     now = utcnow()
-    await events.likes_changed(
+    events.likes_changed(
         session,
         user_id,
         [LikeChangeV1(track_id=track_id, source=r["source"], liked=False, at=now) for r in removed],

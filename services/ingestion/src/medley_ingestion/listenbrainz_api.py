@@ -273,7 +273,7 @@ async def submit(
         conn, listener.user_id, rows, duplicate_window_s=settings.duplicate_window_s
     )
     if stored:
-        await events.listens_recorded(session, listener.user_id, stored)
+        events.listens_recorded(session, listener.user_id, stored)
     return {"status": "ok"}
 
 

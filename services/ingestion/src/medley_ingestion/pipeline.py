@@ -364,9 +364,9 @@ class JobRun:
                 await _advance_sync(
                     conn, job.user_id, chunk.kind.source, "listens", stored[-1].listened_at
                 )
-                await events.listens_recorded(session, job.user_id, stored)
+                events.listens_recorded(session, job.user_id, stored)
             if changes:
-                await events.likes_changed(session, job.user_id, changes)
+                events.likes_changed(session, job.user_id, changes)
         return True
 
     async def _list_rejections(
@@ -399,7 +399,7 @@ class JobRun:
 
     async def _started(self) -> None:
         async with transaction(self.sessions) as session:
-            await events.import_started(
+            events.import_started(
                 session, self.job.id, self.job.user_id, self.job.filename, self.job.attempts
             )
 
@@ -434,7 +434,7 @@ class JobRun:
                 position,
             )
             assert row is not None
-            await events.import_finished(session, dict(row.items()))
+            events.import_finished(session, dict(row.items()))
         log.info("import %s %s%s", self.job.id, status, f": {error}" if error else "")
         return status
 
