@@ -22,10 +22,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,7 +36,7 @@ from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE
 from medley_core.service_tokens import StaticAuthorization
-from medley_core.verification import StaticKeySource, TokenVerifier
+from medley_core.testing.tokens import TokenMint, bearer
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.app import create_app
 from medley_ingestion.catalog_client import CatalogClient
@@ -48,9 +46,6 @@ from medley_local.pytest_plugin import ServiceDb, service_db
 
 ROLE = "medley_ingestion_test"
 CATALOG_ROLE = "medley_catalog_for_ingestion_test"
-ISSUER = "medley-users"
-AUDIENCE = "medley"
-KID = "ingestion-test-key"
 
 # Every table a test may fill; emptied by ``fresh``.
 TABLES = (
@@ -97,43 +92,22 @@ async def catalog_db(ingestion_infra: Any) -> AsyncIterator[ServiceDb]:
 # --- tokens ----------------------------------------------------------------------------------
 
 
-class Tokens:
-    """One signing key: a verifier for the apps under test, and tokens it accepts."""
+class Tokens(TokenMint):
+    """The shared token mint, with the headers ingestion's tests ask for."""
 
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        jwk = jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        self.jwks = {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "EdDSA"}]}
-
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier(StaticKeySource(self.jwks), issuer=ISSUER, audience=AUDIENCE)
-
-    def token(
-        self, subject: str, *, service: bool = False, scope: str = "", admin: bool = False
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": subject,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": uuid.uuid4().hex,
-            "roles": [] if service else ["user", "admin"] if admin else ["user"],
-            "token_use": "service" if service else "access",
-        }
+    def token(self, subject: str, *, service: bool = False, scope: str = "") -> str:
         if service:
-            claims["scope"] = scope
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": KID})
+            return self.service_token(subject, scopes=scope.split())
+        return self.user_token(subject)
 
     def user(self, user_id: uuid.UUID) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(str(user_id))}"}
+        return bearer(self.user_token(user_id))
 
     def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(str(uuid.uuid4()), admin=True)}"}
+        return bearer(self.admin_token())
 
     def service(self, client: str, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(client, service=True, scope=scope)}"}
+        return bearer(self.service_token(client, scopes=scope.split()))
 
 
 @pytest.fixture(scope="session")
