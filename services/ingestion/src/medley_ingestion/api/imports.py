@@ -9,8 +9,9 @@ from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from medley_core.auth import require_user
+from medley_core.params import parse_id
 from medley_ingestion import imports, jobs
-from medley_ingestion.api.common import UuidPath, parse_uuid, require_uuid
+from medley_ingestion.api.common import UuidPath, optional_id
 from medley_ingestion.api.deps import Caller, Runtime, ServiceRt, Session, Settings
 
 
@@ -54,20 +55,20 @@ class ImportsController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> dict[str, Any]:
         return await imports.page(
-            db_session, principal.user_id, before=parse_uuid(cursor, "cursor"), limit=limit
+            db_session, principal.user_id, before=optional_id(cursor, "cursor"), limit=limit
         )
 
     @get("/{job_id:str}", summary="One of my imports, with its progress and rejected records")
     async def get_import(
         self, db_session: Session, principal: Caller, job_id: UuidPath
     ) -> dict[str, Any]:
-        return await imports.detail(db_session, principal.user_id, require_uuid(job_id, "job_id"))
+        return await imports.detail(db_session, principal.user_id, parse_id(job_id, "job_id"))
 
     @post("/{job_id:str}/cancel", summary="Cancel an import (what it stored stays)")
     async def cancel(
         self, db_session: Session, principal: Caller, job_id: UuidPath
     ) -> dict[str, Any]:
-        job = await jobs.cancel(db_session, principal.user_id, require_uuid(job_id, "job_id"))
+        job = await jobs.cancel(db_session, principal.user_id, parse_id(job_id, "job_id"))
         return imports.describe(job)
 
     @delete(
@@ -81,6 +82,6 @@ class ImportsController(Controller):
         await jobs.delete_job(
             db_session,
             principal.user_id,
-            require_uuid(job_id, "job_id"),
+            parse_id(job_id, "job_id"),
             ingestion_settings.uploads_dir,
         )

@@ -10,8 +10,9 @@ from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from medley_core.auth import require_user
+from medley_core.params import parse_id
 from medley_ingestion import likes, listens, stats
-from medley_ingestion.api.common import UuidPath, parse_uuid, require_uuid
+from medley_ingestion.api.common import UuidPath, optional_id
 from medley_ingestion.api.deps import Caller, Session
 
 TOP_ENTITIES: dict[str, stats.Entity] = {
@@ -43,7 +44,7 @@ class ListensController(Controller):
         query = listens.ListenQuery(
             since=since,
             until=until,
-            track_id=parse_uuid(track_id, "track_id"),
+            track_id=optional_id(track_id, "track_id"),
             before=listens.decode_cursor(cursor) if cursor else None,
         )
         return await listens.page(db_session, principal.user_id, query, limit=limit)
@@ -52,9 +53,7 @@ class ListensController(Controller):
     async def delete_listen(
         self, db_session: Session, principal: Caller, listen_id: UuidPath
     ) -> None:
-        await listens.delete_listen(
-            db_session, principal.user_id, require_uuid(listen_id, "listen_id")
-        )
+        await listens.delete_listen(db_session, principal.user_id, parse_id(listen_id, "listen_id"))
 
 
 class LikesController(Controller):
@@ -66,19 +65,17 @@ class LikesController(Controller):
     async def get_like(
         self, db_session: Session, principal: Caller, track_id: UuidPath
     ) -> dict[str, Any]:
-        return await likes.get_like(
-            db_session, principal.user_id, require_uuid(track_id, "track_id")
-        )
+        return await likes.get_like(db_session, principal.user_id, parse_id(track_id, "track_id"))
 
     @put("/{track_id:str}", summary="Like a track")
     async def put_like(
         self, db_session: Session, principal: Caller, track_id: UuidPath
     ) -> dict[str, Any]:
-        return await likes.like(db_session, principal.user_id, require_uuid(track_id, "track_id"))
+        return await likes.like(db_session, principal.user_id, parse_id(track_id, "track_id"))
 
     @delete("/{track_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Unlike a track")
     async def delete_like(self, db_session: Session, principal: Caller, track_id: UuidPath) -> None:
-        await likes.unlike(db_session, principal.user_id, require_uuid(track_id, "track_id"))
+        await likes.unlike(db_session, principal.user_id, parse_id(track_id, "track_id"))
 
 
 class StatsController(Controller):
