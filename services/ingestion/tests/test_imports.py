@@ -143,7 +143,7 @@ async def test_another_users_job_is_not_found(
         answer = await client.request(method, path, headers=as_user(other))
         assert_problem(answer, 404)
     mine = await client.get("/api/v1/imports/", headers=as_user(other))
-    assert mine.json() == {"items": [], "next": None}
+    assert mine.json() == {"items": [], "next_cursor": None}
 
 
 async def test_an_overlapping_export_adds_only_what_is_new(
@@ -479,10 +479,10 @@ async def test_my_imports_come_in_keyset_pages_newest_first(
     first = (await client.get("/api/v1/imports/?limit=2", headers=user)).json()
     assert [j["id"] for j in first["items"]] == ids[::-1][:2]
     second = (
-        await client.get(f"/api/v1/imports/?limit=2&cursor={first['next']}", headers=user)
+        await client.get(f"/api/v1/imports/?limit=2&cursor={first['next_cursor']}", headers=user)
     ).json()
     assert [j["id"] for j in second["items"]] == ids[:1]
-    assert second["next"] is None
+    assert second["next_cursor"] is None
 
 
 async def test_a_track_the_catalog_refuses_is_counted_unmatched_and_listed(

@@ -41,7 +41,7 @@ async def test_my_listens_come_in_keyset_pages_with_filters(
             await client.get("/api/v1/me/listens/", params=params, headers=as_user(user))
         ).json()
         seen += page["items"]
-        cursor = page["next"]
+        cursor = page["next_cursor"]
         if cursor is None:
             break
     assert len(seen) == 12
@@ -194,7 +194,7 @@ async def test_every_user_owned_route_is_404_for_another_user(
     ):
         assert_problem(await client.request(method, path, headers=as_user(other)), 404)
     nothing = (await client.get("/api/v1/me/listens/", headers=as_user(other))).json()
-    assert nothing == {"items": [], "next": None}
+    assert nothing == {"items": [], "next_cursor": None}
     theirs = (await client.get("/api/v1/me/stats/totals", headers=as_user(other))).json()
     assert theirs["listens"] == 0
     # The owner's are all still there.

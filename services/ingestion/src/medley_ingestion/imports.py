@@ -84,5 +84,5 @@ async def page(
     found, next_before = await jobs.list_mine(session, user_id, before=before, limit=limit)
     return {
         "items": [describe(job) for job in found],
-        "next": str(next_before) if next_before else None,
+        "next_cursor": str(next_before) if next_before else None,
     }

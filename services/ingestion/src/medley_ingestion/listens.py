@@ -129,7 +129,7 @@ async def page(
     last = rows[-1] if rows and more else None
     return {
         "items": [describe(r) for r in rows],
-        "next": encode_cursor(last["listened_at"], last["id"]) if last else None,
+        "next_cursor": encode_cursor(last["listened_at"], last["id"]) if last else None,
     }
 
 

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from medley_core.auth import require_user
 from medley_core.params import parse_id
 from medley_ingestion import imports, jobs
+from medley_ingestion.api.answers import ImportDetail, ImportOut, ImportPage, answer
 from medley_ingestion.api.common import UuidPath, optional_id
 from medley_ingestion.api.deps import Caller, Runtime, ServiceRt, Session, Settings
 
@@ -34,7 +35,7 @@ class ImportsController(Controller):
         ingestion_settings: Settings,
         ingestion: Runtime,
         principal: Caller,
-    ) -> dict[str, Any]:
+    ) -> ImportOut:
         job = await imports.accept_upload(
             runtime.sessions,
             ingestion_settings,
@@ -44,7 +45,7 @@ class ImportsController(Controller):
             content_length=request.content_length,
             on_queued=ingestion.wake_workers,
         )
-        return imports.describe(job)
+        return answer(imports.describe(job), ImportOut)
 
     @get("/", summary="My imports, newest first (keyset pages)")
     async def list_imports(
@@ -53,23 +54,23 @@ class ImportsController(Controller):
         principal: Caller,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=64)] = None,
-    ) -> dict[str, Any]:
-        return await imports.page(
+    ) -> ImportPage:
+        found = await imports.page(
             db_session, principal.user_id, before=optional_id(cursor, "cursor"), limit=limit
         )
+        return answer(found, ImportPage)
 
     @get("/{job_id:str}", summary="One of my imports, with its progress and rejected records")
     async def get_import(
         self, db_session: Session, principal: Caller, job_id: UuidPath
-    ) -> dict[str, Any]:
-        return await imports.detail(db_session, principal.user_id, parse_id(job_id, "job_id"))
+    ) -> ImportDetail:
+        found = await imports.detail(db_session, principal.user_id, parse_id(job_id, "job_id"))
+        return answer(found, ImportDetail)
 
     @post("/{job_id:str}/cancel", summary="Cancel an import (what it stored stays)")
-    async def cancel(
-        self, db_session: Session, principal: Caller, job_id: UuidPath
-    ) -> dict[str, Any]:
+    async def cancel(self, db_session: Session, principal: Caller, job_id: UuidPath) -> ImportOut:
         job = await jobs.cancel(db_session, principal.user_id, parse_id(job_id, "job_id"))
-        return imports.describe(job)
+        return answer(imports.describe(job), ImportOut)
 
     @delete(
         "/{job_id:str}",

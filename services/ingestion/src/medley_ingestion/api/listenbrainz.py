@@ -30,6 +30,16 @@ from medley_core.errors import Problem
 from medley_core.registry import LISTENS_ON_BEHALF
 from medley_ingestion import listenbrainz_api as lb
 from medley_ingestion import projection
+from medley_ingestion.api.answers import (
+    LBFeedbackPage,
+    LBLatestImport,
+    LBListenCount,
+    LBListens,
+    LBPlayingNow,
+    LBStats,
+    LBTokenValidity,
+    answer,
+)
 from medley_ingestion.api.deps import Runtime, ServiceRt, Session, Settings
 from medley_ingestion.listenbrainz_api import LBError, Listener
 from medley_ingestion.ratelimit import FixedWindowLimiter
@@ -177,10 +187,11 @@ async def _named(db_session: Session, user_name: str) -> Listener:
     return Listener(user_id, user_name)
 
 
-def _or_no_content(body: dict[str, Any] | None) -> Response[Any]:
+def _or_no_content(body: dict[str, Any] | None) -> Response[LBStats | None]:
+    """The statistics, or 204 when the range holds nothing (as ListenBrainz answers)."""
     if body is None:
         return Response(content=None, status_code=HTTP_204_NO_CONTENT)
-    return Response(body)
+    return Response(answer(body, LBStats))
 
 
 class ListenBrainzController(Controller):
@@ -218,17 +229,14 @@ class ListenBrainzController(Controller):
         self,
         request: Request[Any, Any, Any],
         token: Annotated[str | None, QueryParameter(max_length=256)] = None,
-    ) -> dict[str, Any]:
+    ) -> LBTokenValidity:
         del token  # resolved by the gateway, which forwards the user it names
         listener = request.state.get(LISTENER_STATE)
         if isinstance(listener, Listener):
-            return {
-                "code": 200,
-                "message": "Token valid.",
-                "valid": True,
-                "user_name": listener.username,
-            }
-        return {"code": 200, "message": "Token invalid.", "valid": False}
+            return LBTokenValidity(
+                code=200, message="Token valid.", valid=True, user_name=listener.username
+            )
+        return LBTokenValidity(code=200, message="Token invalid.", valid=False)
 
     @get("/user/{user_name:str}/listens", summary="A user's listens, newest first (ListenBrainz)")
     async def user_listens(
@@ -238,22 +246,25 @@ class ListenBrainzController(Controller):
         min_ts: Annotated[int | None, QueryParameter(ge=0)] = None,
         max_ts: Annotated[int | None, QueryParameter(ge=0)] = None,
         count: Count = None,
-    ) -> dict[str, Any]:
-        return await lb.user_listens(
+    ) -> LBListens:
+        found = await lb.user_listens(
             db_session,
             await _named(db_session, user_name),
             min_ts=min_ts,
             max_ts=max_ts,
             count=count,
         )
+        return answer(found, LBListens)
 
     @get("/user/{user_name:str}/listen-count", summary="How many listens a user has")
-    async def listen_count(self, db_session: Session, user_name: UserName) -> dict[str, Any]:
-        return await lb.listen_count(db_session, await _named(db_session, user_name))
+    async def listen_count(self, db_session: Session, user_name: UserName) -> LBListenCount:
+        found = await lb.listen_count(db_session, await _named(db_session, user_name))
+        return answer(found, LBListenCount)
 
     @get("/user/{user_name:str}/playing-now", summary="What a user is playing now")
-    async def playing_now(self, db_session: Session, user_name: UserName) -> dict[str, Any]:
-        return await lb.playing_now(db_session, await _named(db_session, user_name))
+    async def playing_now(self, db_session: Session, user_name: UserName) -> LBPlayingNow:
+        found = await lb.playing_now(db_session, await _named(db_session, user_name))
+        return answer(found, LBPlayingNow)
 
     @post("/delete-listen", status_code=HTTP_200_OK, summary="Delete one of my listens")
     async def delete_listen(
@@ -264,8 +275,9 @@ class ListenBrainzController(Controller):
     @get("/latest-import", summary="When a user's last import ended (ListenBrainz)")
     async def get_latest_import(
         self, db_session: Session, user_name: Annotated[str, QueryParameter(max_length=200)]
-    ) -> dict[str, Any]:
-        return await lb.latest_import(db_session, await _named(db_session, user_name))
+    ) -> LBLatestImport:
+        found = await lb.latest_import(db_session, await _named(db_session, user_name))
+        return answer(found, LBLatestImport)
 
     @post("/latest-import", status_code=HTTP_200_OK, summary="Record when my last import ended")
     async def set_latest_import(
@@ -291,10 +303,11 @@ class ListenBrainzController(Controller):
         score: Annotated[int | None, QueryParameter(ge=-1, le=1)] = None,
         count: Annotated[int, QueryParameter(ge=0)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> dict[str, Any]:
-        return await lb.get_feedback(
+    ) -> LBFeedbackPage:
+        found = await lb.get_feedback(
             db_session, await _named(db_session, user_name), score=score, count=count, offset=offset
         )
+        return answer(found, LBFeedbackPage)
 
     @get(
         "/stats/user/{user_name:str}/{kind:str}",
@@ -308,7 +321,7 @@ class ListenBrainzController(Controller):
         range: Annotated[str, QueryParameter(max_length=20)] = "all_time",
         count: Annotated[int, QueryParameter(ge=0)] = 25,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> Response[Any]:
+    ) -> Response[LBStats | None]:
         listener = await _named(db_session, user_name)
         if kind in lb.STAT_ENTITIES:
             return _or_no_content(

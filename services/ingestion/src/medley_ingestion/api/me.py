@@ -12,6 +12,14 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from medley_core.auth import require_user
 from medley_core.params import parse_id
 from medley_ingestion import likes, listens, stats
+from medley_ingestion.api.answers import (
+    ActivityAnswer,
+    LikeOut,
+    ListenPage,
+    TopAnswer,
+    TotalsAnswer,
+    answer,
+)
 from medley_ingestion.api.common import UuidPath, optional_id
 from medley_ingestion.api.deps import Caller, Session
 
@@ -40,14 +48,15 @@ class ListensController(Controller):
         track_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-    ) -> dict[str, Any]:
+    ) -> ListenPage:
         query = listens.ListenQuery(
             since=since,
             until=until,
             track_id=optional_id(track_id, "track_id"),
             before=listens.decode_cursor(cursor) if cursor else None,
         )
-        return await listens.page(db_session, principal.user_id, query, limit=limit)
+        found = await listens.page(db_session, principal.user_id, query, limit=limit)
+        return answer(found, ListenPage)
 
     @delete("/{listen_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete one of my listens")
     async def delete_listen(
@@ -62,16 +71,14 @@ class LikesController(Controller):
     guards = [require_user()]
 
     @get("/{track_id:str}", summary="Whether I like a track")
-    async def get_like(
-        self, db_session: Session, principal: Caller, track_id: UuidPath
-    ) -> dict[str, Any]:
-        return await likes.get_like(db_session, principal.user_id, parse_id(track_id, "track_id"))
+    async def get_like(self, db_session: Session, principal: Caller, track_id: UuidPath) -> LikeOut:
+        found = await likes.get_like(db_session, principal.user_id, parse_id(track_id, "track_id"))
+        return answer(found, LikeOut)
 
     @put("/{track_id:str}", summary="Like a track")
-    async def put_like(
-        self, db_session: Session, principal: Caller, track_id: UuidPath
-    ) -> dict[str, Any]:
-        return await likes.like(db_session, principal.user_id, parse_id(track_id, "track_id"))
+    async def put_like(self, db_session: Session, principal: Caller, track_id: UuidPath) -> LikeOut:
+        liked = await likes.like(db_session, principal.user_id, parse_id(track_id, "track_id"))
+        return answer(liked, LikeOut)
 
     @delete("/{track_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Unlike a track")
     async def delete_like(self, db_session: Session, principal: Caller, track_id: UuidPath) -> None:
@@ -94,9 +101,10 @@ class StatsController(Controller):
         principal: Caller,
         range: RangeParam = "all_time",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 25,
-    ) -> dict[str, Any]:
+    ) -> TopAnswer:
         entity = TOP_ENTITIES[request.url.path.rsplit("/top-", 1)[1]]
-        return await stats.top_report(db_session, principal.user_id, entity, range, limit=limit)
+        found = await stats.top_report(db_session, principal.user_id, entity, range, limit=limit)
+        return answer(found, TopAnswer)
 
     @get("/activity", summary="My listens per day, hour or weekday (UTC) over a range")
     async def activity(
@@ -105,8 +113,9 @@ class StatsController(Controller):
         principal: Caller,
         range: RangeParam = "all_time",
         by: Annotated[stats.ActivityBy, QueryParameter()] = "day",
-    ) -> dict[str, Any]:
-        return await stats.activity_report(db_session, principal.user_id, range, by)
+    ) -> ActivityAnswer:
+        found = await stats.activity_report(db_session, principal.user_id, range, by)
+        return answer(found, ActivityAnswer)
 
     @get("/totals", summary="My listens, distinct tracks, artists and albums, time listened")
     async def totals(
@@ -114,5 +123,5 @@ class StatsController(Controller):
         db_session: Session,
         principal: Caller,
         range: RangeParam = "all_time",
-    ) -> dict[str, Any]:
-        return await stats.totals_report(db_session, principal.user_id, range)
+    ) -> TotalsAnswer:
+        return answer(await stats.totals_report(db_session, principal.user_id, range), TotalsAnswer)
