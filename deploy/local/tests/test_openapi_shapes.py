@@ -11,10 +11,16 @@ from typing import Any
 import msgspec
 import pytest
 from litestar import Litestar, Response, delete, get, post
+from litestar.params import JSONBody
 
 from medley_core import registry
 from medley_core.registry import ServiceEntry
-from medley_local.openapi_shapes import documented_operations, untyped_answers
+from medley_local.openapi_shapes import (
+    documented_operations,
+    undeclared,
+    untyped_answers,
+    untyped_requests,
+)
 
 
 @pytest.mark.parametrize("service", registry.SERVICES, ids=lambda s: s.name)
@@ -95,3 +101,50 @@ def test_untyped_answers_are_named_and_typed_ones_pass() -> None:
         "POST /nothing 200",
     ]
     assert any(".extra has no declared shape" in line for line in found)
+
+
+def test_a_list_of_types_is_judged_by_its_members() -> None:
+    """``"type": ["string", "null"]`` (how Litestar documents an optional enum) is a scalar;
+    ``["array", "null"]`` is judged by its items, ``["object", "null"]`` by its properties."""
+    components = {"Thing": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    nullable_enum = {"type": ["string", "null"], "enum": ["active", "disabled", None]}
+    assert undeclared(nullable_enum, components) is None
+    things = {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/Thing"}}
+    assert undeclared(things, components) is None
+    loose = {"type": ["array", "null"], "items": {}}
+    assert undeclared(loose, components) is not None
+    assert undeclared({"type": ["object", "null"]}, components) is not None
+    assert (
+        undeclared(
+            {"type": ["object", "null"], "properties": {"a": {"type": "integer"}}}, components
+        )
+        is None
+    )
+
+
+@post("/things", sync_to_thread=False)
+def create_thing(data: JSONBody[Thing]) -> Thing:
+    return data
+
+
+@post("/anything", sync_to_thread=False)
+def create_anything(data: JSONBody[dict[str, Any]]) -> Thing:
+    return Thing(uuid.uuid4(), [])
+
+
+@post("/bodiless", status_code=200, sync_to_thread=False)
+def bodiless() -> Thing:
+    return Thing(uuid.uuid4(), [])
+
+
+def test_untyped_requests_are_named_and_typed_ones_pass() -> None:
+    document = Litestar([create_thing, create_anything, bodiless]).openapi_schema.to_schema()
+    found = untyped_requests(document)
+    assert sorted(line.split(" (")[0].split(":")[0] for line in found) == [
+        "POST /anything",
+        "POST /bodiless",
+    ]
+    # Which operations take a body is the caller's to say.
+    assert untyped_requests(document, lambda method, path: path != "/bodiless") == [
+        line for line in found if "/anything" in line
+    ]

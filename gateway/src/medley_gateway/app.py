@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from nats.aio.client import Client as NATS
 
@@ -35,8 +37,11 @@ from medley_core.verification import JwksKeySource, TokenVerifier, default_jwks_
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
+from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
 from medley_gateway.ratelimit import AuthRateLimits
+from medley_gateway.routes import ROUTES
+from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
 
@@ -59,14 +64,33 @@ class _MetricsController(PrometheusController):
     guards = [_metrics_scraper_only]
 
 
+def _metrics() -> PrometheusConfig:
+    return PrometheusConfig(
+        app_name="medley_gateway",
+        prefix="medley",
+        group_path=True,
+        exclude=["/metrics", "/health", "/static", "/docs"],
+    )
+
+
+def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAPIConfig | None:
+    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
+    if not settings.docs_enabled:
+        return None
+    complete = partial(compose, routes=routes, contracts=Contracts.load())
+    return openapi_config(version=VERSION, complete=complete)
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
     verifier: TokenVerifier | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    routes: Sequence[Route] = ROUTES,
 ) -> Litestar:
     """The gateway. With no arguments (as uvicorn's ``--factory`` calls it), the settings come
-    from the environment. ``verifier`` and ``transports`` are for tests."""
+    from the environment. ``verifier``, ``transports`` and ``routes`` (the pass-through
+    table) are for tests."""
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
 
@@ -109,20 +133,15 @@ def create_app(
             await upstreams.aclose()
             await keys.aclose()
 
-    metrics = PrometheusConfig(
-        app_name="medley_gateway",
-        prefix="medley",
-        group_path=True,
-        exclude=["/metrics", "/health", "/static", "/docs"],
-    )
+    metrics = _metrics()
     config = AppConfig(
-        route_handlers=[*route_handlers(), _MetricsController, static_files_router()],
+        route_handlers=[*route_handlers(routes), _MetricsController, static_files_router()],
         # The same request-decoding guard as every service: the gateway decodes bodies
         # itself (rate limits read the login) before forwarding them.
         middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
-        openapi_config=openapi_config(version=VERSION, enabled=settings.docs_enabled),
+        openapi_config=_documentation(settings, routes),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

@@ -9,16 +9,20 @@ the online validator badge is turned off and the favicon is ours.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import CacheControlHeader
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+
+from medley_core.problems import PROBLEM_MEDIA_TYPE
+from medley_gateway.schemas import ProblemDetails
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PATH = "/static"
@@ -32,9 +36,54 @@ TAGS = [
     Tag(name="auth", description="Registration, login, token refresh and logout."),
     Tag(name="me", description="The caller's own account, API tokens and integrations."),
     Tag(name="admin", description="Operator endpoints (the `admin` role)."),
+    Tag(
+        name="catalog",
+        description="Artists, albums, tracks and genres: anyone reads, administrators write.",
+    ),
     Tag(name="health", description="Liveness and readiness of the gateway and its upstreams."),
     Tag(name="keys", description="The public keys that verify Medley access tokens."),
 ]
+
+
+PROBLEMS = {
+    400: "Malformed request (not JSON, wrong types).",
+    401: "Missing, invalid or expired credentials.",
+    403: "Authenticated, but not allowed.",
+    404: "No such resource.",
+    409: "Conflicts with the current state (already taken, say).",
+    413: "The body is too large.",
+    422: "Well-formed, but a value breaks a rule.",
+    429: "Too many attempts; see Retry-After.",
+    503: "An upstream service is unavailable (named in `upstream`).",
+    504: "An upstream service did not answer in time (named in `upstream`).",
+}
+# Every proxied route can meet these.
+UPSTREAM_PROBLEMS = (503, 504)
+
+
+def answer(container: Any | None, description: str) -> ResponseSpec:
+    """A documented success answer (``container`` None: its shape is filled in later, or
+    it has no body)."""
+    return ResponseSpec(data_container=container, description=description, generate_examples=False)
+
+
+def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """The problems a route can answer, and those every proxied route can."""
+    return {
+        code: ResponseSpec(
+            data_container=ProblemDetails,
+            description=PROBLEMS[code],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for code in (*codes, *UPSTREAM_PROBLEMS)
+    }
+
+
+def responses(success: tuple[int, Any | None, str], *problems: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses of a hand-written route: its success shape and its problems."""
+    status, container, description = success
+    return {status: answer(container, description), **problem_responses(*problems)}
 
 
 class OfflineSwaggerRenderPlugin(SwaggerRenderPlugin):
@@ -87,6 +136,21 @@ class OfflineSwaggerRenderPlugin(SwaggerRenderPlugin):
 """.encode()
 
 
+class CompletedJsonRenderPlugin(JsonRenderPlugin):
+    """The document as JSON, completed once by ``complete`` (the upstreams' shapes of the
+    pass-through routes, :func:`medley_gateway.contracts.compose`) before it is served."""
+
+    def __init__(self, complete: Callable[[dict[str, Any]], dict[str, Any]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._complete = complete
+        self._rendered: bytes | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        if self._rendered is None:
+            self._rendered = self.render_json(request, self._complete(openapi_schema))
+        return self._rendered
+
+
 def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -102,7 +166,13 @@ def static_files_router() -> Router:
     )
 
 
-def openapi_config(*, version: str, enabled: bool = True) -> OpenAPIConfig | None:
+def openapi_config(
+    *,
+    version: str,
+    enabled: bool = True,
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = lambda document: document,
+) -> OpenAPIConfig | None:
+    """The document and its pages; ``complete`` finishes the document before it is served."""
     if not enabled:
         return None
     return OpenAPIConfig(
@@ -114,7 +184,7 @@ def openapi_config(*, version: str, enabled: bool = True) -> OpenAPIConfig | Non
             "`Authorization: Bearer <access token>` from `POST /api/v1/auth/login`."
         ),
         path=DOCS_PATH,
-        render_plugins=[OfflineSwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        render_plugins=[OfflineSwaggerRenderPlugin(path="/"), CompletedJsonRenderPlugin(complete)],
         tags=TAGS,
         servers=[Server(url="/", description="this gateway")],
         components=Components(

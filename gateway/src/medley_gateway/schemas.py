@@ -1,17 +1,18 @@
-"""The public request and response shapes, as the OpenAPI document shows them.
+"""The shapes the gateway itself knows.
 
 The users service owns the rules (username pattern, password strength, unknown fields…) and
 answers problems when they are broken; the gateway forwards the caller's body unchanged.
 Request bodies are decoded here only for their *shape* (JSON object, field types), so a
 malformed body is refused before it costs an upstream call, and login/register can read the
-account name their rate limits are keyed on. Response shapes are documentation only.
+account name their rate limits are keyed on. The rest are documentation: the hand-written
+routes' answers, problems and health, and stand-ins for what an upstream's own document does
+not declare yet (:mod:`medley_gateway.contracts`).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -40,13 +41,6 @@ class TokenPair(msgspec.Struct, kw_only=True):
     expires_in: int
 
 
-class ServiceToken(msgspec.Struct, kw_only=True):
-    access_token: str
-    token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
-    expires_in: int
-    scope: str
-
-
 class User(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     username: str
@@ -54,19 +48,6 @@ class User(msgspec.Struct, kw_only=True):
     display_name: str | None
     roles: list[str]
     created_at: datetime
-
-
-class AdminUser(User, kw_only=True):
-    status: str
-    """``active`` or ``disabled``."""
-    disabled_at: datetime | None
-    updated_at: datetime
-
-
-class UserPage(msgspec.Struct, kw_only=True):
-    items: list[AdminUser]
-    next_after: uuid.UUID | None
-    """Pass as ``?after=`` for the next page; null on the last page."""
 
 
 class UpdateMeRequest(msgspec.Struct, kw_only=True):
@@ -84,27 +65,8 @@ class DeleteMeRequest(msgspec.Struct, kw_only=True):
     """The current password, to confirm."""
 
 
-class ErasureStarted(msgspec.Struct, kw_only=True):
-    erasure_id: uuid.UUID
-    status: str
-    """``pending`` until every context has erased the user's data, then ``completed``."""
-
-
 class ApiTokenRequest(msgspec.Struct, kw_only=True):
     name: str
-
-
-class ApiToken(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-
-
-class ApiTokenCreated(ApiToken, kw_only=True):
-    token: str
-    """Shown once: only its hash is kept."""
 
 
 class IntegrationRequest(msgspec.Struct, kw_only=True):
@@ -115,29 +77,16 @@ class IntegrationRequest(msgspec.Struct, kw_only=True):
     scopes: list[str] = msgspec.field(default_factory=list)
 
 
-class Integration(msgspec.Struct, kw_only=True):
-    provider: str
-    external_user_id: str
-    scopes: list[str]
-    expires_at: datetime | None
-    has_refresh_token: bool
-    created_at: datetime
-    updated_at: datetime
+class ServiceTokenRequest(msgspec.Struct, kw_only=True):
+    """An OAuth2 client-credentials token request (RFC 6749 §4.4), form-encoded or JSON."""
 
-
-class Erasure(msgspec.Struct, kw_only=True):
-    erasure_id: uuid.UUID
-    user_id: uuid.UUID
-    status: str
-    """``pending`` or ``completed``."""
-    requested_at: datetime
-    completed_at: datetime | None
-    contexts_done: list[str]
-    contexts_missing: list[str]
-
-
-class Jwks(msgspec.Struct, kw_only=True):
-    keys: list[dict[str, Any]]
+    grant_type: str
+    """``client_credentials``."""
+    client_id: str | None = None
+    """With ``client_secret``, unless the client authenticates with HTTP Basic."""
+    client_secret: str | None = None
+    scope: str | None = None
+    """Space-separated scopes; none asks for every scope the client holds."""
 
 
 class ProblemDetails(msgspec.Struct, kw_only=True):
@@ -162,3 +111,8 @@ class UpstreamHealth(msgspec.Struct, kw_only=True):
 class GatewayHealth(msgspec.Struct, kw_only=True):
     status: str
     upstreams: dict[str, UpstreamHealth]
+
+
+class Liveness(msgspec.Struct, kw_only=True):
+    status: str
+    """``ok`` while the gateway process serves."""

@@ -9,48 +9,85 @@ array of declared items, a union of declared members, or a scalar; inside an ans
 free-form part passes only when its schema says what it holds (a description: an event
 body kept as it arrived, say). Each service's tests run
 it over their own app, so a route added with an untyped answer fails a test; the gateway
-composes from these shapes.
+composes from these shapes. :func:`untyped_requests` does the same for request bodies (the
+gateway's document is held to both).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 METHODS = ("get", "post", "put", "patch", "delete")
 SCALARS = {"string", "integer", "number", "boolean", "null"}
 
 
+def _writes(method: str, path: str) -> bool:
+    return method in ("post", "put", "patch")
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(method, path, operation)`` for each operation the document describes."""
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
 def documented_operations(document: dict[str, Any]) -> set[str]:
     """``"GET /path"`` for each operation the document describes."""
-    return {
-        f"{method.upper()} {path}"
-        for path, operations in document.get("paths", {}).items()
-        for method in METHODS
-        if method in operations
-    }
+    return {f"{method.upper()} {path}" for method, path, _ in operations(document)}
 
 
 def untyped_answers(document: dict[str, Any]) -> list[str]:
     """``"GET /path 200: why"`` for each success answer without a declared shape."""
     components = document.get("components", {}).get("schemas", {})
     found: list[str] = []
-    for path, operations in document.get("paths", {}).items():
-        for method in METHODS:
-            operation = operations.get(method)
-            if operation is None:
+    for method, path, operation in operations(document):
+        for status, response in operation.get("responses", {}).items():
+            if not status.startswith("2") or status == "204":
                 continue
-            for status, response in operation.get("responses", {}).items():
-                if not status.startswith("2") or status == "204":
-                    continue
-                where = f"{method.upper()} {path} {status}"
-                content = response.get("content") or {}
-                if not content:
-                    found.append(f"{where}: no body")
-                for media_type, body in content.items():
-                    why = _undeclared(body.get("schema") or {}, components, "", set())
-                    if why is not None:
-                        found.append(f"{where} ({media_type}): {why}")
+            where = f"{method.upper()} {path} {status}"
+            content = response.get("content") or {}
+            if not content:
+                found.append(f"{where}: no body")
+            found += _untyped_content(where, content, components)
     return found
+
+
+def untyped_requests(
+    document: dict[str, Any], takes_a_body: Callable[[str, str], bool] = _writes
+) -> list[str]:
+    """``"PATCH /path: why"`` for each operation that takes a body without a declared request
+    shape; ``takes_a_body(method, path)`` says which do (by default every POST, PUT and
+    PATCH)."""
+    components = document.get("components", {}).get("schemas", {})
+    found: list[str] = []
+    for method, path, operation in operations(document):
+        if not takes_a_body(method, path):
+            continue
+        where = f"{method.upper()} {path}"
+        content = operation.get("requestBody", {}).get("content") or {}
+        if not content:
+            found.append(f"{where}: no request body")
+        found += _untyped_content(where, content, components)
+    return found
+
+
+def _untyped_content(where: str, content: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    found = []
+    for media_type, body in content.items():
+        why = undeclared(body.get("schema") or {}, components)
+        if why is not None:
+            found.append(f"{where} ({media_type}): {why}")
+    return found
+
+
+def undeclared(schema: dict[str, Any], components: dict[str, Any]) -> str | None:
+    """Why ``schema`` (a request body's or an answer's) is not a declared shape, with
+    ``components`` the document's schemas; None if it is. The gateway's contracts and its
+    document's test judge the services' shapes with this too."""
+    return _undeclared(schema, components, "", set())
 
 
 def _undeclared(
@@ -69,9 +106,14 @@ def _undeclared(
     if members:
         return _first(_undeclared(member, components, at, seen) for member in members if member)
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]: a nullable string, say
+        kinds = [k for k in kind if k != "null"]
+        if set(kinds) <= SCALARS:
+            return None
+        kind = kinds[0] if len(kinds) == 1 else kind
     if kind == "array":
         return _undeclared(schema.get("items") or {}, components, f"{at}[]", seen)
-    if kind in SCALARS or (isinstance(kind, list) and set(kind) <= SCALARS):
+    if isinstance(kind, str) and kind in SCALARS:
         return None
     if "const" in schema or "enum" in schema:
         return None

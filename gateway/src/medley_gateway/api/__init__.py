@@ -1,25 +1,17 @@
-"""The gateway's public routes; thin: check, limit, forward, relay."""
+"""The gateway's public routes: the hand-written ones (rate-limited login and register,
+health) and one handler per pass-through route of the tables (:mod:`medley_gateway.routes`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from litestar.types import ControllerRouterHandler
 
-from medley_gateway.api.admin import AdminController
 from medley_gateway.api.auth import AuthController
-from medley_gateway.api.catalog import CatalogAdminController, CatalogController
 from medley_gateway.api.health import health, liveness
-from medley_gateway.api.keys import jwks
-from medley_gateway.api.me import MeController
+from medley_gateway.routes import ROUTES
+from medley_gateway.routing import Route, handlers
 
 
-def route_handlers() -> list[ControllerRouterHandler]:
-    return [
-        AuthController,
-        MeController,
-        AdminController,
-        CatalogController,
-        CatalogAdminController,
-        jwks,
-        health,
-        liveness,
-    ]
+def route_handlers(routes: Iterable[Route] = ROUTES) -> list[ControllerRouterHandler]:
+    return [AuthController, health, liveness, *handlers(routes)]

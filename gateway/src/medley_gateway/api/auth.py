@@ -1,27 +1,24 @@
-"""``/api/v1/auth``: register, login, refresh, logout and the client-credentials token.
+"""``/api/v1/auth/register`` and ``/api/v1/auth/login``: written by hand, not declared in a
+table, because they do more than pass through.
 
-These routes take no access token: the users service checks the credentials in the body.
-Login and register are rate limited (per client address and per account) before the
-upstream is called.
+They take no access token (the users service checks the credentials in the body), and they
+are rate limited per client address and per account before the upstream is called: the
+handler reads the account name from the decoded body, charges the budgets, and (login)
+refunds them when the users service accepts the credentials. Refresh, logout and the
+client-credentials token are plain pass-throughs (:mod:`medley_gateway.routes.users`).
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, Response, post
 from litestar.params import JSONBody
 
-from medley_gateway.api.common import USERS, responses
+from medley_gateway.docs import responses
 from medley_gateway.ratelimit import AuthRateLimits, refund
-from medley_gateway.schemas import (
-    LoginRequest,
-    RefreshRequest,
-    RegisterRequest,
-    ServiceToken,
-    TokenPair,
-    User,
-)
+from medley_gateway.routes.users import USERS
+from medley_gateway.schemas import LoginRequest, RegisterRequest, TokenPair, User
 from medley_gateway.upstreams import forward
 
 RATE_LIMITS_STATE_KEY = "rate_limits"
@@ -71,40 +68,3 @@ class AuthController(Controller):
         if 200 <= (response.status_code or 0) < 300:
             refund(charges)
         return response
-
-    @post(
-        "/refresh",
-        status_code=200,
-        summary="Refresh the tokens",
-        responses=responses((200, TokenPair, "The next token pair."), 400, 401, 413, 422),
-    )
-    async def refresh(
-        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
-    ) -> Response[bytes]:
-        """Rotate a refresh token. Presenting an already-used one revokes its whole family."""
-        return await forward(request, USERS, "/refresh", authorize=False)
-
-    @post(
-        "/logout",
-        status_code=204,
-        summary="Log out",
-        responses=responses((204, None, "The refresh token's family is revoked."), 400, 413, 422),
-    )
-    async def logout(
-        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
-    ) -> Response[None]:
-        """Revoke the session (refresh-token family) the token belongs to."""
-        return cast("Response[None]", await forward(request, USERS, "/logout"))
-
-    @post(
-        "/token",
-        status_code=200,
-        summary="Service token (OAuth2 client credentials)",
-        responses=responses((200, ServiceToken, "A service access token."), 400, 401, 413, 422),
-    )
-    async def token(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """OAuth2 client-credentials grant (RFC 6749 §4.4), for Medley's own services and
-        trusted integrations: ``grant_type=client_credentials``, the client's id and secret
-        (HTTP Basic or in the body) and an optional ``scope``. The body is passed to the
-        users service as it came (form-encoded or JSON)."""
-        return await forward(request, USERS, "/oauth/token")

@@ -1,0 +1,13 @@
+"""Every pass-through route of the gateway, one table per upstream.
+
+To add an upstream's routes, write ``routes/<upstream>.py`` with its ``ROUTES`` (see
+:mod:`medley_gateway.routing` and the gateway section of the README), add them below, and
+run ``uv run python -m medley_gateway.contracts`` to record their shapes.
+"""
+
+from __future__ import annotations
+
+from medley_gateway.routes import catalog, users
+from medley_gateway.routing import Route
+
+ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES)
