@@ -1,13 +1,15 @@
 """Ingestion's pass-through routes: a user's imports, listens, likes and stats.
 
 Every one needs the user's access token, which is forwarded: ingestion answers for that
-user only (another user's job, listen or like is a 404 there). The upload itself
-(``POST /api/v1/imports``) is not a pass-through: it streams (``api/imports.py``).
+user only (another user's job, listen or like is a 404 there). The upload streams through
+(``streams=True``): an export of gigabytes is never held in the gateway's memory, and
+ingestion applies its own upload limit.
 """
 
 from __future__ import annotations
 
 from medley_gateway.routing import USER, Group, Route
+from medley_gateway.schemas import UploadForm
 
 INGESTION = "ingestion"
 PAGE = "A keyset page: `items`, `next_cursor`."
@@ -21,6 +23,18 @@ RANGE = "``range``: ``this_week``, ``this_month``, ``this_year``, ``week``, ``mo
 "``quarter``, ``half_yearly``, ``year`` or ``all_time`` (the default)."
 
 ROUTES: tuple[Route, ...] = (
+    imports.post(
+        "",
+        status=202,
+        summary="Import an export (Spotify, Last.fm, ListenBrainz)",
+        answer="The queued job; follow it at its URL.",
+        description="``multipart/form-data``: ``file`` (a zip as the service delivers it, or "
+        "one of its files), optional ``format`` (what it must be; detected otherwise).",
+        request=UploadForm,
+        request_media_types=("multipart/form-data",),
+        streams=True,
+        problems=(400, 413, 415, 422),
+    ),
     imports.get("", summary="My imports", answer=PAGE, problems=(400, 422)),
     imports.get(
         "/{job_id:str}",
