@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import liblistenbrainz
+import liblistenbrainz.errors
+import pytest
 from e2e_helpers import assert_problem, login, new_account, register
 
 from medley_core.testing.tokens import bearer
@@ -75,3 +79,67 @@ async def test_an_export_imported_through_the_gateway(api: httpx.AsyncClient) ->
     await register(api, other)
     stranger = bearer((await login(api, other["username"]))["access_token"])
     assert_problem(await api.get(f"/api/v1/imports/{job_id}", headers=stranger), 404)
+
+
+async def test_a_listenbrainz_client_works_unchanged(
+    api: httpx.AsyncClient, gateway_url: str
+) -> None:
+    """liblistenbrainz (from PyPI) pointed at Medley's URL: it validates its token (reading
+    ``valid``), submits, reads back listens, playing-now and stats, and follows the rate
+    limit headers."""
+    account = new_account()
+    await register(api, account)
+    access = bearer((await login(api, account["username"]))["access_token"])
+    created = await api.post("/api/v1/me/api-tokens", json={"name": "scrobbler"}, headers=access)
+    assert created.status_code == 201, created.text
+    api_token = created.json()["token"]
+    username = account["username"]
+
+    def scrobble() -> dict[str, Any]:
+        client = liblistenbrainz.ListenBrainz(api_base_url=gateway_url)
+        client.set_auth_token(api_token)  # validate-token: "valid" must be true
+        started = int(time.time()) - 600
+        client.submit_multiple_listens(
+            [
+                liblistenbrainz.Listen(
+                    track_name=f"LB Song {i}",
+                    artist_name="LB Band",
+                    release_name="LB Album",
+                    listened_at=started + 200 * i,
+                    additional_info={"submission_client": "e2e"},
+                )
+                for i in range(3)
+            ]
+        )
+        client.submit_single_listen(
+            liblistenbrainz.Listen(
+                track_name="LB Song 0", artist_name="LB Band", listened_at=started
+            )
+        )  # a retry of one already stored: nothing added
+        client.submit_playing_now(
+            liblistenbrainz.Listen(track_name="LB Song 9", artist_name="LB Band")
+        )
+        listens = client.get_listens(username)
+        playing = client.get_playing_now(username)
+        artists = client.get_user_artists(username, time_range="this_week")
+        return {
+            "listens": [(x.track_name, x.artist_name) for x in listens],
+            "playing": playing.track_name if playing else None,
+            "artists": [
+                (a["artist_name"], a["listen_count"]) for a in artists["payload"]["artists"]
+            ],
+            "remaining": client.remaining_requests,
+        }
+
+    seen = await asyncio.to_thread(scrobble)
+    assert seen["listens"] == [(f"LB Song {i}", "LB Band") for i in (2, 1, 0)]
+    assert seen["playing"] == "LB Song 9"
+    assert seen["artists"] == [("LB Band", 3)]
+    assert seen["remaining"] is not None
+
+    def with_a_bad_token() -> None:
+        client = liblistenbrainz.ListenBrainz(api_base_url=gateway_url)
+        client.set_auth_token("not-a-medley-token")
+
+    with pytest.raises(liblistenbrainz.errors.InvalidAuthTokenException):
+        await asyncio.to_thread(with_a_bad_token)
