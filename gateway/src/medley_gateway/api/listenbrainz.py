@@ -17,10 +17,11 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request, Response, route
+from litestar.params import PathParameter
 
 from medley_core.http import UpstreamUnavailable
 from medley_core.registry import API_TOKENS_RESOLVE, LISTENS_ON_BEHALF
@@ -120,7 +121,9 @@ def _lb(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
     include_in_schema=False,
     request_max_body_size=MAX_BODY_BYTES,
 )
-async def listenbrainz(request: Request[Any, Any, Any], path: str) -> Response[Any]:
+async def listenbrainz(
+    request: Request[Any, Any, Any], path: Annotated[str, PathParameter()]
+) -> Response[Any]:
     path = path.lstrip("/")
     token = _api_token(request, path)
     headers = forwarded_headers(request)
