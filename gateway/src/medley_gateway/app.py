@@ -40,7 +40,7 @@ from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
 from medley_gateway.ratelimit import AuthRateLimits
-from medley_gateway.routes import ROUTES
+from medley_gateway.routes import HAND_WRITTEN, ROUTES
 from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
@@ -77,7 +77,7 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
     """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
     if not settings.docs_enabled:
         return None
-    complete = partial(compose, routes=routes, contracts=Contracts.load())
+    complete = partial(compose, routes=(*routes, *HAND_WRITTEN), contracts=Contracts.load())
     return openapi_config(version=VERSION, complete=complete)
 
 

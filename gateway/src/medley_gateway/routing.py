@@ -229,7 +229,7 @@ def handler(route: Route) -> HTTPRouteHandler:
         tags=list(route.tags) or None,
         guards=list(route.caller.guards) or None,
         security=BEARER if route.caller.guards else None,
-        responses=_responses(route),
+        responses=responses_of(route),
         request_max_body_size=None if route.streams else (route.max_body_bytes or Empty),
     )(pass_through)
 
@@ -273,7 +273,7 @@ def _operation_id(route: Route) -> str:
     return route.method.title() + "".join(word[:1].upper() + word[1:] for word in words)
 
 
-def _responses(route: Route) -> dict[int, ResponseSpec]:
+def responses_of(route: Route) -> dict[int, ResponseSpec]:
     """The statuses and problems; the answer's shape is filled in from the route's contract
     (:func:`medley_gateway.contracts.compose`)."""
     specs = {status: answer(None, text) for status, text in route.answers.items()}

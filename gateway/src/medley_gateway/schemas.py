@@ -11,7 +11,6 @@ not declare yet (:mod:`medley_gateway.contracts`).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -40,15 +39,6 @@ class TokenPair(msgspec.Struct, kw_only=True):
     refresh_token: str
     token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
-
-
-class User(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    username: str
-    email: str
-    display_name: str | None
-    roles: list[str]
-    created_at: datetime
 
 
 class UpdateMeRequest(msgspec.Struct, kw_only=True):

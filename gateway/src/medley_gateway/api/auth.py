@@ -17,8 +17,9 @@ from litestar.params import JSONBody
 
 from medley_gateway.docs import responses
 from medley_gateway.ratelimit import AuthRateLimits, refund
-from medley_gateway.routes.users import USERS
-from medley_gateway.schemas import LoginRequest, RegisterRequest, TokenPair, User
+from medley_gateway.routes.users import REGISTER, USERS
+from medley_gateway.routing import responses_of
+from medley_gateway.schemas import LoginRequest, RegisterRequest, TokenPair
 from medley_gateway.upstreams import forward
 
 RATE_LIMITS_STATE_KEY = "rate_limits"
@@ -35,15 +36,18 @@ class AuthController(Controller):
 
     @post(
         "/register",
-        summary="Create an account",
-        responses=responses((201, User, "The new account."), 400, 409, 413, 422, 429),
+        status_code=REGISTER.status,
+        summary=REGISTER.summary,
+        # Its request and answer shapes are the users service's, from its contract (as for the
+        # pass-through routes, :func:`medley_gateway.contracts.compose`).
+        responses=responses_of(REGISTER),
     )
     async def register(
         self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> Response[bytes]:
         """Create an account; log in afterwards. Limited per address and per username/email."""
         rate_limits_of(request).register(request, data.username, data.email)
-        return await forward(request, USERS, "/register", authorize=False)
+        return await forward(request, USERS, REGISTER.upstream_path, authorize=False)
 
     @post(
         "/login",

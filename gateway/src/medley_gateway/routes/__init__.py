@@ -11,3 +11,9 @@ from medley_gateway.routes import catalog, ingestion, users
 from medley_gateway.routing import Route
 
 ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES, *ingestion.ROUTES)
+
+#: Routes written by hand whose shapes the document takes from the contracts all the same.
+HAND_WRITTEN: tuple[Route, ...] = (users.REGISTER,)
+
+#: Every route the contracts record, and the document completes from them.
+DOCUMENTED: tuple[Route, ...] = (*ROUTES, *HAND_WRITTEN)

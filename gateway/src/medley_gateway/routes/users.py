@@ -2,10 +2,11 @@
 operators do to accounts (``/api/v1/admin``), token refresh, logout, the client-credentials
 grant, and the token verification keys.
 
-Login and register are not here: they are rate limited before the upstream is called
-(:mod:`medley_gateway.api.auth`). Bodies the users service takes are decoded here for their
-shape (``body=``), so a malformed one costs no upstream call; the users service owns the
-rules and answers the problems when they are broken.
+Login and register are not in ``ROUTES``: they are rate limited before the upstream is
+called (:mod:`medley_gateway.api.auth`); ``REGISTER`` declares register for the document.
+Bodies the users service takes are decoded here for their shape (``body=``), so a malformed
+one costs no upstream call; the users service owns the rules and answers the problems when
+they are broken.
 """
 
 from __future__ import annotations
@@ -198,3 +199,14 @@ AUTH: tuple[Route, ...] = (
 )
 
 ROUTES: tuple[Route, ...] = (*AUTH, *ME, *ADMIN_ROUTES)
+
+#: Written by hand (:mod:`medley_gateway.api.auth`, which takes its status, summary and
+#: statuses from here), not made by :func:`~medley_gateway.routing.handler`; declared so
+#: the document shows the users service's shapes for it, like a pass-through's.
+REGISTER = auth.post(
+    "/register",
+    status=201,
+    summary="Create an account",
+    answer="The new account.",
+    problems=(*BODY, 409, 429),
+)

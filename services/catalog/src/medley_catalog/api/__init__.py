@@ -10,7 +10,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from medley_catalog.api.entities import AlbumController, ArtistController, TrackController
-from medley_catalog.api.internal import InternalController
+from medley_catalog.api.internal import resolve
 from medley_catalog.api.search import GenreController, SearchController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -19,5 +19,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ArtistController,
     SearchController,
     GenreController,
-    InternalController,
+    resolve,
 ]

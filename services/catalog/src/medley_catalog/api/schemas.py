@@ -281,21 +281,10 @@ class CandidateIn(_Body):
         return self
 
     def candidate(self) -> resolution.Candidate:
+        # The same fields, by name; only the credits change type.
         return resolution.Candidate(
-            title=self.title,
-            artist=self.artist,
+            **self.model_dump(exclude={"artists"}),
             artists=tuple(resolution.CreditInput(a.name, a.join_phrase) for a in self.artists),
-            album=self.album,
-            album_artist=self.album_artist,
-            album_year=self.album_year,
-            album_type=self.album_type,
-            duration_ms=self.duration_ms,
-            isrc=self.isrc,
-            mbid=self.mbid,
-            spotify_id=self.spotify_id,
-            disc_number=self.disc_number,
-            track_number=self.track_number,
-            explicit=self.explicit,
         )
 
 

@@ -122,13 +122,7 @@ class ApiTokenOut(BaseModel):
 
     @classmethod
     def of(cls, row: ApiToken) -> ApiTokenOut:
-        return cls(
-            id=row.id,
-            name=row.name,
-            prefix=row.prefix,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class ApiTokenCreatedOut(ApiTokenOut):
