@@ -52,6 +52,7 @@ PROBLEMS = {
     404: "No such resource.",
     409: "Conflicts with the current state (already taken, say).",
     413: "The body is too large.",
+    415: "The body is not of a media type the route takes.",
     422: "Well-formed, but a value breaks a rule.",
     429: "Too many attempts; see Retry-After.",
     503: "An upstream service is unavailable (named in `upstream`).",
