@@ -233,19 +233,6 @@ async def generate(conn: asyncpg.Connection, rng: random.Random) -> Generated:
 
 
 @pytest.fixture(scope="session")
-def bench_server(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """(an administrator's URL, a role suffix): the shared ``infra`` when loaded."""
-    try:
-        infra = request.getfixturevalue("infra")
-        return infra.admin_url, infra.role_suffix
-    except pytest.FixtureLookupError:
-        server_url = os.environ.get("MEDLEY_DATABASE_URL", "")
-        if not server_url:
-            pytest.skip("needs the infra fixture or MEDLEY_DATABASE_URL")
-        return server_url, ""
-
-
-@pytest.fixture(scope="session")
 async def catalog(bench_server: tuple[str, str]) -> AsyncIterator[Generated]:
     server_url, suffix = bench_server
     name = f"medley_catalog_bench_{uuid.uuid4().hex[:8]}"

@@ -51,6 +51,8 @@ PROBLEMS = {
     403: "Authenticated, but not allowed.",
     404: "No such resource.",
     409: "Conflicts with the current state (already taken, say).",
+    412: "Sent against a version that is no longer current (`If-Match`): nothing changed; "
+    "the problem names the current one.",
     413: "The body is too large.",
     415: "The body is not of a media type the route takes.",
     422: "Well-formed, but a value breaks a rule.",

@@ -28,6 +28,7 @@ UPSTREAMS_STATE_KEY = "upstreams"
 # the upstream's own X-Request-ID/traceparent (the gateway sets its own) are not.
 RELAYED_HEADERS = (
     "cache-control",
+    "content-disposition",
     "content-language",
     "etag",
     "expires",
@@ -40,7 +41,13 @@ RELAYED_HEADERS = (
     "www-authenticate",
 )
 # Request headers worth forwarding to an upstream (besides Authorization, on request).
-FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "accept-language", "if-none-match")
+FORWARDED_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "accept-language",
+    "if-match",
+    "if-none-match",
+)
 
 
 class Upstreams(Mapping[str, UpstreamClient]):

@@ -46,11 +46,14 @@ class TrackV1(_Payload):
     credits: list[ArtistCreditV1]
     album_id: uuid.UUID | None
     album_title: str | None
+    album_year: int | None = Field(default=None, description="the album's release year")
     duration_ms: int | None = Field(default=None, gt=0)
     disc_number: int | None = None
     track_number: int | None = None
     explicit: bool = False
     isrcs: list[str] = Field(default_factory=list)
+    genres: list[str] = Field(default_factory=list, description="genre names, ordered by slug")
+    created_at: datetime | None = Field(default=None, description="when it entered the catalog")
     updated_at: datetime
 
 
@@ -66,6 +69,7 @@ class AlbumV1(_Payload):
     release_year: int | None = None
     total_tracks: int | None = None
     cover_url: str | None = None
+    genres: list[str] = Field(default_factory=list, description="genre names, ordered by slug")
     updated_at: datetime
 
 

@@ -20,6 +20,7 @@ TITLES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Content Too Large",
     414: "URI Too Long",
     415: "Unsupported Media Type",
@@ -86,6 +87,14 @@ class NotFound(Problem):
 class Conflict(Problem):
     status = 409
     slug = "conflict"
+
+
+class PreconditionFailed(Problem):
+    """A conditional change (``If-Match``, or a version the body names) was sent against a
+    state that is no longer current: nothing was changed."""
+
+    status = 412
+    slug = "precondition-failed"
 
 
 class ContentTooLarge(Problem):

@@ -129,10 +129,21 @@ INGESTION = ServiceEntry(
     scopes=(CATALOG_RESOLVE,),
 )
 
+PLAYLISTS = ServiceEntry(
+    name="playlists",
+    app="medley_playlists.app:create_app",
+    dev_port=8104,
+    schema="playlists",
+    role="medley_playlists",
+    # Imports (M3U, XSPF, Spotify's Playlist1.json) resolve their entries through the
+    # catalog's batch resolution.
+    scopes=(CATALOG_RESOLVE,),
+)
+
 #: The services that own data, in start order: users first (everyone needs its JWKS and
 #: service tokens), the catalog before ingestion (which resolves tracks through it). Each
 #: is also one of the gateway's upstreams.
-SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG, INGESTION)
+SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG, INGESTION, PLAYLISTS)
 
 #: The public surface; owns no data, starts last. Its readiness asks every upstream, including
 #: any not running yet, so launchers and health checks wait for its liveness instead.

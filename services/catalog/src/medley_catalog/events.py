@@ -78,6 +78,10 @@ def _credits(row: Row) -> list[contracts.ArtistCreditV1]:
     ]
 
 
+def _genres(row: Row) -> list[str]:
+    return [g["name"] for g in row.get("genres", [])]
+
+
 def track_payload(row: Row) -> contracts.TrackV1:
     album = row.get("album")
     return contracts.TrackV1(
@@ -87,11 +91,14 @@ def track_payload(row: Row) -> contracts.TrackV1:
         credits=_credits(row),
         album_id=row["album_id"],
         album_title=album["title"] if album else None,
+        album_year=album["release_year"] if album else None,
         duration_ms=row["duration_ms"],
         disc_number=row["disc_number"],
         track_number=row["track_number"],
         explicit=row["explicit"],
         isrcs=[e["value"] for e in row.get("external_ids", []) if e["namespace"] == "isrc"],
+        genres=_genres(row),
+        created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
@@ -107,6 +114,7 @@ def album_payload(row: Row) -> contracts.AlbumV1:
         release_year=row["release_year"],
         total_tracks=row["total_tracks"],
         cover_url=row["cover_url"],
+        genres=_genres(row),
         updated_at=row["updated_at"],
     )
 

@@ -1,0 +1,37 @@
+"""The playlists service's app: ``uvicorn --factory medley_playlists.app:create_app``."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from medley_core.app import create_service_app
+from medley_core.verification import TokenVerifier
+from medley_playlists import events
+from medley_playlists.api import ROUTE_HANDLERS
+from medley_playlists.api.deps import caller, reader
+from medley_playlists.settings import PlaylistsSettings
+
+
+def create_app(
+    settings: PlaylistsSettings | None = None, *, verifier: TokenVerifier | None = None
+) -> Litestar:
+    """Build the app from the environment (``MEDLEY_PLAYLISTS_*``, ``MEDLEY_*``)."""
+    settings = settings or PlaylistsSettings()
+    resolved = settings
+
+    def provide_settings() -> PlaylistsSettings:
+        return resolved
+
+    return create_service_app(
+        settings,
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={
+            "playlists_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+            "user": Provide(caller),
+            "viewer": Provide(reader),
+        },
+        event_handlers=events.handlers(),
+        title="Medley playlists",
+        verifier=verifier,
+    )

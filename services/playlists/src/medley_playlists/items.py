@@ -1,0 +1,462 @@
+"""A playlist's items: add, remove, move a range, replace all, and read them in order.
+
+Order is kept by the items' order keys (:mod:`medley_playlists.ordering`), compared byte by
+byte: adding or moving writes only the rows added or moved, never renumbers the others. A
+playlist's keys are rewritten (rebalanced) only when a new key would pass the bound.
+
+Positions are 0-based, as in the Spotify Web API, and every position in one call refers to
+the playlist as it was before the call. A move takes ``range_length`` items from
+``range_start`` and puts them before the item at ``insert_before`` (the end when it equals
+the length). Each change is one transaction holding the playlist's row lock: it checks the
+snapshot it was sent against, changes the items, keeps the cached count and duration exact,
+gives the playlist its next snapshot and records one ``playlists.playlist.updated``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from medley_core.conditional import if_none_match_hits
+from medley_core.db import driver_connection
+from medley_core.errors import Unprocessable
+from medley_core.ids import new_id
+from medley_core.pagination import sort_key
+from medley_playlists import access, ordering, publishing
+from medley_playlists.playlists import ANYTHING, Expected, Versioned, advance
+from medley_playlists.settings import MAX_ITEMS
+
+#: The most tracks one call adds (the Spotify Web API's bound).
+MAX_PER_CALL = 100
+MAX_PAGE = MAX_ITEMS
+# Items in their order: the order key is unique in a playlist, its own tie-breaker.
+IN_ORDER = sort_key("items", tie_breaker=("sort_key", str))
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One item to remove: by its id, or as the track found at a position (both must
+    agree), or every occurrence of a track (``track_id`` alone)."""
+
+    item_id: uuid.UUID | None = None
+    track_id: uuid.UUID | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a change answers: the playlist's new snapshot."""
+
+    snapshot_id: str
+
+    def body(self) -> dict[str, Any]:
+        return {"snapshot_id": self.snapshot_id}
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+async def page(
+    session: AsyncSession,
+    playlist_id: uuid.UUID,
+    viewer: uuid.UUID | None,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+    if_none_match: str | None = None,
+) -> Versioned:
+    """Items in order with their tracks' details from the projection; a deleted track's
+    items stay, ``available: false``."""
+    conn = await driver_connection(session)
+    seen = await access.readable(conn, playlist_id, viewer)
+    snapshot = str(seen.playlist["snapshot_id"])
+    if if_none_match_hits(if_none_match, snapshot):
+        return Versioned(snapshot, None)
+    after: str | None = None
+    start = 0
+    if cursor is not None:
+        [after] = IN_ORDER.after(cursor) or [None]
+        start = await conn.fetchval(
+            "SELECT count(*) FROM items WHERE playlist_id = $1 AND sort_key <= $2",
+            playlist_id,
+            after,
+        )
+    records = await conn.fetch(
+        """
+        SELECT id, track_id, sort_key, added_by, added_at, title, artist_names, album_id,
+            album_title, duration_ms, available
+        FROM items
+        WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
+        ORDER BY sort_key
+        LIMIT $3
+        """,
+        playlist_id,
+        after,
+        limit + 1,
+    )
+    more = len(records) > limit
+    records = records[:limit]
+    # Positional fields: this runs ten thousand times for a whole playlist.
+    items = [
+        {
+            "id": r[0],
+            "track_id": r[1],
+            "position": start + index,
+            "available": r[10],
+            "added_by": r[3],
+            "added_at": r[4],
+            "track": {
+                "title": r[5],
+                "artist_names": r[6],
+                "album_id": r[7],
+                "album_title": r[8],
+                "duration_ms": r[9],
+            },
+        }
+        for index, r in enumerate(records)
+    ]
+    next_cursor = IN_ORDER.cursor_after(dict(records[-1])) if more else None
+    body = {"items": items, "next_cursor": next_cursor, "snapshot_id": snapshot}
+    return Versioned(snapshot, body)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+async def addable(conn: asyncpg.Connection[Any], track_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The track to store for each id, in order: a merged track's survivor in its place.
+    422 naming the ids the projection does not know or the catalog deleted — without asking
+    the catalog: the projection is what the service knows."""
+    records = await conn.fetch(
+        """
+        SELECT given.id AS given, given.n, t.status,
+            coalesce(s.id, t.id) AS track_id,
+            coalesce(s.status, t.status) AS final_status
+        FROM unnest($1::uuid[]) WITH ORDINALITY AS given(id, n)
+        LEFT JOIN tracks t ON t.id = given.id
+        LEFT JOIN tracks s ON s.id = t.merged_into
+        ORDER BY given.n
+        """,
+        list(track_ids),
+    )
+    unknown = [str(r["given"]) for r in records if r["status"] is None]
+    if unknown:
+        raise Unprocessable(
+            f"unknown tracks: {', '.join(unknown[:10])}",
+            slug="unknown-tracks",
+            field="track_ids",
+            unknown=unknown,
+        )
+    deleted = [str(r["given"]) for r in records if r["final_status"] == "deleted"]
+    if deleted:
+        raise Unprocessable(
+            f"tracks deleted from the catalog: {', '.join(deleted[:10])}",
+            slug="deleted-tracks",
+            field="track_ids",
+            deleted=deleted,
+        )
+    return [r["track_id"] for r in records]
+
+
+def _room(count: int, adding: int) -> None:
+    if count + adding > MAX_ITEMS:
+        raise Unprocessable(
+            f"a playlist holds at most {MAX_ITEMS} items ({count} now, {adding} more asked)",
+            slug="too-many-items",
+            field="track_ids",
+            limit=MAX_ITEMS,
+        )
+
+
+async def _neighbours(
+    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, index: int
+) -> tuple[str | None, str | None]:
+    """The keys just before and at ``index`` (None past either end)."""
+    if index == 0:
+        first = await conn.fetchval(
+            "SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key LIMIT 1",
+            playlist_id,
+        )
+        return None, first
+    keys = await conn.fetch(
+        "SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key OFFSET $2 LIMIT 2",
+        playlist_id,
+        index - 1,
+    )
+    low = keys[0]["sort_key"] if keys else None
+    high = keys[1]["sort_key"] if len(keys) > 1 else None
+    return low, high
+
+
+async def rebalance(conn: asyncpg.Connection[Any], playlist_id: uuid.UUID) -> None:
+    """Rewrite every key of a (locked) playlist evenly apart, in the same order."""
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM items WHERE playlist_id = $1 ORDER BY sort_key", playlist_id
+        )
+    ]
+    # Keys of rows not yet rewritten may equal new ones until the statement ends.
+    await conn.execute("SET CONSTRAINTS uq_items_playlist_id_sort_key DEFERRED")
+    await conn.execute(
+        """
+        UPDATE items SET sort_key = k.sort_key
+        FROM unnest($1::uuid[], $2::text[]) AS k(id, sort_key) WHERE items.id = k.id
+        """,
+        ids,
+        ordering.spread(len(ids)),
+    )
+    await conn.execute("SET CONSTRAINTS uq_items_playlist_id_sort_key IMMEDIATE")
+
+
+async def _keys_at(
+    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, index: int, count: int
+) -> list[str]:
+    """``count`` new keys for items going before the item at ``index``, rebalancing the
+    playlist first when they would be too long."""
+    keys = ordering.keys_between(*await _neighbours(conn, playlist_id, index), count)
+    if ordering.needs_rebalance(keys):
+        await rebalance(conn, playlist_id)
+        keys = ordering.keys_between(*await _neighbours(conn, playlist_id, index), count)
+    return keys
+
+
+async def insert(
+    conn: asyncpg.Connection[Any],
+    playlist_id: uuid.UUID,
+    tracks: Sequence[uuid.UUID],
+    keys: Sequence[str],
+    added_by: uuid.UUID | None,
+) -> tuple[int, int]:
+    """Insert items with what they show of their tracks (in the projection); how many,
+    and their total duration."""
+    totals = await conn.fetchrow(
+        """
+        WITH added AS (
+            INSERT INTO items (id, playlist_id, track_id, sort_key, added_by, title,
+                artist_names, album_id, album_title, duration_ms, available)
+            SELECT n.id, $2, n.track_id, n.sort_key, $3, t.title, t.artist_names, t.album_id,
+                t.album_title, t.duration_ms, t.status IN ('active', 'pending')
+            FROM unnest($1::uuid[], $4::uuid[], $5::text[]) AS n(id, track_id, sort_key)
+            JOIN tracks t ON t.id = n.track_id
+            RETURNING duration_ms
+        )
+        SELECT count(*)::int AS n, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM added
+        """,
+        [new_id() for _ in tracks],
+        playlist_id,
+        added_by,
+        list(tracks),
+        list(keys),
+    )
+    assert totals is not None
+    return totals["n"], totals["duration_ms"]
+
+
+async def _commit_change(
+    session: AsyncSession,
+    conn: asyncpg.Connection[Any],
+    playlist_id: uuid.UUID,
+    *,
+    tracks: int,
+    duration_ms: int,
+) -> Changed:
+    row = await advance(conn, playlist_id, tracks=tracks, duration_ms=duration_ms)
+    publishing.playlists_changed(session, [row])
+    return Changed(str(row["snapshot_id"]))
+
+
+# --- changes -------------------------------------------------------------------------------
+
+
+async def add(
+    session: AsyncSession,
+    playlist_id: uuid.UUID,
+    user: uuid.UUID,
+    track_ids: Sequence[uuid.UUID],
+    *,
+    position: int | None = None,
+    expected: Expected = ANYTHING,
+) -> Changed:
+    """Add up to 100 tracks (duplicates allowed) before ``position``, or at the end."""
+    if not 1 <= len(track_ids) <= MAX_PER_CALL:
+        raise Unprocessable(
+            f"add between 1 and {MAX_PER_CALL} tracks per call",
+            field="track_ids",
+            limit=MAX_PER_CALL,
+        )
+    conn = await driver_connection(session)
+    seen = await access.editable(conn, playlist_id, user)
+    expected.check(seen.playlist["snapshot_id"])
+    count = seen.playlist["track_count"]
+    if position is None:
+        position = count
+    if not 0 <= position <= count:
+        raise Unprocessable(
+            f"position must be between 0 and {count} (the playlist's length)", field="position"
+        )
+    _room(count, len(track_ids))
+    resolved = await addable(conn, track_ids)
+    keys = await _keys_at(conn, playlist_id, position, len(resolved))
+    count, duration_ms = await insert(conn, playlist_id, resolved, keys, user)
+    return await _commit_change(session, conn, playlist_id, tracks=count, duration_ms=duration_ms)
+
+
+async def _ids_to_remove(
+    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, removals: Sequence[Removal]
+) -> list[uuid.UUID]:
+    """The item ids the removals name; 422 for one that names nothing in the playlist."""
+    rows = await conn.fetch(
+        """
+        SELECT id, track_id, (row_number() OVER (ORDER BY sort_key) - 1)::int AS position
+        FROM items WHERE playlist_id = $1
+        """,
+        playlist_id,
+    )
+    by_id = {r["id"]: r for r in rows}
+    by_position = {r["position"]: r for r in rows}
+    ids: dict[uuid.UUID, None] = {}
+    for index, removal in enumerate(removals):
+        if removal.item_id is not None:
+            if removal.item_id not in by_id:
+                raise Unprocessable(
+                    f"no item {removal.item_id} in this playlist", field=f"items.{index}.id"
+                )
+            ids[removal.item_id] = None
+        elif removal.position is not None:
+            found = by_position.get(removal.position)
+            if found is None or found["track_id"] != removal.track_id:
+                raise Unprocessable(
+                    f"the item at position {removal.position} is not track {removal.track_id}",
+                    field=f"items.{index}.position",
+                )
+            ids[found["id"]] = None
+        else:
+            matching = [r["id"] for r in rows if r["track_id"] == removal.track_id]
+            if not matching:
+                raise Unprocessable(
+                    f"track {removal.track_id} is not in this playlist",
+                    field=f"items.{index}.track_id",
+                )
+            ids.update(dict.fromkeys(matching))
+    return list(ids)
+
+
+async def remove(
+    session: AsyncSession,
+    playlist_id: uuid.UUID,
+    user: uuid.UUID,
+    removals: Sequence[Removal],
+    *,
+    expected: Expected = ANYTHING,
+) -> Changed:
+    if not 1 <= len(removals) <= MAX_PER_CALL:
+        raise Unprocessable(
+            f"remove between 1 and {MAX_PER_CALL} items per call",
+            field="items",
+            limit=MAX_PER_CALL,
+        )
+    conn = await driver_connection(session)
+    seen = await access.editable(conn, playlist_id, user)
+    expected.check(seen.playlist["snapshot_id"])
+    ids = await _ids_to_remove(conn, playlist_id, removals)
+    gone = await conn.fetchrow(
+        """
+        WITH gone AS (DELETE FROM items WHERE playlist_id = $1 AND id = ANY($2::uuid[])
+                      RETURNING duration_ms)
+        SELECT count(*)::int AS n, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM gone
+        """,
+        playlist_id,
+        ids,
+    )
+    assert gone is not None
+    return await _commit_change(
+        session, conn, playlist_id, tracks=-gone["n"], duration_ms=-gone["duration_ms"]
+    )
+
+
+async def move(
+    session: AsyncSession,
+    playlist_id: uuid.UUID,
+    user: uuid.UUID,
+    *,
+    range_start: int,
+    insert_before: int,
+    range_length: int = 1,
+    expected: Expected = ANYTHING,
+) -> Changed:
+    """Move ``range_length`` items from ``range_start`` to before ``insert_before``. Moving a
+    range to where it already is changes nothing (the snapshot stays)."""
+    conn = await driver_connection(session)
+    seen = await access.editable(conn, playlist_id, user)
+    expected.check(seen.playlist["snapshot_id"])
+    count = seen.playlist["track_count"]
+    if not 0 <= range_start < count:
+        raise Unprocessable(
+            f"range_start must be between 0 and {count - 1}"
+            if count
+            else "the playlist is empty: nothing to move",
+            field="range_start",
+        )
+    if not 1 <= range_length <= count - range_start:
+        raise Unprocessable(
+            f"range_length must be between 1 and {count - range_start} from that start",
+            field="range_length",
+        )
+    if not 0 <= insert_before <= count:
+        raise Unprocessable(f"insert_before must be between 0 and {count}", field="insert_before")
+    if range_start <= insert_before <= range_start + range_length:
+        return Changed(str(seen.playlist["snapshot_id"]))
+    moved = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM items WHERE playlist_id = $1 ORDER BY sort_key OFFSET $2 LIMIT $3",
+            playlist_id,
+            range_start,
+            range_length,
+        )
+    ]
+    keys = await _keys_at(conn, playlist_id, insert_before, len(moved))
+    await conn.execute(
+        """
+        UPDATE items SET sort_key = k.sort_key
+        FROM unnest($1::uuid[], $2::text[]) AS k(id, sort_key) WHERE items.id = k.id
+        """,
+        moved,
+        keys,
+    )
+    return await _commit_change(session, conn, playlist_id, tracks=0, duration_ms=0)
+
+
+async def replace(
+    session: AsyncSession,
+    playlist_id: uuid.UUID,
+    user: uuid.UUID,
+    track_ids: Sequence[uuid.UUID],
+    *,
+    expected: Expected = ANYTHING,
+) -> Changed:
+    """Replace every item with ``track_ids`` (up to the playlist's bound; none empties it)."""
+    _room(0, len(track_ids))
+    conn = await driver_connection(session)
+    seen = await access.editable(conn, playlist_id, user)
+    expected.check(seen.playlist["snapshot_id"])
+    resolved = await addable(conn, track_ids) if track_ids else []
+    await conn.execute("DELETE FROM items WHERE playlist_id = $1", playlist_id)
+    count, duration_ms = await insert(
+        conn, playlist_id, resolved, ordering.spread(len(resolved)), user
+    )
+    return await _commit_change(
+        session,
+        conn,
+        playlist_id,
+        tracks=count - seen.playlist["track_count"],
+        duration_ms=duration_ms - seen.playlist["duration_ms"],
+    )

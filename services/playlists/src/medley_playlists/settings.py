@@ -1,0 +1,38 @@
+"""The playlists service's settings: ``MEDLEY_PLAYLISTS_*`` (shared ones fall back to
+``MEDLEY_*``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from medley_core.registry import PLAYLISTS
+from medley_core.settings import ServiceSettings, env_prefix_for
+
+# Its name, schema and port are its entry in the registry of services.
+SERVICE_NAME = PLAYLISTS.name
+SCHEMA = PLAYLISTS.schema or SERVICE_NAME
+DEFAULT_PORT = PLAYLISTS.dev_port
+EXTENSIONS: tuple[str, ...] = PLAYLISTS.extensions
+
+#: The most items one playlist holds (the issue's bound; the database checks it too).
+MAX_ITEMS = 10_000
+
+
+class PlaylistsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix=env_prefix_for(SERVICE_NAME), extra="ignore")
+
+    schema_name: ClassVar[str] = SCHEMA
+    service_name: ClassVar[str] = SERVICE_NAME
+
+    port: int = DEFAULT_PORT
+    # A replace of 10,000 track ids is ~400 kB of JSON; an uploaded playlist file a few MB.
+    max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)
+
+    # Where imports resolve what the projection does not know (catalog's batch resolution),
+    # with a service token from the users service (client credentials).
+    catalog_url: str = "http://127.0.0.1:8102"
+    resolve_batch_size: int = Field(default=1_000, ge=1, le=1_000)
+    import_max_entries: int = Field(default=MAX_ITEMS, ge=1, le=MAX_ITEMS)
