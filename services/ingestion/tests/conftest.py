@@ -13,7 +13,6 @@ each one runs.
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import threading
 import time
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS
@@ -36,13 +35,14 @@ from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE
 from medley_core.service_tokens import StaticAuthorization
+from medley_core.testing.problems import assert_problem
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.app import create_app
 from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers
-from medley_local.pytest_plugin import ServiceDb, service_db
+from medley_local.pytest_plugin import Infra, ServiceDb, service_db
 
 ROLE = "medley_ingestion_test"
 CATALOG_ROLE = "medley_catalog_for_ingestion_test"
@@ -56,10 +56,9 @@ TABLES = (
 
 
 @pytest.fixture(scope="session")
-def ingestion_infra(request: pytest.FixtureRequest) -> Any:
-    """The shared ``infra``, with an event namespace of ingestion's tests' own."""
-    infra = request.getfixturevalue("infra")
-    return dataclasses.replace(infra, event_prefix=infra.event_namespace("ingestion"))
+def ingestion_infra(infra: Infra) -> Infra:
+    """The shared ``infra``; its events under a namespace of ingestion's tests."""
+    return infra.namespaced("ingestion")
 
 
 def service_database(infra: Any) -> ServiceDatabase:
@@ -201,17 +200,11 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-async def engine(settings: IngestionSettings) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(settings)
-    try:
-        yield created
-    finally:
-        await created.dispose()
-
-
-@pytest.fixture(scope="session")
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(engine)
+async def sessions(settings: IngestionSettings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as the service opens them (its engine, disposed at the end)."""
+    engine = create_engine(settings)
+    yield create_session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -242,20 +235,12 @@ async def fresh(ingestion_db: ServiceDb) -> ServiceDb:
 
 
 Headers = Callable[[uuid.UUID], dict[str, str]]
+__all__ = ["Headers", "Tokens", "assert_problem", "eventually", "publish_event"]
 
 
 @pytest.fixture(scope="session")
 def as_user(tokens: Tokens) -> Headers:
     return tokens.user
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["status"] == status
-    return body
 
 
 async def publish_event(infra: Any, event_type: Any, payload: Any, subject: str) -> None:

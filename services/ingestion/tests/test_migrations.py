@@ -14,9 +14,10 @@ from sqlmodel import SQLModel
 
 from medley_core.db import asyncpg_dsn
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import create_database, downgrade, drop_database, provision, upgrade
+from medley_core.provisioning import downgrade, upgrade
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.models import IngestionModel
+from medley_local.pytest_plugin import ServiceDb, service_db
 
 from .conftest import service_database
 
@@ -46,47 +47,35 @@ def test_the_tables_are_in_the_ingestion_schema_and_nowhere_else() -> None:
 
 
 @pytest.fixture
-async def scratch(ingestion_infra: Any) -> AsyncIterator[tuple[str, str]]:
-    """A database of its own, provisioned: (admin url, service url)."""
-    name = f"medley_ingestion_mig_{uuid.uuid4().hex[:8]}"
-    admin_url = await create_database(ingestion_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database(ingestion_infra))
-    try:
-        yield admin_url, service_url
-    finally:
-        await drop_database(ingestion_infra.admin_url, name)
+async def scratch(ingestion_infra: Any) -> AsyncIterator[ServiceDb]:
+    """Ingestion provisioned in a database of its own, for this test."""
+    async with service_db(ingestion_infra.admin_url, service_database(ingestion_infra)) as db:
+        yield db
 
 
-async def _tables(admin_url: str) -> set[str]:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        records = await conn.fetch(
-            "SELECT tablename FROM pg_tables "
-            "WHERE schemaname = 'ingestion' AND tablename <> 'alembic_version'"
-        )
-        return {r["tablename"] for r in records}
-    finally:
-        await conn.close()
+async def _tables(db: ServiceDb) -> set[str]:
+    records = await db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'alembic_version'",
+        db.schema,
+    )
+    return {r["tablename"] for r in records}
 
 
-async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None:
-    admin_url, service_url = scratch
-    assert await _tables(admin_url) == INGESTION_TABLES
-    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
-    assert await _tables(admin_url) == set()
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
-    assert await _tables(admin_url) == INGESTION_TABLES
+async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
+    assert await _tables(scratch) == INGESTION_TABLES
+    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, scratch.service_url, "base")
+    assert await _tables(scratch) == set()
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, scratch.service_url, "head")
+    assert await _tables(scratch) == INGESTION_TABLES
 
 
-async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
-    _, service_url = scratch
-    assert await schema_drift(service_url, IngestionModel.metadata) == []
+async def test_the_models_match_the_migrated_schema(scratch: ServiceDb) -> None:
+    assert await schema_drift(scratch.service_url, IngestionModel.metadata) == []
 
 
-async def test_the_database_keeps_its_rules(scratch: tuple[str, str]) -> None:
+async def test_the_database_keeps_its_rules(scratch: ServiceDb) -> None:
     """Unknown states and sources, negative counters, a second play of the same moment."""
-    _, service_url = scratch
-    conn = await asyncpg.connect(asyncpg_dsn(service_url))
+    conn = await asyncpg.connect(asyncpg_dsn(scratch.service_url))
     try:
         user = uuid.uuid4()
         with pytest.raises(asyncpg.CheckViolationError):
