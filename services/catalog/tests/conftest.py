@@ -15,19 +15,15 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.app import create_app
-from medley_catalog.settings import EXTENSIONS, CatalogSettings
-from medley_core.db import create_engine, create_session_factory
+from medley_catalog.settings import CatalogSettings
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE, CATALOG_WRITE
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import ServiceDb, service_db
-
-ROLE = "medley_catalog_test"
+from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
 
 # Every table the tests may fill; emptied before each test that asks for a fresh catalog.
 TABLES = (
@@ -49,16 +45,7 @@ CatalogDb = ServiceDb
 
 
 def service_database(infra: Any) -> ServiceDatabase:
-    # Roles are cluster-wide: the shared fixture's suffix keeps sessions apart (and has the
-    # role dropped when the session ends).
-    name = f"{ROLE}{getattr(infra, 'role_suffix', '')}"
-    return ServiceDatabase(
-        schema="catalog",
-        role=name,
-        password=name,
-        migrations_dir=MIGRATIONS_DIR,
-        extensions=EXTENSIONS,
-    )
+    return test_database(infra, "catalog")
 
 
 @pytest.fixture(scope="session")
@@ -79,17 +66,11 @@ def catalog_settings(catalog_infra: Any, catalog_db: CatalogDb) -> CatalogSettin
 
 
 @pytest.fixture(scope="session")
-async def engine(catalog_settings: CatalogSettings) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(catalog_settings)
-    try:
-        yield created
-    finally:
-        await created.dispose()
-
-
-@pytest.fixture(scope="session")
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(engine)
+async def sessions(
+    catalog_settings: CatalogSettings,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with service_sessions(catalog_settings) as made:
+        yield made
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.models import CatalogModel
 from medley_core.db import asyncpg_dsn
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import create_database, downgrade, drop_database, provision, upgrade
+from medley_core.provisioning import downgrade, upgrade
+from medley_local.pytest_plugin import ServiceDb, service_db
 
 from .conftest import service_database
 
@@ -50,36 +51,19 @@ def test_the_tables_are_in_the_catalog_schema_and_nowhere_else() -> None:
 
 
 @pytest.fixture
-async def scratch(catalog_infra: Any) -> AsyncIterator[tuple[str, str]]:
-    """A database of its own, provisioned: (admin url, service url)."""
-    name = f"medley_catalog_mig_{uuid.uuid4().hex[:8]}"
-    admin_url = await create_database(catalog_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database(catalog_infra))
-    try:
-        yield admin_url, service_url
-    finally:
-        await drop_database(catalog_infra.admin_url, name)
+async def scratch(catalog_infra: Any) -> AsyncIterator[ServiceDb]:
+    """A database of its own, provisioned."""
+    async with service_db(catalog_infra.admin_url, service_database(catalog_infra)) as db:
+        yield db
 
 
-async def _tables(admin_url: str) -> set[str]:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        records = await conn.fetch(
-            "SELECT tablename FROM pg_tables "
-            "WHERE schemaname = 'catalog' AND tablename <> 'alembic_version'"
-        )
-        return {r["tablename"] for r in records}
-    finally:
-        await conn.close()
-
-
-async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None:
-    admin_url, service_url = scratch
-    assert await _tables(admin_url) == CATALOG_TABLES
+async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
+    service_url = scratch.service_url
+    assert await scratch.tables() == CATALOG_TABLES
     await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
-    assert await _tables(admin_url) == set()
+    assert await scratch.tables() == set()
     await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
-    assert await _tables(admin_url) == CATALOG_TABLES
+    assert await scratch.tables() == CATALOG_TABLES
     # The vocabulary trigger came back with the tables.
     conn = await asyncpg.connect(asyncpg_dsn(service_url))
     try:
@@ -96,15 +80,15 @@ async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None
 
 # Alembic cannot compare expression indexes (the trigram ones); it says so, and skips them.
 @pytest.mark.filterwarnings("ignore:Expression #1:UserWarning")
-async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
-    _, service_url = scratch
+async def test_the_models_match_the_migrated_schema(scratch: ServiceDb) -> None:
+    service_url = scratch.service_url
     assert await schema_drift(service_url, CatalogModel.metadata) == []
 
 
-async def test_the_vocabulary_follows_inserts_and_updates(scratch: tuple[str, str]) -> None:
+async def test_the_vocabulary_follows_inserts_and_updates(scratch: ServiceDb) -> None:
     """The trigger adds the words of inserted rows, and of updated rows whose search vector
     changed, each word once, whatever the rows repeat."""
-    _, service_url = scratch
+    service_url = scratch.service_url
     conn = await asyncpg.connect(asyncpg_dsn(service_url))
     try:
         ids = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]

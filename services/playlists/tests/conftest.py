@@ -18,20 +18,17 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts import catalog
-from medley_core.db import create_engine, create_session_factory
 from medley_core.ids import new_id
 from medley_core.provisioning import ServiceDatabase
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import ServiceDb, service_db
-from medley_playlists import MIGRATIONS_DIR, collaboration, projection
+from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
+from medley_playlists import collaboration, projection
 from medley_playlists.app import create_app
-from medley_playlists.settings import EXTENSIONS, PlaylistsSettings
-
-ROLE = "medley_playlists_test"
+from medley_playlists.settings import PlaylistsSettings
 
 # Every table the tests may fill; emptied before each test that asks for a fresh service.
 TABLES = (
@@ -51,15 +48,7 @@ PlaylistsDb = ServiceDb
 
 
 def service_database(infra: Any) -> ServiceDatabase:
-    # Roles are cluster-wide: the shared fixture's suffix keeps sessions apart.
-    name = f"{ROLE}{getattr(infra, 'role_suffix', '')}"
-    return ServiceDatabase(
-        schema="playlists",
-        role=name,
-        password=name,
-        migrations_dir=MIGRATIONS_DIR,
-        extensions=EXTENSIONS,
-    )
+    return test_database(infra, "playlists")
 
 
 @pytest.fixture(scope="session")
@@ -79,21 +68,15 @@ def playlists_settings(playlists_infra: Any, playlists_db: PlaylistsDb) -> Playl
     )
 
 
-@pytest.fixture(scope="session")
-async def engine(playlists_settings: PlaylistsSettings) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(playlists_settings)
-    try:
-        yield created
-    finally:
-        await created.dispose()
-
-
-@pytest.fixture(scope="session")
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(engine)
-
-
 Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="session")
+async def sessions(
+    playlists_settings: PlaylistsSettings,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with service_sessions(playlists_settings) as made:
+        yield made
 
 
 @pytest.fixture

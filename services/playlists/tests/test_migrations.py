@@ -4,7 +4,6 @@ goes down and up cleanly, and the models agree with what the history builds."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +13,8 @@ from sqlmodel import SQLModel
 
 from medley_core.db import asyncpg_dsn
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import create_database, downgrade, drop_database, provision, upgrade
+from medley_core.provisioning import downgrade, upgrade
+from medley_local.pytest_plugin import ServiceDb, service_db
 from medley_playlists import MIGRATIONS_DIR
 from medley_playlists.models import PlaylistsModel
 
@@ -48,49 +48,32 @@ def test_the_tables_are_in_the_playlists_schema_and_nowhere_else() -> None:
 
 
 @pytest.fixture
-async def scratch(playlists_infra: Any) -> AsyncIterator[tuple[str, str]]:
-    """A database of its own, provisioned: (admin url, service url)."""
-    name = f"medley_playlists_mig_{uuid.uuid4().hex[:8]}"
-    admin_url = await create_database(playlists_infra.admin_url, name)
-    service_url = await provision(admin_url, service_database(playlists_infra))
-    try:
-        yield admin_url, service_url
-    finally:
-        await drop_database(playlists_infra.admin_url, name)
+async def scratch(playlists_infra: Any) -> AsyncIterator[ServiceDb]:
+    """A database of its own, provisioned."""
+    async with service_db(playlists_infra.admin_url, service_database(playlists_infra)) as db:
+        yield db
 
 
-async def _tables(admin_url: str) -> set[str]:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        records = await conn.fetch(
-            "SELECT tablename FROM pg_tables "
-            "WHERE schemaname = 'playlists' AND tablename <> 'alembic_version'"
-        )
-        return {r["tablename"] for r in records}
-    finally:
-        await conn.close()
-
-
-async def test_migrations_go_down_and_up_again(scratch: tuple[str, str]) -> None:
-    admin_url, service_url = scratch
-    assert await _tables(admin_url) == PLAYLISTS_TABLES
+async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
+    service_url = scratch.service_url
+    assert await scratch.tables() == PLAYLISTS_TABLES
     await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
-    assert await _tables(admin_url) == set()
+    assert await scratch.tables() == set()
     await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
-    assert await _tables(admin_url) == PLAYLISTS_TABLES
+    assert await scratch.tables() == PLAYLISTS_TABLES
 
 
-async def test_the_models_match_the_migrated_schema(scratch: tuple[str, str]) -> None:
-    _, service_url = scratch
+async def test_the_models_match_the_migrated_schema(scratch: ServiceDb) -> None:
+    service_url = scratch.service_url
     assert await schema_drift(service_url, PlaylistsModel.metadata) == []
 
 
 async def test_order_keys_compare_byte_by_byte_whatever_the_locale(
-    scratch: tuple[str, str],
+    scratch: ServiceDb,
 ) -> None:
     """Upper-case sorts before lower-case in "C" (the keys rely on it); a linguistic
     collation would interleave them."""
-    _, service_url = scratch
+    service_url = scratch.service_url
     conn = await asyncpg.connect(asyncpg_dsn(service_url))
     try:
         collation = await conn.fetchval(

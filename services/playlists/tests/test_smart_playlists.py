@@ -362,3 +362,24 @@ async def test_smart_playlists_are_their_owners_only(
     assert renamed.json()["name"] == "Loved"
     assert (await client.delete(url, headers=people.alice.headers)).status_code == 204
     assert_problem(await client.get(url, headers=people.alice.headers), 404)
+
+
+async def test_a_playlist_turned_private_no_longer_feeds_someone_elses_rules(
+    client: Client, people: People, library: Library
+) -> None:
+    bobs = await new_playlist(client, people.bob, visibility="public")
+    await bobs.add([library.ids["Roads"]])
+    created = await client.post(
+        "/smart-playlists",
+        json={"name": "Bob's picks", "rules": {"all": [{"inPlaylist": {"id": bobs.id}}]}},
+        headers=people.alice.headers,
+    )
+    assert created.status_code == 201, created.text
+    url = f"/smart-playlists/{created.json()['id']}/tracks"
+    before = await client.get(url, headers=people.alice.headers)
+    assert [t["title"] for t in before.json()["items"]] == ["Roads"]
+    await client.patch(
+        f"/playlists/{bobs.id}", json={"visibility": "private"}, headers=people.bob.headers
+    )
+    after = await client.get(url, headers=people.alice.headers)
+    assert after.json()["items"] == []

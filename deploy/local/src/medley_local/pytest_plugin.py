@@ -27,10 +27,13 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import stream_name
-from medley_core.db import asyncpg_dsn
+from medley_core.db import asyncpg_dsn, create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase, create_database, drop_database, provision
+from medley_core.settings import ServiceSettings
 from medley_local.credentials import Credentials
 from medley_local.embedded import FAST_UNSAFE_SETTINGS, EmbeddedNats, EmbeddedPostgres
 from medley_local.services import ServiceSpec, service
@@ -133,6 +136,15 @@ class ServiceDb:
         finally:
             await conn.close()
 
+    async def tables(self) -> set[str]:
+        """The tables in the service's schema (its Alembic version table aside)."""
+        records = await self.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1 "
+            "AND tablename <> 'alembic_version'",
+            self.schema,
+        )
+        return {r["tablename"] for r in records}
+
     async def events(self, event_type: str | None = None) -> list[asyncpg.Record]:
         """The service's outbox rows, oldest first (optionally of one type)."""
         if event_type is None:
@@ -151,6 +163,28 @@ async def service_db(admin_url: str, database: ServiceDatabase) -> AsyncIterator
         yield ServiceDb(scratch_url, service_url, database.schema)
     finally:
         await drop_database(admin_url, name)
+
+
+def test_database(infra: Any, name: str) -> ServiceDatabase:
+    """The registered service ``name`` as its own tests provision it: its schema, history
+    and extensions, and a role of the tests' own (``medley_<name>_test`` and the session's
+    suffix: roles are cluster-wide, and the suffix has it dropped when the session ends)."""
+    suffix = f"_test{getattr(infra, 'role_suffix', '')}"
+    spec = service(name)
+    return spec.database(password=spec.role_name(suffix), role_suffix=suffix)
+
+
+@contextlib.asynccontextmanager
+async def service_sessions(
+    settings: ServiceSettings,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions as the service opens them (its engine, its unit of work), for domain tests;
+    the engine is disposed of afterwards."""
+    engine = create_engine(settings)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 def _spec(spec: ServiceSpec | str) -> ServiceSpec:
