@@ -58,6 +58,7 @@ async def test_a_new_upstream_is_one_registry_entry(monkeypatch: pytest.MonkeyPa
     upstreams = Upstreams.from_settings(settings)
     try:
         assert set(upstreams) == {spec.name for spec in registry}
+        assert "catalog" in set(upstreams)
         assert upstreams["catalog"].base_url == "http://catalog.own:4"
     finally:
         await upstreams.aclose()

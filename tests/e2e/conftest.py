@@ -56,18 +56,19 @@ async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def admin_headers(api: httpx.AsyncClient) -> dict[str, str]:
     """An administrator's bearer header: the account the stack bootstraps as admin
-    (``medley_local.pytest_plugin.E2E_ADMIN``), registered on first use only (each
-    registration attempt counts against the gateway's per-account budget)."""
+    (``medley_local.pytest_plugin.E2E_ADMIN``), registered on first use."""
     from e2e_helpers import PASSWORD, login
 
     from medley_core.testing.tokens import bearer
     from medley_local.pytest_plugin import E2E_ADMIN
 
-    attempt = await api.post("/api/v1/auth/login", json={"login": E2E_ADMIN, "password": PASSWORD})
-    if attempt.status_code == 200:
-        return bearer(attempt.json()["access_token"])
-    account = {"username": E2E_ADMIN, "email": f"{E2E_ADMIN}@example.com", "password": PASSWORD}
-    response = await api.post("/api/v1/auth/register", json=account)
-    assert response.status_code in (201, 409), response.text
-    tokens = await login(api, E2E_ADMIN)
-    return bearer(tokens["access_token"])
+    # Log in first: registering again on every use would spend the gateway's registration
+    # budget for that name (a few per ten minutes) across the session's many e2e tests.
+    response = await api.post("/api/v1/auth/login", json={"login": E2E_ADMIN, "password": PASSWORD})
+    if response.status_code == 401:
+        account = {"username": E2E_ADMIN, "email": f"{E2E_ADMIN}@example.com", "password": PASSWORD}
+        registered = await api.post("/api/v1/auth/register", json=account)
+        assert registered.status_code in (201, 409), registered.text
+        return bearer((await login(api, E2E_ADMIN))["access_token"])
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])

@@ -113,7 +113,7 @@ async def test_catalog_writes_need_an_admin_and_bad_input_is_a_problem(
     assert_problem(await api.post(f"{CATALOG}/tracks/batch", json=too_many), 413)
 
 
-async def test_account_erasure_completes_when_the_catalog_answers_over_nats(
+async def test_account_erasure_completes_when_the_catalog_and_ingestion_answer_over_nats(
     api: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     account = new_account()
@@ -124,7 +124,8 @@ async def test_account_erasure_completes_when_the_catalog_answers_over_nats(
     )
     assert deleted.status_code == 202, deleted.text
 
-    # users → outbox → NATS → catalog (nothing of the user's) → outbox → NATS → users.
+    # users → outbox → NATS → catalog (nothing of the user's) and ingestion (erases) → outbox
+    # → NATS → users.
     status: dict[str, Any] = {}
     for _ in range(100):
         response = await api.get(f"/api/v1/admin/erasures/{user['id']}", headers=admin_headers)

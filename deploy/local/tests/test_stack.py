@@ -230,7 +230,8 @@ def test_users_gets_each_client_with_the_scopes_its_registry_entry_lists(tmp_pat
     )
     clients = json.loads(env["MEDLEY_USERS_SERVICE_CLIENTS"])
     assert {client: spec["scopes"] for client, spec in clients.items()} == registry.client_scopes()
-    assert clients["gateway"]["scopes"] == ["api-tokens:resolve"]
+    assert clients["gateway"]["scopes"] == ["api-tokens:resolve", "listens:on-behalf"]
+    assert clients["ingestion"]["scopes"] == ["catalog:resolve"]
     assert json.loads(env["MEDLEY_USERS_ERASURE_CONTEXTS"]) == registry.erasure_contexts()
     # What the users service makes of it: the same secrets and scopes.
     specs = UsersSettings(

@@ -54,6 +54,7 @@ PROBLEMS = {
     412: "Sent against a version that is no longer current (`If-Match`): nothing changed; "
     "the problem names the current one.",
     413: "The body is too large.",
+    415: "The body is not of a media type the route takes.",
     422: "Well-formed, but a value breaks a rule.",
     429: "Too many attempts; see Retry-After.",
     503: "An upstream service is unavailable (named in `upstream`).",

@@ -103,6 +103,9 @@ class Route:
     request_media_types: tuple[str, ...] = (JSON,)
     response: type[Any] | None = None
     max_body_bytes: int | None = None
+    # The body goes on to the upstream as it arrives, never held here, with no limit of the
+    # gateway's (uploads: the upstream enforces its own).
+    streams: bool = False
     forward_authorization: bool | None = None
     default_headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -207,7 +210,8 @@ def handler(route: Route) -> HTTPRouteHandler:
 
     async def pass_through(request: Request[Any, Any, Any], **_: Any) -> Response[bytes]:
         target = route.target(request.path_params)
-        response = await forward(request, route.upstream, target, authorize=authorize)
+        body = request.stream() if route.streams else None
+        response = await forward(request, route.upstream, target, authorize=authorize, body=body)
         if defaults and 200 <= (response.status_code or 0) < 300:
             present = {name.lower() for name in response.headers}
             response.headers.update({k: v for k, v in defaults.items() if k not in present})
@@ -226,7 +230,7 @@ def handler(route: Route) -> HTTPRouteHandler:
         guards=list(route.caller.guards) or None,
         security=BEARER if route.caller.guards else None,
         responses=responses_of(route),
-        request_max_body_size=route.max_body_bytes or Empty,
+        request_max_body_size=None if route.streams else (route.max_body_bytes or Empty),
     )(pass_through)
 
 

@@ -12,6 +12,7 @@ not declare yet (:mod:`medley_gateway.contracts`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -106,3 +107,18 @@ class GatewayHealth(msgspec.Struct, kw_only=True):
 class Liveness(msgspec.Struct, kw_only=True):
     status: str
     """``ok`` while the gateway process serves."""
+
+
+class UploadForm(msgspec.Struct, kw_only=True):
+    """An export upload (``multipart/form-data``), streamed through to ingestion."""
+
+    file: Annotated[bytes, msgspec.Meta(description="the export: a zip or one of its files")]
+    format: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                description="spotify_extended, spotify_account, lastfm_csv or listenbrainz"
+            ),
+        ]
+        | None
+    ) = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -190,9 +190,10 @@ async def forward(
     path: str,
     *,
     authorize: bool = True,
-    body: bytes | None = None,
+    body: bytes | AsyncIterable[bytes] | None = None,
 ) -> Response[bytes]:
-    """Send the caller's request (method, query, body, Authorization) to ``upstream``."""
+    """Send the caller's request (method, query, body, Authorization) to ``upstream``; a
+    ``body`` that is a stream goes on as it arrives."""
     client = upstreams_of(request)[upstream]
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = f"{path}?{query}" if query else path

@@ -290,10 +290,14 @@ async def sweep(
     headers: dict[str, str],
     *,
     path_values: dict[str, str] | None = None,
+    own_error_shape: tuple[str, ...] = (),
 ) -> Report:
     """Send every probe of ``client``'s app (its OpenAPI document at ``openapi_path``) with
     ``headers`` (an administrator's, so guards do not hide the decoding); report failures.
-    ``path_values`` names path parameters that must be real for a route to be reached."""
+    ``path_values`` names path parameters that must be real for a route to be reached.
+    Routes under the ``own_error_shape`` path prefixes mirror another API's errors (the
+    ListenBrainz routes answer ``{"code", "error"}``): they must answer 4xx without logging
+    an error, in whatever shape."""
     response = await client.get(openapi_path)
     response.raise_for_status()
     report = Report()
@@ -314,7 +318,9 @@ async def sweep(
                 if probe.content is not None
                 else headers,
             )
-            problem = _judge(probe, answer, records.records)
+            problem = _judge(
+                probe, answer, records.records, probe.path.startswith(own_error_shape or ("\0",))
+            )
             if problem:
                 report.failures.append(f"{probe.describe()} -> {problem}")
     finally:
@@ -322,12 +328,19 @@ async def sweep(
     return report
 
 
-def _judge(probe: Probe, answer: httpx.Response, records: list[logging.LogRecord]) -> str | None:
+def _judge(
+    probe: Probe,
+    answer: httpx.Response,
+    records: list[logging.LogRecord],
+    own_shape: bool = False,
+) -> str | None:
     logged = [r for r in records if r.levelno >= logging.ERROR or r.exc_info]
     if logged:
         return f"{answer.status_code}, logged {logged[0].levelname}: {logged[0].getMessage()}"
     if not 400 <= answer.status_code < 500:
         return f"answered {answer.status_code}: {answer.text[:200]}"
+    if own_shape:
+        return None
     if not answer.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
         return f"answered {answer.status_code} without a problem: {answer.text[:200]}"
     if probe.hostile == "nul":

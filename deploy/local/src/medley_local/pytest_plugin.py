@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -78,6 +79,10 @@ class Infra:
         under it are still this session's, and deleted with it.
         """
         return f"{self.event_prefix}_{name}"
+
+    def namespaced(self, name: str) -> Infra:
+        """This infra with :meth:`event_namespace` as its event prefix (one package's tests)."""
+        return dataclasses.replace(self, event_prefix=self.event_namespace(name))
 
     def role(self, spec: ServiceSpec | str) -> str:
         """The login role ``spec`` has in this session (roles are cluster-wide)."""

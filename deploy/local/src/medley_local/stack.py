@@ -119,8 +119,10 @@ def child_environment(
                 if other.name != USERS and other.owns_data and other.erases_user_data
             ]
         )
-    if not spec.owns_data:  # the gateway: where every upstream lives
-        for other in services:
+    # Where the others are: the gateway routes to every one, and a service that calls
+    # another (ingestion resolving through the catalog) reads the same variable.
+    for other in services:
+        if other.name != spec.name and other.name in urls:
             env[f"{prefix}{other.name.upper()}_URL"] = urls[other.name]
     return env
 

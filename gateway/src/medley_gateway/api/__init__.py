@@ -9,9 +9,10 @@ from litestar.types import ControllerRouterHandler
 
 from medley_gateway.api.auth import AuthController
 from medley_gateway.api.health import health, liveness
+from medley_gateway.api.listenbrainz import listenbrainz
 from medley_gateway.routes import ROUTES
 from medley_gateway.routing import Route, handlers
 
 
 def route_handlers(routes: Iterable[Route] = ROUTES) -> list[ControllerRouterHandler]:
-    return [AuthController, health, liveness, *handlers(routes)]
+    return [AuthController, health, liveness, listenbrainz, *handlers(routes)]

@@ -7,10 +7,10 @@ run ``uv run python -m medley_gateway.contracts`` to record their shapes.
 
 from __future__ import annotations
 
-from medley_gateway.routes import catalog, playlists, users
+from medley_gateway.routes import catalog, ingestion, playlists, users
 from medley_gateway.routing import Route
 
-ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES, *playlists.ROUTES)
+ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES, *ingestion.ROUTES, *playlists.ROUTES)
 
 #: Routes written by hand whose shapes the document takes from the contracts all the same.
 HAND_WRITTEN: tuple[Route, ...] = (users.REGISTER,)

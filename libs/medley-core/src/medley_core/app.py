@@ -130,12 +130,16 @@ def create_service_app(
     dependencies: Mapping[str, Provide] | None = None,
     event_handlers: Mapping[str, EventHandler] | None = None,
     on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
     middleware: Sequence[Middleware] = (),
     title: str | None = None,
     version: str = "1.0.0",
     verifier: TokenVerifier | None = None,
 ) -> Litestar:
     """Build a service's app. ``event_handlers`` maps event types it consumes to handlers.
+
+    ``on_startup`` hooks run once the database and events are up; ``on_shutdown`` hooks run
+    first when the app stops (background workers stop before what they use goes away).
 
     ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
@@ -167,6 +171,8 @@ def create_service_app(
                 await hook(runtime)
             yield
         finally:
+            for hook in on_shutdown:
+                await hook(runtime)
             await feed.stop()
             await events.stop()
             await engine.dispose()

@@ -34,6 +34,11 @@ def schema_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a check that ``column`` is one of ``values`` (fixed names, never input)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def sqlalchemy_url(url: str) -> str:
     """``postgresql://…`` as SQLAlchemy's asyncpg URL."""
     parsed = make_url(url)

@@ -26,7 +26,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -208,7 +208,7 @@ class UpstreamClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | AsyncIterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         authorization: str | None = None,
         timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 (per-phase, as httpx)
@@ -225,6 +225,8 @@ class UpstreamClient:
         method = method.upper()
         idempotent = method in IDEMPOTENT_READS
         max_retries = self.retries if retries is None else max(0, retries)
+        if content is not None and not isinstance(content, bytes):
+            max_retries = 0  # a streamed body is read once: it cannot be sent again
         outgoing: dict[str, str] = {**propagation_headers(), **(headers or {})}
         if authorization:
             outgoing["Authorization"] = authorization

@@ -22,7 +22,7 @@ from medley_core.settings import env_prefix_for
 # a client only the scopes its entry below lists; each internal route requires its own.
 
 #: ``GET /internal/users/{id}/integrations/{provider}`` on users: third-party tokens in clear.
-#: Only services that sync from those providers (ingestion, when it arrives) hold it.
+#: Only services that sync from those providers (ingestion, once it syncs) hold it.
 INTEGRATIONS_READ = "integrations:read"
 #: ``POST /internal/api-tokens/resolve`` on users: whose scrobbling API token this is.
 API_TOKENS_RESOLVE = "api-tokens:resolve"
@@ -30,6 +30,9 @@ API_TOKENS_RESOLVE = "api-tokens:resolve"
 CATALOG_RESOLVE = "catalog:resolve"
 #: Catalog writes (create, edit, merge, delete) by a service rather than an administrator.
 CATALOG_WRITE = "catalog:write"
+#: Ingestion's ListenBrainz routes (``/1/…``) acting for the user whose API token the caller
+#: (the gateway) resolved, named in ``X-Medley-User-Id`` / ``X-Medley-Username``.
+LISTENS_ON_BEHALF = "listens:on-behalf"
 
 #: Every scope a route requires, with what it allows (the README's table says who holds it).
 SCOPES: dict[str, str] = {
@@ -37,6 +40,7 @@ SCOPES: dict[str, str] = {
     API_TOKENS_RESOLVE: "resolve a scrobbling client's API token to its user",
     CATALOG_RESOLVE: "resolve track candidates against the catalog, creating what is missing",
     CATALOG_WRITE: "create, edit, merge and delete catalog entities",
+    LISTENS_ON_BEHALF: "submit and read listens for the user whose API token it resolved",
 }
 
 
@@ -115,6 +119,16 @@ CATALOG = ServiceEntry(
     extensions=("pg_trgm", "unaccent"),
 )
 
+INGESTION = ServiceEntry(
+    name="ingestion",
+    app="medley_ingestion.app:create_app",
+    dev_port=8103,
+    schema="ingestion",
+    role="medley_ingestion",
+    # Connector tracks are resolved to catalog tracks (created when missing) in batches.
+    scopes=(CATALOG_RESOLVE,),
+)
+
 PLAYLISTS = ServiceEntry(
     name="playlists",
     app="medley_playlists.app:create_app",
@@ -127,8 +141,9 @@ PLAYLISTS = ServiceEntry(
 )
 
 #: The services that own data, in start order: users first (everyone needs its JWKS and
-#: service tokens). Each is also one of the gateway's upstreams.
-SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG, PLAYLISTS)
+#: service tokens), the catalog before ingestion (which resolves tracks through it). Each
+#: is also one of the gateway's upstreams.
+SERVICES: tuple[ServiceEntry, ...] = (USERS, CATALOG, INGESTION, PLAYLISTS)
 
 #: The public surface; owns no data, starts last. Its readiness asks every upstream, including
 #: any not running yet, so launchers and health checks wait for its liveness instead.
@@ -136,8 +151,9 @@ GATEWAY = ServiceEntry(
     name="gateway",
     app="medley_gateway.app:create_app",
     dev_port=8000,
-    # The ListenBrainz-compatible routes authenticate scrobbling clients by API token.
-    scopes=(API_TOKENS_RESOLVE,),
+    # The ListenBrainz-compatible routes authenticate scrobbling clients by API token, and
+    # forward the user it names to ingestion.
+    scopes=(API_TOKENS_RESOLVE, LISTENS_ON_BEHALF),
     ready_path="/health/live",
 )
 

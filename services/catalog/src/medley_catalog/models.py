@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from medley_core.db import schema_metadata
+from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
 from medley_core.ids import new_id
 
@@ -68,10 +68,6 @@ class CatalogModel(SQLModel):
     """Base of every catalog table: its own metadata, schema ``catalog``."""
 
     metadata = schema_metadata(SCHEMA)
-
-
-def _quoted(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
 
 
 def _uuid_pk() -> Any:
@@ -158,7 +154,7 @@ class Album(CatalogModel, table=True):
     __tablename__ = "albums"
     __table_args__ = (
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
-        CheckConstraint(f"album_type IN ({_quoted(ALBUM_TYPES)})", name="known_album_type"),
+        CheckConstraint(one_of("album_type", ALBUM_TYPES), name="known_album_type"),
         CheckConstraint("release_year BETWEEN 1 AND 9999", name="release_year_range"),
         CheckConstraint(
             "release_date IS NULL OR release_year = EXTRACT(YEAR FROM release_date)::int",
@@ -398,8 +394,8 @@ class ExternalId(CatalogModel, table=True):
 
     __tablename__ = "external_ids"
     __table_args__ = (
-        CheckConstraint(f"entity_type IN ({_quoted(ENTITY_TYPES)})", name="known_entity_type"),
-        CheckConstraint(f"namespace IN ({_quoted(NAMESPACES)})", name="known_namespace"),
+        CheckConstraint(one_of("entity_type", ENTITY_TYPES), name="known_entity_type"),
+        CheckConstraint(one_of("namespace", NAMESPACES), name="known_namespace"),
         CheckConstraint(f"namespace <> 'isrc' OR value ~ '{ISRC_REGEX}'", name="isrc_format"),
         CheckConstraint("length(value) BETWEEN 1 AND 200", name="value_length"),
         Index("ix_external_ids_entity", "entity_type", "entity_id"),
@@ -415,7 +411,7 @@ class ExternalId(CatalogModel, table=True):
 class Image(CatalogModel, table=True):
     __tablename__ = "images"
     __table_args__ = (
-        CheckConstraint(f"entity_type IN ({_quoted(ENTITY_TYPES)})", name="known_entity_type"),
+        CheckConstraint(one_of("entity_type", ENTITY_TYPES), name="known_entity_type"),
         CheckConstraint("width > 0 AND height > 0", name="dimensions_positive"),
         UniqueConstraint("entity_type", "entity_id", "url"),
     )
@@ -434,7 +430,7 @@ class Image(CatalogModel, table=True):
 class Description(CatalogModel, table=True):
     __tablename__ = "descriptions"
     __table_args__ = (
-        CheckConstraint(f"entity_type IN ({_quoted(ENTITY_TYPES)})", name="known_entity_type"),
+        CheckConstraint(one_of("entity_type", ENTITY_TYPES), name="known_entity_type"),
         CheckConstraint("language ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'", name="language_tag"),
         UniqueConstraint("entity_type", "entity_id", "source", "language"),
     )
@@ -454,7 +450,7 @@ class Redirect(CatalogModel, table=True):
 
     __tablename__ = "redirects"
     __table_args__ = (
-        CheckConstraint(f"entity_type IN ({_quoted(ENTITY_TYPES)})", name="known_entity_type"),
+        CheckConstraint(one_of("entity_type", ENTITY_TYPES), name="known_entity_type"),
         CheckConstraint("from_id <> into_id", name="not_to_itself"),
         Index("ix_redirects_into", "entity_type", "into_id"),
     )

@@ -1,0 +1,50 @@
+"""The ingestion service's app: ``uvicorn --factory medley_ingestion.app:create_app``."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from medley_core.app import create_service_app
+from medley_core.verification import TokenVerifier
+from medley_ingestion import events
+from medley_ingestion.api import ROUTE_HANDLERS
+from medley_ingestion.catalog_client import CatalogClient
+from medley_ingestion.runtime import Ingestion
+from medley_ingestion.settings import IngestionSettings
+
+
+def create_app(
+    settings: IngestionSettings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    catalog: CatalogClient | None = None,
+) -> Litestar:
+    """Build the app from the environment (``MEDLEY_INGESTION_*``, ``MEDLEY_*``).
+
+    ``catalog`` replaces the client built from the settings (tests give one holding a token
+    their catalog accepts).
+    """
+    settings = settings or IngestionSettings()
+    resolved = settings
+    ingestion = Ingestion(settings, catalog=catalog)
+
+    def provide_settings() -> IngestionSettings:
+        return resolved
+
+    def provide_ingestion() -> Ingestion:
+        return ingestion
+
+    return create_service_app(
+        settings,
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={
+            "ingestion_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+            "ingestion": Provide(provide_ingestion, sync_to_thread=False, use_cache=True),
+        },
+        event_handlers=events.handlers(settings),
+        on_startup=[ingestion.start],
+        on_shutdown=[ingestion.stop],
+        title="Medley ingestion",
+        verifier=verifier,
+    )

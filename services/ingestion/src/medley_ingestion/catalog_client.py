@@ -1,0 +1,194 @@
+"""The catalog's ``POST /internal/resolve``, called with ingestion's service token.
+
+Candidates go in batches of at most ``resolve_batch_size`` (1,000), never one call per
+listen. The catalog refuses a whole batch when one candidate is unusable (422 naming
+``candidates.<i>``): that candidate is set aside as refused, with the catalog's reason, and
+the rest is sent again. What the catalog cannot take is never dropped silently: its
+listens are counted as unmatched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from medley_core.errors import ServiceUnavailable
+from medley_core.http import UpstreamClient
+from medley_core.service_tokens import AuthorizationSource
+from medley_ingestion.importers.records import SourceTrack
+
+log = logging.getLogger("medley.ingestion.catalog")
+
+RESOLVE_PATH = "/internal/resolve"
+MAX_TEXT = 1000
+MAX_DURATION_MS = 2_147_483_647
+_CANDIDATE_FIELD = re.compile(r"candidates\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    track_id: uuid.UUID
+    album_id: uuid.UUID | None
+    method: str
+    confidence: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+Resolution = Resolved | Refused
+
+
+class CatalogError(ServiceUnavailable):
+    """The catalog answered something resolution cannot use (retried later)."""
+
+    slug = "catalog-unavailable"
+
+
+def _storable(value: str | None) -> bool:
+    if value is None:
+        return True
+    if "\x00" in value or len(value) > MAX_TEXT:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def candidate(track: SourceTrack) -> dict[str, Any] | str:
+    """The catalog candidate for ``track``, or why the catalog would refuse it."""
+    for label, value in (
+        ("title", track.title),
+        ("artist", track.artist),
+        ("album", track.album),
+        ("album artist", track.album_artist),
+    ):
+        if not _storable(value):
+            return f"the {label} is longer than {MAX_TEXT} characters or holds NUL"
+    body: dict[str, Any] = {"title": track.title, "artist": track.artist}
+    if track.album:
+        body["album"] = track.album
+        if track.album_artist:
+            body["album_artist"] = track.album_artist
+    if track.duration_ms and 0 < track.duration_ms <= MAX_DURATION_MS:
+        body["duration_ms"] = track.duration_ms
+    for field, value in (
+        ("isrc", track.isrc),
+        ("mbid", track.recording_mbid),
+        ("spotify_id", track.spotify_id),
+    ):
+        if value:
+            body[field] = value
+    return body
+
+
+def _refused_index(problem: dict[str, Any], size: int) -> int | None:
+    """Which candidate a 422 names (``index``, or ``candidates.<i>…`` in a field)."""
+    index = problem.get("index")
+    if isinstance(index, int) and 0 <= index < size:
+        return index
+    fields = [problem.get("field")] + [e.get("field") for e in problem.get("errors") or []]
+    for field in fields:
+        found = _CANDIDATE_FIELD.search(str(field or ""))
+        if found and int(found.group(1)) < size:
+            return int(found.group(1))
+    return None
+
+
+def _reason(problem: dict[str, Any]) -> str:
+    errors = problem.get("errors") or []
+    if errors:
+        return "; ".join(str(e.get("message")) for e in errors)[:500]
+    return str(problem.get("detail") or "refused by the catalog")[:500]
+
+
+class CatalogClient:
+    """Resolution through the catalog; one client per process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        authorization: AuthorizationSource,
+        *,
+        batch_size: int = 1000,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.upstream = UpstreamClient("catalog", base_url, retries=2)
+        self.authorization = authorization
+        self.batch_size = batch_size
+        self.timeout_s = timeout_s
+        self.calls = 0  # resolve calls made (tests read it)
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+    async def resolve(self, tracks: Sequence[SourceTrack], source: str) -> list[Resolution]:
+        """One resolution per track, in order."""
+        results: list[Resolution | None] = [None] * len(tracks)
+        pending: list[tuple[int, dict[str, Any]]] = []
+        for index, track in enumerate(tracks):
+            body = candidate(track)
+            if isinstance(body, str):
+                results[index] = Refused(body)
+            else:
+                pending.append((index, body))
+        for start in range(0, len(pending), self.batch_size):
+            batch = pending[start : start + self.batch_size]
+            for index, outcome in await self._resolve_batch(batch, source):
+                results[index] = outcome
+        return [r if r is not None else Refused("not resolved") for r in results]
+
+    async def _resolve_batch(
+        self, batch: list[tuple[int, dict[str, Any]]], source: str
+    ) -> list[tuple[int, Resolution]]:
+        outcomes: list[tuple[int, Resolution]] = []
+        retried_auth = False
+        while batch:
+            response = await self.upstream.post(
+                RESOLVE_PATH,
+                json={"candidates": [body for _, body in batch], "source": source},
+                authorization=await self.authorization.authorization(),
+                timeout=self.timeout_s,
+            )
+            self.calls += 1
+            if response.status_code == 401 and not retried_auth:
+                self.authorization.invalidate()
+                retried_auth = True
+                continue
+            if response.status_code == 422:
+                problem = response.json()
+                refused = _refused_index(problem, len(batch))
+                if refused is None:
+                    raise CatalogError(f"the catalog refused a batch: {_reason(problem)}")
+                outcomes.append((batch[refused][0], Refused(_reason(problem))))
+                batch = batch[:refused] + batch[refused + 1 :]
+                continue
+            if response.status_code != 200:
+                raise CatalogError(
+                    f"the catalog answered {response.status_code} to a resolution batch"
+                )
+            for item in response.json()["results"]:
+                index = batch[item["index"]][0]
+                outcomes.append(
+                    (
+                        index,
+                        Resolved(
+                            track_id=uuid.UUID(item["track_id"]),
+                            album_id=uuid.UUID(item["album_id"]) if item.get("album_id") else None,
+                            method=str(item["method"]),
+                            confidence=int(item["confidence"]),
+                            created=bool(item.get("created")),
+                        ),
+                    )
+                )
+            return outcomes
+        return outcomes
