@@ -193,3 +193,46 @@ async def test_a_listens_batch_counts_once(sessions: Sessions, fresh: PlaylistsD
         "SELECT play_count, last_played_at FROM plays WHERE user_id = $1", user
     )
     assert (row["play_count"], row["last_played_at"]) == (3, when)
+
+
+async def test_likes_follow_their_changes(sessions: Sessions, fresh: PlaylistsDb) -> None:
+    from medley_contracts.ingestion import LIKES_CHANGED, LikeChangeV1, LikesChangedV1
+
+    kept, dropped, hated, merged = await add_tracks(
+        sessions, *(track_event(f"Like {i}") for i in range(4))
+    )
+    async with sessions() as session, session.begin():
+        await events.handlers()[catalog.TRACK_MERGED.name](
+            session,
+            envelope(
+                catalog.TRACK_MERGED,
+                catalog.EntityMergedV1.model_validate(
+                    {"from": merged, "into": kept, "merged_at": T0}
+                ),
+                merged,
+            ),
+        )
+    user = uuid.uuid4()
+
+    def change(track: uuid.UUID, hours: int, liked: bool = True, score: int = 1) -> LikeChangeV1:
+        at = T0 + timedelta(hours=hours)
+        return LikeChangeV1(track_id=track, source="listenbrainz", liked=liked, score=score, at=at)
+
+    batch = LikesChangedV1(
+        batch_id=uuid.uuid4(),
+        user_id=user,
+        changes=[
+            change(kept, 1),
+            change(dropped, 1),
+            change(dropped, 2, liked=False),  # removed later in the batch
+            change(hated, 1, score=-1),  # a hate is not a like
+            change(merged, 3),  # the merged id's like is its survivor's, later
+        ],
+    )
+    await deliver(sessions, LIKES_CHANGED, batch, batch.batch_id)
+    rows = await fresh.fetch("SELECT track_id, liked_at FROM likes WHERE user_id = $1", user)
+    assert [(r["track_id"], r["liked_at"]) for r in rows] == [(kept, T0 + timedelta(hours=3))]
+    # Unliked in a later batch: gone.
+    later = LikesChangedV1(batch_id=uuid.uuid4(), user_id=user, changes=[change(kept, 5, False)])
+    await deliver(sessions, LIKES_CHANGED, later, later.batch_id)
+    assert await fresh.fetchval("SELECT count(*) FROM likes WHERE user_id = $1", user) == 0

@@ -10,21 +10,20 @@ Consumes:
   (:mod:`medley_playlists.projection`);
 * ``users.user.registered`` → the usernames owners name collaborators by;
 * ``users.user.deleted`` → the user's data erased (:mod:`medley_playlists.erasure`);
-* ``ingestion.listens.recorded`` → play counts and last played
-  (:mod:`medley_playlists.listening`).
+* ``ingestion.listens.recorded`` → play counts and last played, ``ingestion.likes.changed``
+  → likes (:mod:`medley_playlists.listening`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts import catalog, playlists
 from medley_contracts.envelope import EventEnvelope, EventType
-from medley_contracts.ingestion import LISTENS_RECORDED
+from medley_contracts.ingestion import LIKES_CHANGED, LISTENS_RECORDED
 from medley_contracts.users import USER_DELETED, USER_REGISTERED
 from medley_core.events.runtime import EventHandler
 from medley_playlists import collaboration, erasure, listening, projection
@@ -99,7 +98,8 @@ async def on_listens_recorded(session: AsyncSession, envelope: EventEnvelope) ->
         log.info("listens batch %s: already counted", payload.batch_id)
 
 
-Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+async def on_likes_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    await listening.likes_changed(session, LIKES_CHANGED.parse(envelope))
 
 
 def handlers() -> dict[str, EventHandler]:
@@ -120,4 +120,5 @@ def handlers() -> dict[str, EventHandler]:
         USER_REGISTERED.name: on_user_registered,
         USER_DELETED.name: on_user_deleted,
         LISTENS_RECORDED.name: on_listens_recorded,
+        LIKES_CHANGED.name: on_likes_changed,
     }

@@ -54,9 +54,6 @@ class Changed:
 
     snapshot_id: str
 
-    def body(self) -> dict[str, Any]:
-        return {"snapshot_id": self.snapshot_id}
-
 
 # --- reading -------------------------------------------------------------------------------
 

@@ -30,9 +30,3 @@ class PlaylistsSettings(ServiceSettings):
     port: int = DEFAULT_PORT
     # A replace of 10,000 track ids is ~400 kB of JSON; an uploaded playlist file a few MB.
     max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)
-
-    # Where imports resolve what the projection does not know (catalog's batch resolution),
-    # with a service token from the users service (client credentials).
-    catalog_url: str = "http://127.0.0.1:8102"
-    resolve_batch_size: int = Field(default=1_000, ge=1, le=1_000)
-    import_max_entries: int = Field(default=MAX_ITEMS, ge=1, le=MAX_ITEMS)
