@@ -36,8 +36,10 @@ typecheck: install
 bench: install
 	$(UV) run --frozen pytest tests/bench -p no:cacheprovider -s --override-ini="norecursedirs=" -m bench
 
+# Roles, schemas and every Alembic history on the server MEDLEY_DATABASE_URL names (an
+# administrator's URL); `make run` does this itself on its embedded server.
 migrate: install
-	$(UV) run --frozen python -m medley_local migrate
+	$(UV) run --frozen python -m medley_local provision
 
 compose-up:
 	docker compose up --build
