@@ -31,9 +31,14 @@ from medley_core.errors import NotFound, Unauthorized
 from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
-from medley_core.revocation import RevocationFeed, RevocationList
+from medley_core.revocation import RevocationFeed
 from medley_core.tracing import RequestContextMiddleware
-from medley_core.verification import JwksKeySource, TokenVerifier, default_jwks_url
+from medley_core.verification import (
+    JwksKeySource,
+    TokenVerifier,
+    default_jwks_url,
+    follow_revocations,
+)
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
@@ -101,24 +106,17 @@ def create_app(
         min_refresh_s=settings.jwks_min_refresh_s,
         timeout_s=settings.health_timeout_s,
     )
-    revocations = RevocationList(keep_s=settings.revocation_lookback_s)
     token_verifier = verifier or TokenVerifier(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=revocations
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
-    if token_verifier.revocations is None:
-        token_verifier.revocations = revocations
+    revocations = follow_revocations(token_verifier, settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # NATS only for the revocation feed: the gateway publishes and consumes nothing.
         nc = NATS()
         connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
-        feed = RevocationFeed(
-            nc,
-            token_verifier.revocations or revocations,
-            event_prefix=settings.event_prefix,
-            lookback_s=settings.revocation_lookback_s,
-        )
+        feed = RevocationFeed.for_settings(nc, revocations, settings)
         feed.start()
         if verifier is None:
             # Warm the key cache; if the users service is not up yet, the first request

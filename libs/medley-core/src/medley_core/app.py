@@ -35,10 +35,10 @@ from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
-from medley_core.revocation import RevocationFeed, RevocationList
+from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
-from medley_core.verification import TokenVerifier, verifier_from_settings
+from medley_core.verification import TokenVerifier, follow_revocations, verifier_from_settings
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -145,10 +145,8 @@ def create_service_app(
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    revocations = RevocationList(keep_s=settings.revocation_lookback_s)
-    token_verifier = verifier or verifier_from_settings(settings, revocations)
-    if token_verifier.revocations is None:
-        token_verifier.revocations = revocations
+    token_verifier = verifier or verifier_from_settings(settings)
+    revocations = follow_revocations(token_verifier, settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -158,12 +156,7 @@ def create_service_app(
         runtime = ServiceRuntime(settings, engine, sessions, events)
         app.state.runtime = runtime
         app.state[VERIFIER_STATE_KEY] = token_verifier
-        feed = RevocationFeed(
-            events.nc,
-            token_verifier.revocations or revocations,
-            event_prefix=settings.event_prefix,
-            lookback_s=settings.revocation_lookback_s,
-        )
+        feed = RevocationFeed.for_settings(events.nc, revocations, settings)
         try:
             await events.start()
             feed.start()

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from nats.aio.client import Client as NATS
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -35,6 +36,9 @@ from pydantic import ValidationError
 from medley_contracts.envelope import EventEnvelope, nats_subject
 from medley_contracts.users import USER_DELETED, USER_DISABLED, USER_SESSIONS_REVOKED
 from medley_core.aio import cancel_and_wait
+
+if TYPE_CHECKING:
+    from medley_core.settings import ServiceSettings
 
 log = logging.getLogger("medley.revocation")
 
@@ -120,6 +124,18 @@ class RevocationFeed:
         # Where to resume after a failure: the time of the newest event seen.
         self._resume_from: datetime | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_settings(
+        cls, nc: NATS, revocations: RevocationList, settings: ServiceSettings
+    ) -> RevocationFeed:
+        """A feed over the settings' event prefix, reading ``revocation_lookback_s`` back."""
+        return cls(
+            nc,
+            revocations,
+            event_prefix=settings.event_prefix,
+            lookback_s=settings.revocation_lookback_s,
+        )
 
     def start(self) -> None:
         """Follow the stream in the background (NATS may not be connected yet)."""

@@ -387,6 +387,14 @@ def default_jwks_url(settings: ServiceSettings) -> str:
     return settings.jwks_url or f"{settings.users_url.rstrip('/')}/.well-known/jwks.json"
 
 
+def follow_revocations(verifier: TokenVerifier, settings: ServiceSettings) -> RevocationList:
+    """The revocation list ``verifier`` checks, giving it one sized by the settings if it has
+    none (a verifier built for a test, say), so every app's verifier refuses revoked tokens."""
+    if verifier.revocations is None:
+        verifier.revocations = RevocationList(keep_s=settings.revocation_lookback_s)
+    return verifier.revocations
+
+
 def verifier_from_settings(
     settings: ServiceSettings, revocations: RevocationList | None = None
 ) -> TokenVerifier:
