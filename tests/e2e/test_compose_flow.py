@@ -152,7 +152,8 @@ async def test_composed_reads_with_every_upstream_up(
     assert expanded.status_code == 200, expanded.text
     playlist = expanded.json()
     assert playlist["meta"] == {"degraded": []}
-    assert playlist["track_count"] == SONGS and playlist["snapshot_id"]
+    assert playlist["track_count"] == SONGS
+    assert playlist["snapshot_id"]
     items = playlist["items"]
     assert [item["track_id"] for item in items] == listener.tracks
     assert [item["my_play_count"] for item in items] == [1, 2, 3]
@@ -164,7 +165,8 @@ async def test_composed_reads_with_every_upstream_up(
     assert {item["details"]["credits"][0]["name"] for item in items} == {listener.artist}
     # Unexpanded it is the playlists service's answer as it was (ETag, 304).
     plain = await api.get(f"{PLAYLISTS}/{listener.playlist_id}", headers=me)
-    assert "items" not in plain.json() and "meta" not in plain.json()
+    assert "items" not in plain.json()
+    assert "meta" not in plain.json()
     assert plain.headers["etag"]
     not_modified = await api.get(
         f"{PLAYLISTS}/{listener.playlist_id}",
@@ -186,7 +188,8 @@ async def test_composed_reads_with_every_upstream_up(
     assert album["meta"] == {"degraded": []}
     # Anonymous: the album, with nothing of anyone's (null, not degraded).
     anonymous = (await api.get(f"/api/v1/albums/{listener.album_id}")).json()
-    assert anonymous["saved"] is None and anonymous["in_my_playlists"] is None
+    assert anonymous["saved"] is None
+    assert anonymous["in_my_playlists"] is None
     assert {t["my_play_count"] for t in anonymous["tracks"]} == {None}
     assert anonymous["meta"] == {"degraded": []}
     assert_problem(await api.get(f"/api/v1/albums/{uuid.uuid4()}", headers=me), 404)
@@ -213,7 +216,8 @@ async def test_composed_reads_with_every_upstream_up(
 
     # My listens keep ingestion's fields and gain the catalog's details.
     listens = (await api.get("/api/v1/me/listens", params={"limit": 2}, headers=me)).json()
-    assert len(listens["items"]) == 2 and listens["next_cursor"]
+    assert len(listens["items"]) == 2
+    assert listens["next_cursor"]
     first = listens["items"][0]
     assert first["track"]["title"] == first["details"]["title"]
     assert first["details"]["album"]["id"] == listener.album_id

@@ -73,8 +73,11 @@ def _track_ids(items: list[dict[str, Any]] | None, *path: str) -> list[str]:
 def _with_plays(target: dict[str, Any], plays: dict[str, Any] | None, track_id: str) -> None:
     """``my_play_count`` / ``my_last_played_at`` (None: not known, the part is missing or
     the caller is anonymous)."""
-    played = (plays or {}).get(track_id) if plays is not None else None
-    target["my_play_count"] = played["play_count"] if played else (0 if plays else None)
+    if plays is None:
+        target["my_play_count"] = target["my_last_played_at"] = None
+        return
+    played = plays.get(track_id)
+    target["my_play_count"] = played["play_count"] if played else 0
     target["my_last_played_at"] = played["last_played_at"] if played else None
 
 
