@@ -4,7 +4,8 @@ A composed answer is mostly what the services answer (a catalog album, a playlis
 rather than copy those shapes into the gateway, :func:`link_contract_shapes` points the
 document at the upstreams' schemas the contracts record (``catalog.AlbumDetail``): each
 composed shape (:mod:`medley_gateway.compose.shapes`) is the upstream's shape (``allOf``)
-with what the composition adds, and the fields one part fills refer to that part's shape.
+with what the composition adds, and the fields one part fills refer to that part's shape;
+the query parameters a composed read takes are listed here too.
 It runs before :func:`medley_gateway.contracts.compose`, which adds the schemas referred to.
 """
 
@@ -42,6 +43,29 @@ LINKS: dict[str, tuple[str | None, dict[str, tuple[str, bool]]]] = {
 }
 
 
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string", **schema}}  # fmt: skip
+
+
+# The query parameters a composed read takes (its handler reads the query itself).
+QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "/api/v1/playlists/{playlist_id}": [
+        _query("expand", "``tracks``: compose the items, details and plays", enum=["tracks"])
+    ],
+    "/api/v1/me/listens": [
+        _query("since", "from (inclusive)", format="date-time"),
+        _query("until", "to (exclusive)", format="date-time"),
+        _query("track_id", "one track's listens", format="uuid"),
+        {
+            **_query("limit", "page size"),
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        },
+        _query("cursor", "the previous page's ``next_cursor``"),
+    ],
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": SCHEMA_REF + name}
 
@@ -71,4 +95,8 @@ def link_contract_shapes(document: dict[str, Any]) -> dict[str, Any]:
                 schema["properties"][field] = _linked(schema["properties"][field], shape, many)
         if base is not None:
             schemas[key] = {"allOf": [_ref(base), schema]}
+    for path, parameters in QUERY_PARAMETERS.items():
+        operation = linked.get("paths", {}).get(path, {}).get("get")
+        if operation is not None:
+            operation["parameters"] = [*operation.get("parameters", []), *parameters]
     return linked
