@@ -163,6 +163,9 @@ async def test_composed_reads_with_every_upstream_up(
     ]
     assert {item["details"]["album"]["title"] for item in items} == {listener.album}
     assert {item["details"]["credits"][0]["name"] for item in items} == {listener.artist}
+    # Private: to anyone else it does not exist, composed or not.
+    hidden = await api.get(f"{PLAYLISTS}/{listener.playlist_id}", params={"expand": "tracks"})
+    assert_problem(hidden, 404)
     # Unexpanded it is the playlists service's answer as it was (ETag, 304).
     plain = await api.get(f"{PLAYLISTS}/{listener.playlist_id}", headers=me)
     assert "items" not in plain.json()

@@ -85,10 +85,10 @@ def _with_plays(target: dict[str, Any], plays: dict[str, Any] | None, track_id: 
 
 
 def _playlist(context: Context) -> dict[str, Any]:
-    answer: dict[str, Any] = dict(context["playlist"])
+    answer: dict[str, Any] = dict(context["playlist"]["playlist"])
     tracks, plays = context["tracks"], context["plays"]
     items = []
-    for item in (context["items"] or {}).get("items", []):
+    for item in context["playlist"]["items"]["items"]:
         shown = dict(item)
         track_id = str(item["track_id"])
         shown["details"] = (tracks or {}).get(track_id)
@@ -113,38 +113,31 @@ PLAYLIST = Composition(
     plain=(PLAYLISTS, "/playlists/{playlist_id}"),
     parts=(
         Part(
+            # The playlist and its items in one call (one read of the playlists service).
             name="playlist",
-            upstream=PLAYLISTS,
-            call=lambda c: Call("GET", f"/playlists/{_id(c, 'playlist_id')}"),
-            fills=("*",),
-            required=True,
-            authorize=True,
-        ),
-        Part(
-            name="items",
             upstream=PLAYLISTS,
             call=lambda c: Call(
                 "GET",
-                f"/playlists/{_id(c, 'playlist_id')}/items",
+                f"/playlists/{_id(c, 'playlist_id')}/expanded",
                 params={"limit": PLAYLIST_ITEMS_MAX},
             ),
-            fills=("items",),
+            fills=("*", "items"),
             required=True,
             authorize=True,
         ),
         Part(
             name="tracks",
             upstream=CATALOG,
-            call=lambda c: catalog_tracks(_track_ids(c["items"]["items"], "track_id")),
-            after=("items",),
+            call=lambda c: catalog_tracks(_track_ids(c["playlist"]["items"]["items"], "track_id")),
+            after=("playlist",),
             fills=("items[].details",),
             cached=True,
         ),
         Part(
             name="plays",
             upstream=INGESTION,
-            call=lambda c: my_plays(_track_ids(c["items"]["items"], "track_id")),
-            after=("items",),
+            call=lambda c: my_plays(_track_ids(c["playlist"]["items"]["items"], "track_id")),
+            after=("playlist",),
             fills=("items[].my_play_count", "items[].my_last_played_at"),
             for_user=True,
         ),
