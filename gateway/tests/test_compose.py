@@ -213,3 +213,15 @@ def test_cache_entries_expire() -> None:
     assert cache.get("k") == (True, "v")
     now[0] = 5.1
     assert cache.get("k") == (False, None)
+
+
+async def test_an_answer_of_another_shape_leaves_its_dependents_missing() -> None:
+    """The primary part answered, but without what a later part's call needs."""
+    after = Part(name="after", upstream="b", call=lambda c: Call("GET", c["main"]["nope"]),
+                 fills=("after",), after=("main",))  # fmt: skip
+    runner = Runner({"a": client("a", lambda r: ok({"x": 1})), "b": client("b", lambda r: ok({}))},
+                    live_cache(), deadline_s=5)  # fmt: skip
+    body, degraded = await runner.run(composition(PRIMARY, after), Context({}, {}, False), None)
+    assert body == {"main": {"x": 1}, "after": None}
+    assert [d.part for d in degraded] == ["after"]
+    assert "not understood" in degraded[0].reason

@@ -37,6 +37,8 @@ from medley_core.http import UpstreamClient, UpstreamTimeout, UpstreamUnavailabl
 from medley_gateway.compose.cache import CatalogCache
 
 _decode = msgspec.json.Decoder().decode
+# What reading an upstream's answer of an unexpected shape raises.
+UNREADABLE = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,13 @@ class Runner:
                 if part.required:
                     raise PrimaryUnavailable(part, reason, 1.0)
                 self._miss(part, reason, degraded)
-        return composition.build(context), degraded
+        try:
+            return composition.build(context), degraded
+        except UNREADABLE as exc:
+            primary = next(part for part in composition.parts if part.required)
+            raise PrimaryUnavailable(
+                primary, f"its answer was not understood ({exc!r})", 1.0
+            ) from None
 
     @staticmethod
     def _miss(part: Part, reason: str, degraded: list[Degraded]) -> None:
@@ -232,7 +240,12 @@ class Runner:
         return None
 
     async def _ask(self, part: Part, context: Context, authorization: str | None) -> Any:
-        request = part.call(context)
+        try:
+            request = part.call(context)
+        except UNREADABLE as exc:
+            # An answer it waits for lacked what the call needs (an upstream answering
+            # another shape than its contract): this part is missing, not the answer.
+            raise _Failed(f"an answer it needs was not understood ({exc!r})") from None
         if request is None:
             return None
         auth = authorization if (part.for_user or part.authorize) else None
