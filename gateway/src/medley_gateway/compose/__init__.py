@@ -113,6 +113,10 @@ class Composer:
             security=BEARER,
             responses={
                 200: answer(composition.response, "The composed answer, with `meta.degraded`."),
+                # Uncomposed, the upstream's own conditional read answers as it does.
+                **(
+                    {304: answer(None, "Not modified (not composed).")} if composition.plain else {}
+                ),
                 **problem_responses(*problems, 404, 422, 503),
             },
         )(composed)
