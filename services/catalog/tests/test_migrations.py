@@ -11,6 +11,7 @@ import pytest
 from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.models import CatalogModel
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
 from medley_local.pytest_plugin import (
     ServiceDb,
@@ -34,9 +35,7 @@ CATALOG_TABLES = {
     "redirects",
     "search_words",
     "listen_batches",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    *EVENT_TABLE_NAMES,
 }
 
 

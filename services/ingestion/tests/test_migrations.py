@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.models import IngestionModel
@@ -35,9 +36,7 @@ INGESTION_TABLES = {
     "user_hours",
     "listeners",
     "playing_now",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    *EVENT_TABLE_NAMES,
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
 from medley_local.pytest_plugin import (
     ServiceDb,
@@ -29,9 +30,7 @@ PLAYLISTS_TABLES = {
     "plays",
     "listen_batches",
     "likes",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    *EVENT_TABLE_NAMES,
 }
 
 
