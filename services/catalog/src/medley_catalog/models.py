@@ -27,14 +27,12 @@ from sqlalchemy import (
     Column,
     Computed,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
@@ -43,7 +41,7 @@ from sqlmodel import Field, SQLModel
 
 from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
-from medley_core.ids import new_id
+from medley_core.models import text_column, timestamp, uuid_pk
 
 SCHEMA = "catalog"
 
@@ -70,8 +68,9 @@ class CatalogModel(SQLModel):
     metadata = schema_metadata(SCHEMA)
 
 
-def _uuid_pk() -> Any:
-    return Field(default_factory=new_id, sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+# The catalog's columns: medley_core's, with the catalog's defaults (text is NOT NULL).
+_uuid_pk = uuid_pk
+_text = text_column
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Column[uuid.UUID]:
@@ -83,22 +82,11 @@ def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> 
 
 
 def _created() -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-
-
-def _text(*, nullable: bool = False, default: str | None = None) -> Any:
-    server_default = text(f"'{default}'") if default is not None else None
-    return Field(
-        default=default,
-        sa_column=Column(Text, nullable=nullable, server_default=server_default),
-    )
+    return timestamp(nullable=False, now=True)
 
 
 def _deleted() -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    return timestamp()
 
 
 def _vector(expression: str) -> Any:

@@ -32,7 +32,6 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -42,6 +41,7 @@ from sqlmodel import Field, SQLModel
 from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
 from medley_core.ids import new_id
+from medley_core.models import counter, text_column, timestamp
 
 SCHEMA = "ingestion"
 
@@ -93,23 +93,16 @@ def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> 
     )
 
 
-def _time(*, nullable: bool = True, now: bool = False) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(
-            DateTime(timezone=True),
-            nullable=nullable,
-            server_default=func.now() if now else None,
-        ),
-    )
+# medley_core's columns, with ingestion's defaults (text may be NULL, counts are bigint).
+_time = timestamp
 
 
 def _text(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+    return text_column(nullable=nullable)
 
 
 def _count() -> Any:
-    return Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    return counter(big=True)
 
 
 class ImportJob(IngestionModel, table=True):
