@@ -8,9 +8,10 @@ the services' Alembic histories create: UUIDs as PostgreSQL ``uuid``, instants a
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, func, text
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field
 
@@ -20,6 +21,25 @@ from medley_core.ids import new_id
 def uuid_pk() -> Any:
     """A UUID primary key, a new time-ordered one (:func:`~medley_core.ids.new_id`) by default."""
     return Field(default_factory=new_id, sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+
+
+def uuid_fk(
+    references: str,
+    *,
+    ondelete: str | None = None,
+    nullable: bool = False,
+    primary_key: bool = False,
+    index: bool | None = None,
+) -> Column[uuid.UUID]:
+    """A UUID column referencing ``references`` (``schema.table.column``), for a model's
+    ``Field(sa_column=...)``; ``ondelete`` is what the database does when the row goes."""
+    return Column(
+        PG_UUID(as_uuid=True),
+        ForeignKey(references, ondelete=ondelete),
+        nullable=nullable,
+        primary_key=primary_key,
+        index=index,
+    )
 
 
 def timestamp(*, nullable: bool = True, now: bool = False) -> Any:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Column,
     Computed,
     Date,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -41,7 +40,7 @@ from sqlmodel import Field, SQLModel
 
 from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
-from medley_core.models import text_column, timestamp, uuid_pk
+from medley_core.models import text_column, timestamp, uuid_fk, uuid_pk
 
 SCHEMA = "catalog"
 
@@ -73,12 +72,8 @@ _uuid_pk = uuid_pk
 _text = text_column
 
 
-def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Column[uuid.UUID]:
-    return Column(
-        PG_UUID(as_uuid=True),
-        ForeignKey(f"{SCHEMA}.{target}", ondelete=ondelete),
-        nullable=nullable,
-    )
+def _fk(target: str, **options: Any) -> Column[uuid.UUID]:
+    return uuid_fk(f"{SCHEMA}.{target}", **options)
 
 
 def _created() -> Any:
@@ -270,13 +265,7 @@ class TrackCredit(CatalogModel, table=True):
         Index("ix_track_credits_artist_id", "artist_id", "track_id"),
     )
 
-    track_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.tracks.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    track_id: uuid.UUID = Field(sa_column=_fk("tracks.id", ondelete="CASCADE", primary_key=True))
     position: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     artist_id: uuid.UUID = Field(sa_column=_fk("artists.id"))
     credited_name: str = _text()
@@ -290,13 +279,7 @@ class AlbumCredit(CatalogModel, table=True):
         Index("ix_album_credits_artist_id", "artist_id", "album_id"),
     )
 
-    album_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.albums.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    album_id: uuid.UUID = Field(sa_column=_fk("albums.id", ondelete="CASCADE", primary_key=True))
     position: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     artist_id: uuid.UUID = Field(sa_column=_fk("artists.id"))
     credited_name: str = _text()
@@ -321,60 +304,24 @@ class TrackGenre(CatalogModel, table=True):
     __tablename__ = "track_genres"
     __table_args__ = (Index("ix_track_genres_genre_id", "genre_id", "track_id"),)
 
-    track_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.tracks.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    track_id: uuid.UUID = Field(sa_column=_fk("tracks.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class AlbumGenre(CatalogModel, table=True):
     __tablename__ = "album_genres"
     __table_args__ = (Index("ix_album_genres_genre_id", "genre_id", "album_id"),)
 
-    album_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.albums.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    album_id: uuid.UUID = Field(sa_column=_fk("albums.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class ArtistGenre(CatalogModel, table=True):
     __tablename__ = "artist_genres"
     __table_args__ = (Index("ix_artist_genres_genre_id", "genre_id", "artist_id"),)
 
-    artist_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.artists.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    artist_id: uuid.UUID = Field(sa_column=_fk("artists.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class ExternalId(CatalogModel, table=True):
