@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -38,7 +38,12 @@ from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
-from medley_core.verification import TokenVerifier, follow_revocations, verifier_from_settings
+from medley_core.verification import (
+    Principal,
+    TokenVerifier,
+    follow_revocations,
+    verifier_from_settings,
+)
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -121,6 +126,13 @@ class MetricsController(PrometheusController):
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+# Explicit markers for what every service app injects (Litestar 3 drops inferred
+# dependencies): handlers declare ``db_session: Session``, ``principal: Caller``,
+# ``runtime: Runtime``.
+Session: TypeAlias = NamedDependency[AsyncSession]
+Caller: TypeAlias = NamedDependency[Principal]
+Runtime: TypeAlias = NamedDependency[ServiceRuntime]
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
