@@ -659,3 +659,92 @@ async def test_gateway_overhead(medley_stack: Any) -> None:
             f"{catalog}/search",
             params=params,
         )
+
+
+# -- 4. Authenticated reads under wrk -----------------------------------------------------------
+
+WRK_CONNECTIONS = 50
+WRK_ROUND_S = float(os.environ.get("MEDLEY_BENCH_WRK_ROUND_S", "5"))
+WRK_ROUNDS = 2
+
+
+async def start_bare_read_app(database_url: str, schema: str, log: Any) -> tuple[Any, str]:
+    """The baseline app (``bare_read_app.py``) as a uvicorn process like the services'."""
+    from medley_local.processes import Child, await_http_ready, free_port, uvicorn_argv
+
+    port = free_port()
+    argv = [*uvicorn_argv("bare_read_app:create_app", "127.0.0.1", port), "--app-dir", HERE]
+    env = {**os.environ, "BENCH_BARE_DSN": asyncpg_dsn(database_url), "BENCH_BARE_SCHEMA": schema}
+    child = Child.start("bare-read", argv, env=env, sink=log)
+    url = f"http://127.0.0.1:{port}"
+    await await_http_ready(child, f"{url}/health", limit=60)
+    return child, url
+
+
+async def test_authenticated_read_vs_bare(
+    medley_stack: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """users ``GET /me`` against a bare Litestar + asyncpg endpoint reading the same row, and
+    the gateway's ``GET /api/v1/me`` against the direct call: ``wrk``, 50 connections."""
+    gateway = medley_stack.gateway_url
+    assert gateway is not None
+    async with httpx.AsyncClient(timeout=30) as client:
+        token = await account_token(client, gateway, f"wrk-{uuid.uuid4().hex[:10]}")
+        headers = bearer(token)
+        me = (await client.get(f"{medley_stack.users_url}/me", headers=headers)).json()
+        log = (tmp_path_factory.mktemp("bare-read") / "bare.log").open("w", buffering=1)
+        child, bare_url = await start_bare_read_app(
+            medley_stack.database_urls["users"], "users", log
+        )
+        try:
+            bare = (await client.get(f"{bare_url}/users/{me['id']}")).json()
+            assert bare["id"] == me["id"], (bare, me)
+            assert bare["username"] == me["username"], (bare, me)
+            sides: dict[str, tuple[str, dict[str, str] | None]] = {
+                "bare": (f"{bare_url}/users/{me['id']}", None),
+                "direct": (f"{medley_stack.users_url}/me", headers),
+                "gateway": (f"{gateway}/api/v1/me", headers),
+                "health": (f"{medley_stack.users_url}/health", None),
+            }
+            runs = await ps.wrk_alternating(
+                sides, connections=WRK_CONNECTIONS, round_s=WRK_ROUND_S, rounds=WRK_ROUNDS
+            )
+        finally:
+            await child.astop()
+            log.close()
+    for name, run in runs.items():
+        assert run.non_2xx == 0, (name, run)
+        assert run.socket_errors == 0, (name, run)
+        assert run.requests > 0, (name, run)
+    ps.heading(
+        f"Authenticated reads: wrk, {WRK_CONNECTIONS} connections, {WRK_ROUNDS} alternating "
+        f"rounds of {WRK_ROUND_S:.0f} s per side, keep-alive, loopback, same token"
+    )
+    bare, direct, via, health = runs["bare"], runs["direct"], runs["gateway"], runs["health"]
+    ps.report(
+        "users GET /me direct",
+        ps.rate(direct.rate, "req/s"),
+        "bare Litestar+asyncpg read",
+        ps.rate(bare.rate, "req/s"),
+        ps.ratio(direct.rate, bare.rate),
+    )
+    ps.report(
+        "gateway GET /api/v1/me",
+        ps.rate(via.rate, "req/s"),
+        "users GET /me direct",
+        ps.rate(direct.rate, "req/s"),
+        ps.ratio(via.rate, direct.rate),
+    )
+    ps.report(
+        "users GET /health",
+        ps.rate(health.rate, "req/s"),
+        "bare Litestar+asyncpg read",
+        ps.rate(bare.rate, "req/s"),
+        ps.ratio(health.rate, bare.rate),
+    )
+    for name, run in (("bare", bare), ("direct", direct), ("gateway", via), ("health", health)):
+        print(
+            f"  {name:<8} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.p99_ms)}  "
+            f"({run.requests:,} requests)",
+            flush=True,
+        )
