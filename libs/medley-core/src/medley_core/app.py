@@ -164,7 +164,12 @@ def create_service_app(
     ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
     token_verifier = verifier or verifier_from_settings(settings)
     revocations = follow_revocations(token_verifier, settings)
 

@@ -32,6 +32,7 @@ SHARED_FIELDS = frozenset(
         "data_dir",
         "log_level",
         "log_json",
+        "log_upstream_calls",
         "jwks_url",
         "jwt_issuer",
         "jwt_audience",
@@ -82,6 +83,9 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path(".medley")
     log_level: str = "INFO"
     log_json: bool = True
+    # httpx's INFO line for every upstream call (``HTTP Request: GET …``): off by default,
+    # as the access lines are; the metrics count the calls and the failures are logged anyway.
+    log_upstream_calls: bool = False
 
     # Token verification (every service) and service-to-service credentials.
     jwks_url: str | None = None
