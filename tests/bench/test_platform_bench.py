@@ -456,6 +456,8 @@ async def test_outbox_relay_drain_rate(
     always, default = nats_pair
     on_default = await relay_drain(db, default.url, "bench_default", RELAY_EVENTS_EMBEDDED)
     on_always = await relay_drain(db, always.url, "bench_always", RELAY_EVENTS_EMBEDDED)
+    # What the server itself persists with an fsync per write: the relay's ceiling there.
+    ceiling_always = await bare_publish(always.url, "bench_ceiling", RELAY_EVENTS_EMBEDDED, 1000)
 
     nc = await nats.connect(infra.nats_url)
     server = nc.connected_server_version
@@ -490,6 +492,99 @@ async def test_outbox_relay_drain_rate(
         ps.rate(on_default.rate, "ev/s"),
         ps.ratio(on_always.rate, on_default.rate),
     )
+    ps.report(
+        "relay drain   embedded, sync always",
+        ps.rate(on_always.rate, "ev/s"),
+        "bare js.publish 1000 in flight",
+        ps.rate(ceiling_always.rate, "ev/s"),
+        ps.ratio(on_always.rate, ceiling_always.rate),
+    )
+
+
+# -- 2b. Outbox → consumer latency -----------------------------------------------------------
+
+E2E_EVENTS = scaled(10_000)
+E2E_RATE = float(os.environ.get("MEDLEY_BENCH_E2E_RATE", "1000"))  # events/s written
+E2E_TX_EVENTS = 20  # events per writing transaction
+E2E_BUDGET_S = 120.0
+
+
+async def outbox_to_consumer(db: OutboxDb, nats_url: str, prefix: str, count: int) -> ps.Run:
+    """Per event: from its transaction's commit to its handler running in a consumer, with
+    events written at :data:`E2E_RATE` in transactions of :data:`E2E_TX_EVENTS` (a service
+    under steady load), through a real EventRuntime that relays and consumes."""
+    await db.truncate()
+    settings = BenchSettings(
+        database_url=db.admin_url,
+        nats_url=nats_url,
+        event_prefix=prefix,
+        relay_poll_interval_s=1.0,
+        log_json=False,
+    )
+    committed: dict[str, float] = {}
+    handled: dict[str, float] = {}
+
+    async def handle(_session: Any, envelope: Any) -> None:
+        handled.setdefault(envelope.data["key"], time.perf_counter())
+
+    runtime = EventRuntime(settings, db.sessions, {BENCH_THING.name: handle}, publishes=True)
+    relay = runtime.relay
+    assert relay is not None
+    await runtime.start()
+    try:
+        await wait_for(
+            lambda: runtime.nats_connected and relay.listening, budget_s=20, what="relay ready"
+        )
+        warm = pending(RELAY_WARMUP, start=20_000_000)
+        await write_bulk(db, warm)
+        await wait_for(lambda: len(handled) >= RELAY_WARMUP, budget_s=30, what="warm-up")
+        began = time.perf_counter()
+        for start in range(0, count, E2E_TX_EVENTS):
+            batch = pending(min(E2E_TX_EVENTS, count - start), start=start)
+            await write_bulk(db, batch)
+            now = time.perf_counter()
+            committed.update((subject, now) for _e, _p, subject in batch)
+            # Pace to the rate: the next transaction when its events are due.
+            due = began + (start + E2E_TX_EVENTS) / E2E_RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await wait_for(
+            lambda: all(key in handled for key in committed), budget_s=E2E_BUDGET_S,
+            what="every event consumed",
+        )  # fmt: skip
+        elapsed = time.perf_counter() - began
+    finally:
+        await runtime.stop()
+    latencies = [handled[key] - at for key, at in committed.items()]
+    return ps.Run(len(latencies), elapsed, latencies)
+
+
+async def test_outbox_to_consumer_latency(
+    outbox_db: OutboxDb, infra: Any, nats_pair: tuple[EmbeddedNats, EmbeddedNats]
+) -> None:
+    always, default = nats_pair
+    runs = {
+        "session NATS": await outbox_to_consumer(
+            outbox_db, infra.nats_url, infra.event_namespace("be2e"), E2E_EVENTS
+        ),
+        "embedded, sync always": await outbox_to_consumer(
+            outbox_db, always.url, "bench_e2e_always", E2E_EVENTS
+        ),
+        "embedded, default sync": await outbox_to_consumer(
+            outbox_db, default.url, "bench_e2e_default", E2E_EVENTS
+        ),
+    }
+    ps.heading(
+        f"Outbox → consumer: {E2E_EVENTS:,} events written at {E2E_RATE:,.0f} ev/s in "
+        f"transactions of {E2E_TX_EVENTS}, commit → handler (EventRuntime relaying and "
+        "consuming)"
+    )
+    for name, run in runs.items():
+        assert run.count == E2E_EVENTS
+        print(
+            f"  {name:<24} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.percentile_ms(99))}  "
+            f"max {ps.ms(run.percentile_ms(100))}  ({run.rate:,.0f} ev/s end to end)",
+            flush=True,
+        )
 
 
 # -- 3. Gateway overhead ---------------------------------------------------------------------
