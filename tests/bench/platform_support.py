@@ -306,6 +306,17 @@ async def wrk(
     return parse_wrk(text)
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 async def wrk_alternating(
     sides: dict[str, tuple[str, dict[str, str] | None]],
     *,
@@ -313,14 +324,28 @@ async def wrk_alternating(
     round_s: float,
     rounds: int,
     warmup_s: float = 2.0,
-) -> dict[str, WrkRun]:
+    servers: dict[str, Sequence[int]] | None = None,
+) -> tuple[dict[str, WrkRun], dict[str, float]]:
     """Each side (``name: (url, headers)``) warmed, then loaded in ``rounds`` alternating
-    rounds of ``round_s``, so a slow moment of the machine falls on every side alike."""
+    rounds of ``round_s``, so a slow moment of the machine falls on every side alike.
+
+    Also the server CPU each side's requests cost, in ms per request, for the sides named in
+    ``servers`` (their processes' ids): unlike requests/s, that hardly moves with the load
+    other work puts on the machine."""
     for url, headers in sides.values():
         await wrk(url, connections=connections, duration_s=warmup_s, headers=headers)
     runs: dict[str, WrkRun] = {}
+    cpu: dict[str, float] = {}
     for _ in range(rounds):
         for name, (url, headers) in sides.items():
+            pids = (servers or {}).get(name, ())
+            before = cpu_seconds(pids)
             run = await wrk(url, connections=connections, duration_s=round_s, headers=headers)
+            cpu[name] = cpu.get(name, 0.0) + cpu_seconds(pids) - before
             runs[name] = runs[name].merge(run) if name in runs else run
-    return runs
+    cpu_ms = {
+        name: cpu[name] * 1000 / runs[name].requests
+        for name in (servers or {})
+        if runs[name].requests
+    }
+    return runs, cpu_ms

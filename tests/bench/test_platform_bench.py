@@ -26,6 +26,7 @@ client's own share of the CPU; the ratios are what carry over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -506,7 +507,7 @@ async def test_outbox_relay_drain_rate(
 E2E_EVENTS = scaled(10_000)
 E2E_RATE = float(os.environ.get("MEDLEY_BENCH_E2E_RATE", "1000"))  # events/s written
 E2E_TX_EVENTS = 20  # events per writing transaction
-E2E_BUDGET_S = 120.0
+E2E_BUDGET_S = 60.0
 
 
 async def outbox_to_consumer(db: OutboxDb, nats_url: str, prefix: str, count: int) -> ps.Run:
@@ -523,9 +524,12 @@ async def outbox_to_consumer(db: OutboxDb, nats_url: str, prefix: str, count: in
     )
     committed: dict[str, float] = {}
     handled: dict[str, float] = {}
+    all_handled = asyncio.Event()
 
     async def handle(_session: Any, envelope: Any) -> None:
         handled.setdefault(envelope.data["key"], time.perf_counter())
+        if len(handled) >= RELAY_WARMUP + count:
+            all_handled.set()
 
     runtime = EventRuntime(settings, db.sessions, {BENCH_THING.name: handle}, publishes=True)
     relay = runtime.relay
@@ -547,15 +551,18 @@ async def outbox_to_consumer(db: OutboxDb, nats_url: str, prefix: str, count: in
             # Pace to the rate: the next transaction when its events are due.
             due = began + (start + E2E_TX_EVENTS) / E2E_RATE
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        await wait_for(
-            lambda: all(key in handled for key in committed), budget_s=E2E_BUDGET_S,
-            what="every event consumed",
-        )  # fmt: skip
+        deadline = time.perf_counter() + E2E_BUDGET_S
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_handled.wait(), E2E_BUDGET_S)
         elapsed = time.perf_counter() - began
     finally:
         await runtime.stop()
-    latencies = [handled[key] - at for key, at in committed.items()]
-    return ps.Run(len(latencies), elapsed, latencies)
+    # An event not consumed within the budget counts as an error (and as the budget in the
+    # percentiles: it took at least that long).
+    latencies = [handled.get(key, deadline) - at for key, at in committed.items()]
+    run = ps.Run(len(latencies), elapsed, latencies)
+    run.errors = len(committed.keys() - handled.keys())
+    return run
 
 
 async def test_outbox_to_consumer_latency(
@@ -580,9 +587,10 @@ async def test_outbox_to_consumer_latency(
     )
     for name, run in runs.items():
         assert run.count == E2E_EVENTS
+        late = f", {run.errors:,} not consumed within {E2E_BUDGET_S:.0f} s" if run.errors else ""
         print(
             f"  {name:<24} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.percentile_ms(99))}  "
-            f"max {ps.ms(run.percentile_ms(100))}  ({run.rate:,.0f} ev/s end to end)",
+            f"max {ps.ms(run.percentile_ms(100))}  ({run.rate:,.0f} ev/s end to end{late})",
             flush=True,
         )
 
@@ -801,8 +809,17 @@ async def test_authenticated_read_vs_bare(
                 "gateway": (f"{gateway}/api/v1/me", headers),
                 "health": (f"{medley_stack.users_url}/health", None),
             }
-            runs = await ps.wrk_alternating(
-                sides, connections=WRK_CONNECTIONS, round_s=WRK_ROUND_S, rounds=WRK_ROUNDS
+            pid = {child.name: child.pid for child in medley_stack.children}
+            runs, cpu_ms = await ps.wrk_alternating(
+                sides,
+                connections=WRK_CONNECTIONS,
+                round_s=WRK_ROUND_S,
+                rounds=WRK_ROUNDS,
+                servers={
+                    "bare": [child.pid],
+                    "direct": [pid["users"]],
+                    "gateway": [pid["gateway"], pid["users"]],
+                },
             )
         finally:
             await child.astop()
@@ -838,8 +855,14 @@ async def test_authenticated_read_vs_bare(
         ps.ratio(health.rate, bare.rate),
     )
     for name, run in (("bare", bare), ("direct", direct), ("gateway", via), ("health", health)):
+        cpu = f"  server CPU {cpu_ms[name]:.2f} ms/request" if name in cpu_ms else ""
         print(
             f"  {name:<8} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.p99_ms)}  "
-            f"({run.requests:,} requests)",
+            f"({run.requests:,} requests){cpu}",
             flush=True,
         )
+    print(
+        "  (server CPU per request: the users process for direct, gateway + users for the "
+        "gateway; a ratio of CPU costs holds up better than requests/s on a loaded machine)",
+        flush=True,
+    )
