@@ -100,11 +100,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     """The service's pooled engine; its search_path is the service's own schema."""
     engine = create_async_engine(
         sqlalchemy_url(settings.database_url),
-        # At most db_pool_size + db_max_overflow connections, each kept once opened (opened
-        # only when needed): SQLAlchemy closes an overflow connection when it is returned,
-        # so under load every request past the pool size paid for a new connection.
-        pool_size=settings.db_pool_size + settings.db_max_overflow,
-        max_overflow=0,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         echo=settings.db_echo,
         connect_args={
             "server_settings": {

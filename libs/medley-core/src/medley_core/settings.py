@@ -68,8 +68,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/medley"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
-    # A service holds at most db_pool_size + db_max_overflow connections, opened as needed
-    # and kept open (medley_core.db.create_engine).
+    # db_pool_size connections are kept open; up to db_max_overflow more are opened under
+    # load and closed when returned (each such request pays for a new connection).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
