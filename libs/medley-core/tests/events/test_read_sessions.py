@@ -35,7 +35,7 @@ async def test_a_read_session_refuses_writes_and_events(db: EventDb) -> None:
     reads = create_read_session_factory(db.engine)
     async with reads() as session:
         with pytest.raises(ReadOnlyWrite):
-            await session.execute(insert(db.counters).values(key="b", n=1))
+            await session.exec(insert(db.counters).values(key="b", n=1))
         with pytest.raises(TypeError):
             collect(session, THING_HAPPENED, ThingHappenedV1(key="b"), subject="b")
     assert await db.count("b") == 0
