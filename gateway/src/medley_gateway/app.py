@@ -101,7 +101,12 @@ def create_app(
     from the environment. ``verifier``, ``transports`` and ``routes`` (the pass-through
     table) are for tests."""
     settings = settings or GatewaySettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
     keys = JwksKeySource(

@@ -2,9 +2,9 @@
 
 What every app gets: problem details for every error, the request-context middleware, the
 request-decoding guard (:mod:`medley_core.decoding`), JSON logs, Prometheus ``/metrics``,
-``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine and a
-transactional ``db_session`` dependency, and the events runtime (outbox relay, consumers,
-dead-letter admin endpoints).
+``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine, a
+transactional ``db_session`` dependency and a ``read_session`` one for read paths, and the
+events runtime (outbox relay, consumers, dead-letter admin endpoints).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import VERIFIER_STATE_KEY, provide_principal
-from medley_core.db import create_engine, create_session_factory
+from medley_core.db import create_engine, create_read_session_factory, create_session_factory
 from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
@@ -56,6 +56,11 @@ class ServiceRuntime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     events: EventRuntime
+    # Sessions without a transaction, for reads (``read_session``); made from the engine.
+    reads: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = create_read_session_factory(self.engine)
 
     async def database_ready(self) -> bool:
         try:
@@ -88,6 +93,21 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[A
     handler collected written to the outbox just before), rolled back if it raises, so a
     failed request never leaves anything half-written and publishes nothing."""
     async with runtime_of(request).sessions() as session, session.begin():
+        yield session
+
+
+def read_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    """A session for a read path (``async with read_session(request) as session``): no
+    transaction around its statements (no ``BEGIN`` and ``COMMIT`` round trips), and any
+    write through it is refused. For code that only reads; anything that writes or collects
+    events takes ``db_session``. A dependency that reads one row uses this directly rather
+    than depending on ``read_session``: one dependency resolves cheaper than two."""
+    return runtime_of(request).reads()
+
+
+async def provide_read_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """The ``read_session`` dependency: :func:`read_session` for the handler's duration."""
+    async with read_session(request) as session:
         yield session
 
 
@@ -209,7 +229,12 @@ def create_service_app(
     ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
     lifespan = service_lifespan(
         settings,
         verifier or verifier_from_settings(settings),
@@ -234,6 +259,7 @@ def create_service_app(
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
+            "read_session": Provide(provide_read_session),
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "principal": Provide(provide_principal),
             **(dependencies or {}),

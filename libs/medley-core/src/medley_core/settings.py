@@ -35,6 +35,7 @@ SHARED_FIELDS = frozenset(
         "data_dir",
         "log_level",
         "log_json",
+        "log_upstream_calls",
         "jwks_url",
         "jwt_issuer",
         "jwt_audience",
@@ -75,6 +76,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/medley"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # db_pool_size connections are kept open; up to db_max_overflow more are opened under
+    # load and closed when returned (each such request pays for a new connection).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
@@ -90,6 +93,9 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path(".medley")
     log_level: str = "INFO"
     log_json: bool = True
+    # httpx's INFO line for every upstream call (``HTTP Request: GET …``): off by default,
+    # as the access lines are; the metrics count the calls and the failures are logged anyway.
+    log_upstream_calls: bool = False
 
     # Token verification (every service) and service-to-service credentials.
     jwks_url: str | None = None

@@ -118,7 +118,12 @@ class ImportWorkers:
 
 async def serve_workers(settings: IngestionSettings) -> None:
     """Run this process's workers until SIGTERM or SIGINT."""
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
     engine = create_engine(settings)
     catalog = catalog_client(settings)
     workers = ImportWorkers(settings, create_session_factory(engine), catalog)
