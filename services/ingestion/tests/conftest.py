@@ -31,6 +31,7 @@ from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS
 from medley_catalog.app import create_app as create_catalog_app
 from medley_catalog.settings import EXTENSIONS as CATALOG_EXTENSIONS
 from medley_catalog.settings import CatalogSettings
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE
@@ -39,7 +40,6 @@ from medley_core.testing.problems import assert_problem
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.app import create_app
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers
 from medley_local.pytest_plugin import Infra, ServiceDb, service_db

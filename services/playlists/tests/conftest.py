@@ -33,7 +33,8 @@ from medley_playlists.settings import PlaylistsSettings
 # Every table the tests may fill; emptied before each test that asks for a fresh service.
 TABLES = (
     "items, collaborators, external_mappings, playlists, smart_playlists, collection_entries, "
-    "tracks, albums, artists, members, plays, listen_batches, likes, outbox, inbox"
+    "tracks, albums, artists, members, plays, listen_batches, likes, catalog_backfills, outbox, "
+    "inbox"
 )
 
 

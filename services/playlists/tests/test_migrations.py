@@ -34,6 +34,7 @@ PLAYLISTS_TABLES = {
     "plays",
     "listen_batches",
     "likes",
+    "catalog_backfills",
     "outbox",
     "inbox",
     "dead_letters",

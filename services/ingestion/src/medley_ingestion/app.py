@@ -6,10 +6,10 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from medley_core.app import create_service_app
+from medley_core.catalog_client import CatalogClient
 from medley_core.verification import TokenVerifier
 from medley_ingestion import events
 from medley_ingestion.api import ROUTE_HANDLERS
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.runtime import Ingestion
 from medley_ingestion.settings import IngestionSettings
 

@@ -390,5 +390,19 @@ class Like(PlaylistsModel, table=True):
     liked_at: datetime | None = _when(now=False)
 
 
+class CatalogBackfill(PlaylistsModel, table=True):
+    """A backfill of the catalog projection from the catalog's export: why it ran, and
+    whether it finished (a finished one is not needed again after the stream lost its
+    start)."""
+
+    __tablename__ = "catalog_backfills"
+
+    id: uuid.UUID = _id()
+    reason: str = _str()
+    tracks: int = _count()
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when(nullable=True, now=False)
+
+
 # outbox, inbox, dead_letters: the events machinery of medley_core, in this schema.
 EVENT_TABLES = event_tables(PlaylistsModel.metadata)
