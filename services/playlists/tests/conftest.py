@@ -6,13 +6,18 @@ the Alembic history), and sessions as the service opens them. HTTP tests run the
 in-process (``AsyncTestClient(create_app(...))``) with a token verifier over a key made
 here, so they can act as any user: ``people.alice`` and ``people.bob`` are two users with
 their own tokens, registered in the projection of users under their names.
+
+Imports that resolve through the catalog, and backfills from its export, run against a
+**real catalog**: the catalog app served over HTTP (``catalog_url``), in a database of its
+own, publishing under an event namespace of its own, so the projection of the playlists app
+under test hears nothing of it unless a test says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +26,18 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_catalog.app import create_app as create_catalog_app
+from medley_catalog.settings import CatalogSettings
 from medley_contracts import catalog
+from medley_core.catalog_client import CatalogClient
 from medley_core.ids import new_id
 from medley_core.provisioning import ServiceDatabase
+from medley_core.registry import CATALOG_EXPORT, CATALOG_RESOLVE
+from medley_core.service_tokens import StaticAuthorization
+from medley_core.testing.servers import served_in_thread
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
+from medley_local.services import service
 from medley_playlists import collaboration, projection
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
@@ -202,3 +214,46 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     body = dict(response.json())
     assert body["status"] == status
     return body
+
+
+# --- a real catalog, over HTTP ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def catalog_prefix(playlists_infra: Any) -> str:
+    """The event namespace the catalog under test publishes in."""
+    return f"{playlists_infra.event_prefix}_catalog"
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(playlists_infra: Any) -> AsyncIterator[ServiceDb]:
+    # A role of its own: the catalog's own tests may provision theirs in the same session.
+    suffix = f"_for_playlists_test{getattr(playlists_infra, 'role_suffix', '')}"
+    spec = service("catalog")
+    database = spec.database(password=spec.role_name(suffix), role_suffix=suffix)
+    async with service_db(playlists_infra.admin_url, database) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def catalog_url(
+    playlists_infra: Any, catalog_db: ServiceDb, catalog_prefix: str, mint: TokenMint
+) -> Iterator[str]:
+    settings = CatalogSettings(
+        database_url=catalog_db.service_url,
+        nats_url=playlists_infra.nats_url,
+        event_prefix=catalog_prefix,
+        log_json=False,
+        db_pool_size=4,
+        relay_poll_interval_s=0.2,
+    )
+    app = create_catalog_app(settings, verifier=mint.verifier())
+    with served_in_thread(app, name="catalog") as url:
+        yield url
+
+
+def catalog_client(url: str, mint: TokenMint, *scopes: str) -> CatalogClient:
+    """A client of the catalog holding a playlists service token with ``scopes`` (both
+    internal ones when none are named)."""
+    token = mint.service_token("playlists", scopes=scopes or (CATALOG_RESOLVE, CATALOG_EXPORT))
+    return CatalogClient(url, StaticAuthorization(token))

@@ -3,7 +3,9 @@ service that needs them (ingestion resolves connector tracks, playlists resolves
 entries and backfills its projection).
 
 * ``POST /internal/resolve`` (``catalog:resolve``): candidates go in batches of at most
-  ``batch_size`` (1,000), never one call per entry. The catalog refuses a whole batch when
+  ``batch_size`` (1,000), never one call per entry. With ``create`` (ingestion) the catalog
+  creates what it does not know; without (a playlist import) that comes back
+  :class:`Refused` ("not in the catalog"). The catalog refuses a whole batch when
   one candidate is unusable (422 naming ``candidates.<i>``): that candidate is set aside as
   refused, with the catalog's reason, and the rest is sent again. What the catalog cannot
   take is never dropped silently: it comes back :class:`Refused`.
@@ -30,6 +32,7 @@ log = logging.getLogger("medley.catalog_client")
 
 RESOLVE_PATH = "/internal/resolve"
 EXPORT_PATH = "/internal/tracks"
+NOT_IN_CATALOG = "not in the catalog"
 MAX_TEXT = 1000
 MAX_DURATION_MS = 2_147_483_647
 _CANDIDATE_FIELD = re.compile(r"candidates\.(\d+)")
@@ -154,7 +157,7 @@ class CatalogClient:
         await self.upstream.aclose()
 
     async def resolve(
-        self, candidates: Sequence[Mapping[str, Any] | str], source: str
+        self, candidates: Sequence[Mapping[str, Any] | str], source: str, *, create: bool = True
     ) -> list[Resolution]:
         """One resolution per candidate, in order. A candidate given as a string is one
         already known to be refused (:func:`candidate`'s reason): it is not sent."""
@@ -167,19 +170,20 @@ class CatalogClient:
                 pending.append((index, body))
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
-            for index, outcome in await self._resolve_batch(batch, source):
+            for index, outcome in await self._resolve_batch(batch, source, create):
                 results[index] = outcome
-        return [r if r is not None else Refused("not resolved") for r in results]
+        return [r if r is not None else Refused(NOT_IN_CATALOG) for r in results]
 
     async def _resolve_batch(
-        self, batch: list[tuple[int, Mapping[str, Any]]], source: str
+        self, batch: list[tuple[int, Mapping[str, Any]]], source: str, create: bool
     ) -> list[tuple[int, Resolution]]:
         outcomes: list[tuple[int, Resolution]] = []
         retried_auth = False
+        body: dict[str, Any] = {"source": source} if create else {"source": source, "create": False}
         while batch:
             response = await self.upstream.post(
                 RESOLVE_PATH,
-                json={"candidates": [dict(body) for _, body in batch], "source": source},
+                json={"candidates": [dict(c) for _, c in batch], **body},
                 authorization=await self.authorization.authorization(),
                 timeout=self.timeout_s,
             )

@@ -290,8 +290,17 @@ class Resolved(Answer):
 
 
 class Resolutions(Answer):
-    results: Annotated[list[Resolved], msgspec.Meta(description="one per candidate, in order")]
-    methods: Annotated[dict[str, int], msgspec.Meta(description="how many each method resolved")]
+    results: Annotated[
+        list[Resolved],
+        msgspec.Meta(
+            description="one per candidate, in order (with `create: false`, only those the "
+            "catalog knows)"
+        ),
+    ]
+    methods: Annotated[
+        dict[str, int],
+        msgspec.Meta(description="how many each method resolved (and `unmatched`)"),
+    ]
 
 
 # --- the export a projection backfills from --------------------------------------------------

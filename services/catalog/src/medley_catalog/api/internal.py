@@ -43,17 +43,19 @@ async def resolve(
         variant_tolerance_ms=catalog_settings.variant_duration_tolerance_ms,
     )
     try:
-        results = await resolution.resolve(
-            db_session,
-            [c.candidate() for c in data.candidates],
-            source=data.source,
-            config=config,
-        )
+        candidates = [c.candidate() for c in data.candidates]
+        results: list[resolution.Resolution | None]
+        if data.create:
+            results = list(
+                await resolution.resolve(db_session, candidates, source=data.source, config=config)
+            )
+        else:
+            results = await resolution.resolve_known(db_session, candidates, config=config)
     except resolution.CandidateError as exc:
         raise Unprocessable(exc.message, field=f"candidates.{exc.index}", index=exc.index) from None
     return Resolutions(
-        results=[msgspec.convert(r, Resolved, from_attributes=True) for r in results],
-        methods=dict(Counter(r.method for r in results)),
+        results=[msgspec.convert(r, Resolved, from_attributes=True) for r in results if r],
+        methods=dict(Counter(r.method if r else "unmatched" for r in results)),
     )
 
 

@@ -6,10 +6,11 @@ In order, an entry leaves at the first step that answers:
    projection knows (a merged one: its survivor);
 2. ``local``: the projection holds a live track with the same title and artist (case and
    Unicode form folded; the closest duration when several do) — one query for all entries;
-3. the catalog's batch resolution, for what is left (one call per 1,000 entries): its
-   method (``external_id``, ``exact``, ``fuzzy``, ``created``) and confidence;
-4. otherwise unmatched, with the reason (no title and artist to look for, the catalog's
-   refusal, no resolver configured).
+3. the catalog's batch resolution, for what is left (one call per 1,000 entries), matching
+   only (a file's guesses never create catalog tracks): its method (``external_id``,
+   ``exact``, ``fuzzy``) and confidence;
+4. otherwise unmatched, with the reason (no title and artist to look for, not in the
+   catalog, the catalog's refusal, no resolver configured).
 
 A catalog that cannot be reached fails the import with a 503 naming it (nothing is created,
 so trying again later resolves everything), never a playlist silently missing entries.
@@ -45,7 +46,7 @@ class Resolver(Protocol):
     one answer per candidate, in order."""
 
     async def resolve(
-        self, candidates: Sequence[Mapping[str, Any] | str], source: str
+        self, candidates: Sequence[Mapping[str, Any] | str], source: str, *, create: bool = True
     ) -> list[Resolution]: ...
 
 
@@ -148,7 +149,10 @@ async def _through_catalog(
     if resolver is None:
         return {e.index: Match(e, reason="not in the catalog the service knows") for e in entries}
     try:
-        answers = await resolver.resolve([entry_candidate(e) for e in entries], source)
+        # Match only: a file's guesses do not create catalog tracks.
+        answers = await resolver.resolve(
+            [entry_candidate(e) for e in entries], source, create=False
+        )
     except (ServiceUnavailable, UpstreamTimeout) as exc:
         raise CatalogUnreachable(
             f"{len(entries)} entries are not in the catalog the service knows and the "
