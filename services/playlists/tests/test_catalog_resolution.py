@@ -92,7 +92,8 @@ async def test_entries_the_projection_never_heard_of_resolve_through_the_catalog
     karma, army, local, nothing = result["report"]
     assert (karma["status"], karma["track_id"]) == ("matched", str(known["karma police"]))
     assert karma["method"] in ("external_id", "exact", "fuzzy")
-    assert isinstance(karma["confidence"], int) and karma["confidence"] >= 80
+    assert isinstance(karma["confidence"], int)
+    assert karma["confidence"] >= 80
     assert (army["status"], army["track_id"]) == ("matched", str(known["army of me"]))
     assert army["method"] in ("exact", "fuzzy")
     assert (local["status"], local["method"], local["track_id"]) == ("matched", "local", str(roads))
@@ -153,7 +154,8 @@ async def test_a_catalog_that_cannot_be_reached_is_a_503_that_creates_nothing(
         response = await upload(client, people.alice, content, "Down.m3u8")
         problem = assert_problem(response, 503)
         assert problem["type"].endswith("/catalog-unavailable")
-        assert "catalog" in problem["detail"] and "nothing was imported" in problem["detail"]
+        assert "catalog" in problem["detail"]
+        assert "nothing was imported" in problem["detail"]
         mine = await client.get("/playlists", headers=people.alice.headers)
         assert mine.status_code == 200
         assert mine.json()["items"] == []
