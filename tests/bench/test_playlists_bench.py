@@ -11,7 +11,8 @@ Figures (target → baseline):
   longest key) and integer positions renumbered on every insert (inserts/s);
 * moving a range of 100 items in a 10,000-item playlist: p95 ≤ 10 ms → renumbering integer
   positions in a table of the same shape;
-* reading a 10,000-item playlist with its tracks' details: p95 ≤ 50 ms → one query per track;
+* reading a 10,000-item playlist with its tracks' details, encoded as the API answers it:
+  p95 ≤ 50 ms → one query per track;
 * a smart playlist over the 1,000,000-track projection for the user with 100,000 plays:
   p95 ≤ 50 ms → the same rule evaluated by fetching the candidates and filtering in Python;
 * importing a 5,000-entry M3U8: entries/s → matching one query per entry.
@@ -24,6 +25,7 @@ bound, the rule's answer being the baseline's) is asserted.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 import sys
@@ -386,8 +388,11 @@ async def test_moves_and_reads_of_a_full_playlist(bench: Bench) -> None:
         whole = await in_transaction(
             bench, lambda s: items.page(s, playlist, bench.user, limit=PLAYLIST_SIZE)
         )
-        assert len(whole.body["items"]) == PLAYLIST_SIZE
-        assert whole.body["items"][-1]["track"]["title"]
+        # The answer's JSON, encoded already (what the API sends as is).
+        shown = json.loads(whole.body)
+        assert len(shown["items"]) == PLAYLIST_SIZE
+        assert [i["position"] for i in shown["items"]] == list(range(PLAYLIST_SIZE))
+        assert shown["items"][-1]["track"]["title"]
 
         async def one_query_per_track(_: int) -> None:
             rows = await conn.fetch(
