@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_catalog.app import create_app as create_catalog_app
 from medley_catalog.settings import CatalogSettings
 from medley_contracts import catalog
-from medley_core.catalog_client import CatalogClient
+from medley_core.catalog_client import CatalogClient, Resolved
 from medley_core.ids import new_id
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_EXPORT, CATALOG_RESOLVE
@@ -257,3 +257,18 @@ def catalog_client(url: str, mint: TokenMint, *scopes: str) -> CatalogClient:
     internal ones when none are named)."""
     token = mint.service_token("playlists", scopes=scopes or (CATALOG_RESOLVE, CATALOG_EXPORT))
     return CatalogClient(url, StaticAuthorization(token))
+
+
+async def in_the_catalog(
+    url: str, mint: TokenMint, *tracks: dict[str, Any] | str
+) -> list[uuid.UUID]:
+    """Tracks the catalog knows from now on (created by resolving them, as ingestion does):
+    their ids."""
+    client = catalog_client(url, mint, CATALOG_RESOLVE)
+    try:
+        results = await client.resolve(tracks, "test")
+    finally:
+        await client.aclose()
+    ids = [r.track_id for r in results if isinstance(r, Resolved)]
+    assert len(ids) == len(tracks)
+    return ids

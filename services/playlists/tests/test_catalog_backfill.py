@@ -16,32 +16,25 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from medley_contracts.envelope import stream_name
-from medley_core.catalog_client import Resolved, candidate
+from medley_core.catalog_client import candidate
 from medley_core.registry import CATALOG_EXPORT, CATALOG_RESOLVE
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
 
-from .conftest import People, PlaylistsDb, assert_problem, catalog_client
+from .conftest import People, PlaylistsDb, assert_problem, catalog_client, in_the_catalog
 
 
 @pytest.fixture(scope="module")
 async def catalog_tracks(catalog_url: str, mint: TokenMint) -> dict[str, uuid.UUID]:
     """Three tracks in the catalog, the last one deleted there."""
-    client = catalog_client(catalog_url, mint, CATALOG_RESOLVE)
-    try:
-        results = await client.resolve(
-            [
-                candidate("Teardrop", "Massive Attack", album="Mezzanine", duration_ms=329_000),
-                candidate("Angel", "Massive Attack", album="Mezzanine", duration_ms=379_000),
-                candidate("Unfinished", "Sympathy Band", duration_ms=200_000),
-            ],
-            "test",
-        )
-    finally:
-        await client.aclose()
-    ids = [r.track_id for r in results if isinstance(r, Resolved)]
-    assert len(ids) == 3
+    ids = await in_the_catalog(
+        catalog_url,
+        mint,
+        candidate("Teardrop", "Massive Attack", album="Mezzanine", duration_ms=329_000),
+        candidate("Angel", "Massive Attack", album="Mezzanine", duration_ms=379_000),
+        candidate("Unfinished", "Sympathy Band", duration_ms=200_000),
+    )
     async with httpx.AsyncClient(base_url=catalog_url) as http:
         deleted = await http.delete(f"/tracks/{ids[2]}", headers=bearer(mint.admin_token()))
         assert deleted.status_code == 204, deleted.text

@@ -22,7 +22,15 @@ from medley_core.testing.tokens import TokenMint, bearer
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
 
-from .conftest import People, PlaylistsDb, Sessions, add_tracks, assert_problem, catalog_client
+from .conftest import (
+    People,
+    PlaylistsDb,
+    Sessions,
+    add_tracks,
+    assert_problem,
+    catalog_client,
+    in_the_catalog,
+)
 from .conftest import track_event as local_track
 from .test_import_export import upload
 
@@ -30,19 +38,12 @@ from .test_import_export import upload
 @pytest.fixture(scope="module")
 async def known(catalog_url: str, mint: TokenMint) -> dict[str, uuid.UUID]:
     """Tracks the catalog knows (created by resolving them, as ingestion would)."""
-    client = catalog_client(catalog_url, mint, CATALOG_RESOLVE)
-    try:
-        results = await client.resolve(
-            [
-                candidate("Karma Police", "Radiohead", album="OK Computer", duration_ms=264_000),
-                candidate("Army of Me", "Björk", album="Post", duration_ms=234_000),
-            ],
-            "test",
-        )
-    finally:
-        await client.aclose()
-    assert all(isinstance(r, Resolved) for r in results)
-    ids = [r.track_id for r in results if isinstance(r, Resolved)]
+    ids = await in_the_catalog(
+        catalog_url,
+        mint,
+        candidate("Karma Police", "Radiohead", album="OK Computer", duration_ms=264_000),
+        candidate("Army of Me", "Björk", album="Post", duration_ms=234_000),
+    )
     return {"karma police": ids[0], "army of me": ids[1]}
 
 
