@@ -47,6 +47,5 @@ def create_app(
         title="Medley playlists",
         verifier=verifier,
     )
-    app.state.catalog = link
     app.state.catalog_resolver = link.client
     return app

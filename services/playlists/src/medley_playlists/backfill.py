@@ -35,6 +35,7 @@ from medley_contracts.envelope import stream_name
 from medley_core.app import ServiceRuntime
 from medley_core.catalog_client import CatalogClient
 from medley_core.db import driver_connection, transaction
+from medley_core.ids import utcnow
 from medley_playlists import projection
 from medley_playlists.settings import PlaylistsSettings
 from medley_playlists.text import fold
@@ -197,7 +198,7 @@ async def backfill(
                 "UPDATE catalog_backfills SET tracks = $2, completed_at = $3 WHERE id = $1",
                 run_id,
                 read,
-                None if page.next_cursor else datetime.now().astimezone(),
+                None if page.next_cursor else utcnow(),
             )
         if page.next_cursor is None:
             log.info("catalog projection backfilled: %d tracks", read)

@@ -49,10 +49,6 @@ class CatalogLink:
     client: CatalogClient | None
     _tasks: list[asyncio.Task[int]] = field(default_factory=list, repr=False)
 
-    @property
-    def backfill_task(self) -> asyncio.Task[int] | None:
-        return self._tasks[0] if self._tasks else None
-
     async def start(self, runtime: ServiceRuntime) -> None:
         if self.client is not None and self.settings.backfill_from_export:
             self._tasks.append(
