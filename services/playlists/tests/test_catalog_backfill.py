@@ -82,12 +82,12 @@ async def finished_backfills(db: PlaylistsDb, timeout_s: float = 60) -> list[dic
 
 
 @pytest.fixture
-def started(playlists_settings: PlaylistsSettings, catalog_url: str, mint: TokenMint) -> Any:
+def started(service_settings: PlaylistsSettings, catalog_url: str, mint: TokenMint) -> Any:
     """Start the playlists app reading the catalog stream of ``prefix``, with a client of
     the catalog holding both of its scopes."""
 
     def start(prefix: str) -> AsyncTestClient[Any]:
-        settings = playlists_settings.model_copy(update={"event_prefix": prefix})
+        settings = service_settings.model_copy(update={"event_prefix": prefix})
         app = create_app(
             settings, verifier=mint.verifier(), catalog=catalog_client(catalog_url, mint)
         )
@@ -100,13 +100,13 @@ async def test_a_stream_that_lost_its_start_is_backfilled_from_the_export(
     started: Any,
     catalog_tracks: dict[str, uuid.UUID],
     catalog_prefix: str,
-    playlists_infra: Any,
+    service_infra: Any,
     catalog_url: str,
     mint: TokenMint,
     people: People,
     fresh: PlaylistsDb,
 ) -> None:
-    await purge_stream(playlists_infra.nats_url, catalog_prefix)
+    await purge_stream(service_infra.nats_url, catalog_prefix)
     everything = await exported(catalog_url, mint, 1000)
     async with started(catalog_prefix) as client:
         [run] = await finished_backfills(fresh)

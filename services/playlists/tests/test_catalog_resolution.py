@@ -47,21 +47,21 @@ async def known(catalog_url: str, mint: TokenMint) -> dict[str, uuid.UUID]:
     return {"karma police": ids[0], "army of me": ids[1]}
 
 
-def settings_for(playlists_settings: PlaylistsSettings, prefix: str) -> PlaylistsSettings:
+def settings_for(service_settings: PlaylistsSettings, prefix: str) -> PlaylistsSettings:
     # Its own event namespace (nothing of the catalog's reaches it); no backfill, so what the
     # projection knows is only what the test put there.
-    return playlists_settings.model_copy(
+    return service_settings.model_copy(
         update={"event_prefix": prefix, "backfill_from_export": False}
     )
 
 
 @pytest.fixture
 async def resolving(
-    playlists_settings: PlaylistsSettings, catalog_url: str, mint: TokenMint
+    service_settings: PlaylistsSettings, catalog_url: str, mint: TokenMint
 ) -> AsyncIterator[tuple[AsyncTestClient[Any], CatalogClient]]:
     """The playlists app with a catalog client (a service token with ``catalog:resolve``)."""
     resolver = catalog_client(catalog_url, mint, CATALOG_RESOLVE)
-    settings = settings_for(playlists_settings, f"{playlists_settings.event_prefix}_resolving")
+    settings = settings_for(service_settings, f"{service_settings.event_prefix}_resolving")
     app = create_app(settings, verifier=mint.verifier(), catalog=resolver)
     async with AsyncTestClient(app) as started:
         yield started, resolver
@@ -144,11 +144,11 @@ async def test_one_call_to_the_catalog_per_thousand_entries(
 
 
 async def test_a_catalog_that_cannot_be_reached_is_a_503_that_creates_nothing(
-    playlists_settings: PlaylistsSettings, mint: TokenMint, people: People, fresh: PlaylistsDb
+    service_settings: PlaylistsSettings, mint: TokenMint, people: People, fresh: PlaylistsDb
 ) -> None:
     token = mint.service_token("playlists", scopes=[CATALOG_RESOLVE])
     down = CatalogClient(f"http://127.0.0.1:{free_port()}", StaticAuthorization(token))
-    settings = settings_for(playlists_settings, f"{playlists_settings.event_prefix}_down")
+    settings = settings_for(service_settings, f"{service_settings.event_prefix}_down")
     app = create_app(settings, verifier=mint.verifier(), catalog=down)
     async with AsyncTestClient(app) as client:
         content = b"#EXTM3U\n#EXTINF:264,Radiohead - Karma Police\n/m/karma.mp3\n"

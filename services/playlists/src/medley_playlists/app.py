@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.di import Provide
 
-from medley_core.app import create_service_app
+from medley_core.app import create_service_app, provide_value
 from medley_core.catalog_client import CatalogClient
 from medley_core.verification import TokenVerifier
 from medley_playlists import events
@@ -27,17 +27,12 @@ def create_app(
     their catalog accepts); the app closes it when it stops.
     """
     settings = settings or PlaylistsSettings()
-    resolved = settings
     link = CatalogLink(settings, catalog or client_from_settings(settings))
-
-    def provide_settings() -> PlaylistsSettings:
-        return resolved
-
     app = create_service_app(
         settings,
         route_handlers=ROUTE_HANDLERS,
         dependencies={
-            "playlists_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+            "playlists_settings": provide_value(settings),
             "user": Provide(caller),
             "viewer": Provide(reader),
         },
