@@ -6,13 +6,18 @@ the Alembic history), and sessions as the service opens them. HTTP tests run the
 in-process (``AsyncTestClient(create_app(...))``) with a token verifier over a key made
 here, so they can act as any user: ``people.alice`` and ``people.bob`` are two users with
 their own tokens, registered in the projection of users under their names.
+
+Imports that resolve through the catalog, and backfills from its export, run against a
+**real catalog**: the catalog app served over HTTP (``catalog_url``), in a database of its
+own, publishing under an event namespace of its own, so the projection of the playlists app
+under test hears nothing of it unless a test says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +26,19 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_catalog.app import create_app as create_catalog_app
+from medley_catalog.settings import CatalogSettings
 from medley_contracts import catalog
+from medley_core.catalog_client import CatalogClient, Resolved
 from medley_core.ids import new_id
+from medley_core.registry import CATALOG_EXPORT, CATALOG_RESOLVE
+from medley_core.service_tokens import StaticAuthorization
 from medley_core.testing.problems import assert_problem
+from medley_core.testing.servers import served_in_thread
 from medley_core.testing.tokens import TokenMint, bearer
+from medley_local import pytest_plugin
 from medley_local.pytest_plugin import ServiceDb, service_fixtures
+from medley_local.services import service
 from medley_playlists import collaboration, projection
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
@@ -33,7 +46,8 @@ from medley_playlists.settings import PlaylistsSettings
 # Every table the tests may fill; emptied before each test that asks for a fresh service.
 TABLES = (
     "items, collaborators, external_mappings, playlists, smart_playlists, collection_entries, "
-    "tracks, albums, artists, members, plays, listen_batches, likes, outbox, inbox"
+    "tracks, albums, artists, members, plays, listen_batches, likes, catalog_backfills, outbox, "
+    "inbox"
 )
 
 
@@ -152,3 +166,60 @@ async def some_tracks(
     return await add_tracks(
         sessions, *(track_event(f"Song {i}", duration_ms=duration_ms) for i in range(count))
     )
+
+
+# --- a real catalog, over HTTP ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def catalog_prefix(service_infra: Any) -> str:
+    """The event namespace the catalog under test publishes in."""
+    return f"{service_infra.event_prefix}_catalog"
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(service_infra: Any) -> AsyncIterator[ServiceDb]:
+    # A role of its own: the catalog's own tests may provision theirs in the same session.
+    suffix = f"_for_playlists_test{getattr(service_infra, 'role_suffix', '')}"
+    spec = service("catalog")
+    database = spec.database(password=spec.role_name(suffix), role_suffix=suffix)
+    async with pytest_plugin.service_db(service_infra.admin_url, database) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def catalog_url(
+    service_infra: Any, catalog_db: ServiceDb, catalog_prefix: str, mint: TokenMint
+) -> Iterator[str]:
+    settings = pytest_plugin.settings_for_tests(
+        CatalogSettings,
+        service_infra,
+        catalog_db,
+        event_prefix=catalog_prefix,
+        relay_poll_interval_s=0.2,
+    )
+    app = create_catalog_app(settings, verifier=mint.verifier())
+    with served_in_thread(app, name="catalog") as url:
+        yield url
+
+
+def catalog_client(url: str, mint: TokenMint, *scopes: str) -> CatalogClient:
+    """A client of the catalog holding a playlists service token with ``scopes`` (both
+    internal ones when none are named)."""
+    token = mint.service_token("playlists", scopes=scopes or (CATALOG_RESOLVE, CATALOG_EXPORT))
+    return CatalogClient(url, StaticAuthorization(token))
+
+
+async def in_the_catalog(
+    url: str, mint: TokenMint, *tracks: dict[str, Any] | str
+) -> list[uuid.UUID]:
+    """Tracks the catalog knows from now on (created by resolving them, as ingestion does):
+    their ids."""
+    client = catalog_client(url, mint, CATALOG_RESOLVE)
+    try:
+        results = await client.resolve(tracks, "test")
+    finally:
+        await client.aclose()
+    ids = [r.track_id for r in results if isinstance(r, Resolved)]
+    assert len(ids) == len(tracks)
+    return ids

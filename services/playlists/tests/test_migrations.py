@@ -30,6 +30,7 @@ PLAYLISTS_TABLES = {
     "plays",
     "listen_batches",
     "likes",
+    "catalog_backfills",
     *EVENT_TABLE_NAMES,
 }
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Litestar
 
 from medley_core.app import create_service_app, provide_value
+from medley_core.catalog_client import CatalogClient
 from medley_core.verification import TokenVerifier
 from medley_ingestion import events
 from medley_ingestion.api import ROUTE_HANDLERS
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.runtime import Ingestion
 from medley_ingestion.settings import IngestionSettings
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -122,6 +123,24 @@ class Playlist(PlaylistsModel, table=True):
     deleted_at: datetime | None = _when(nullable=True, now=False)
 
 
+# An item as its page answers it, but for its position (which only the order gives): kept
+# by PostgreSQL itself on every write of the row (a stored generated column), so a whole
+# playlist reads as one index range of ready text, with no JSON built per read. The
+# functions are the schema's own (migration 0003): to_json made IMMUTABLE for text and a
+# UTC timestamp, written as msgspec writes one ("…Z").
+ITEM_JSON = (
+    """'"id":"' || id::text || '","track_id":"' || track_id::text"""
+    """ || '","available":' || available::text"""
+    """ || ',"added_by":' || coalesce('"' || added_by::text || '"', 'null')"""
+    """ || ',"added_at":' || coalesce(playlists.json_utc(added_at), 'null')"""
+    """ || ',"track":{"title":' || playlists.json_text(title)"""
+    """ || ',"artist_names":' || playlists.json_text(artist_names)"""
+    """ || ',"album_id":' || coalesce('"' || album_id::text || '"', 'null')"""
+    """ || ',"album_title":' || coalesce(playlists.json_text(album_title), 'null')"""
+    """ || ',"duration_ms":' || coalesce(duration_ms::text, 'null') || '}}'"""
+)
+
+
 class Item(PlaylistsModel, table=True):
     __tablename__ = "items"
     __table_args__ = (
@@ -158,6 +177,9 @@ class Item(PlaylistsModel, table=True):
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     available: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
+    shown_json: str | None = Field(
+        default=None, sa_column=Column(Text, Computed(ITEM_JSON, persisted=True), nullable=True)
     )
 
 
@@ -359,6 +381,20 @@ class Like(PlaylistsModel, table=True):
     user_id: uuid.UUID = _uuid()
     track_id: uuid.UUID = _uuid()
     liked_at: datetime | None = _when(now=False)
+
+
+class CatalogBackfill(PlaylistsModel, table=True):
+    """A backfill of the catalog projection from the catalog's export: why it ran, and
+    whether it finished (a finished one is not needed again after the stream lost its
+    start)."""
+
+    __tablename__ = "catalog_backfills"
+
+    id: uuid.UUID = _id()
+    reason: str = _str()
+    tracks: int = _count()
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when(nullable=True, now=False)
 
 
 # outbox, inbox, dead_letters: the events machinery of medley_core, in this schema.

@@ -273,7 +273,10 @@ class CandidateIn(_Body):
 
 class ResolveIn(_Body):
     """Up to ``resolve_max_candidates`` candidates (1,000 by default); ``source`` is recorded
-    on what gets created (``spotify``, ``lastfm``…)."""
+    on what gets created (``spotify``, ``lastfm``…). ``create: false`` only matches: what the
+    catalog does not know is left out of the results (a playlist import reports it
+    unmatched rather than filling the catalog with a file's guesses)."""
 
     candidates: list[CandidateIn]
     source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
+    create: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, TypeVar
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
@@ -48,6 +48,9 @@ def versioned(result: Versioned, answer: type[T]) -> Response[T]:
     headers = {"ETag": entity_tag(result.snapshot_id)}
     if result.body is None:
         return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
+    if isinstance(result.body, bytes):
+        # Encoded already (a page of 10,000 items): sent as is, documented as ``answer``.
+        return Response(result.body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type]
     return Response(shaped(result.body, answer), headers=headers)
 
 
