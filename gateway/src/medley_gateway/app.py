@@ -32,7 +32,7 @@ from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
-from medley_core.tracing import RequestContextMiddleware
+from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import (
     JwksKeySource,
     TokenVerifier,
@@ -98,6 +98,8 @@ def create_app(
     table) are for tests."""
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    # Before the upstream clients: they add their client spans only when tracing is on.
+    configure_tracing_from(settings)
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
     keys = JwksKeySource(

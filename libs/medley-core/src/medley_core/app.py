@@ -34,10 +34,11 @@ from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
+from medley_core.metrics import sample_event_metrics, watch_events
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
-from medley_core.tracing import RequestContextMiddleware
+from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import TokenVerifier, follow_revocations, verifier_from_settings
 
 READINESS_TIMEOUT_S = 2.0
@@ -114,10 +115,16 @@ async def readiness(request: Request[Any, Any, Any]) -> Readiness:
     return Readiness(status="ready", checks=checks)
 
 
+async def _sample_lags(request: Request[Any, Any, Any]) -> None:
+    """Before a scrape: read the outbox, consumer and dead-letter lags (bounded)."""
+    await sample_event_metrics(runtime_of(request).events)
+
+
 class MetricsController(PrometheusController):
     """Prometheus ``/metrics``: for the scraper, not part of the API document."""
 
     include_in_schema = False
+    before_request = _sample_lags  # type: ignore[assignment]  # Litestar unbinds it
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -145,6 +152,7 @@ def create_service_app(
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_tracing_from(settings)
     token_verifier = verifier or verifier_from_settings(settings)
     revocations = follow_revocations(token_verifier, settings)
 
@@ -154,6 +162,7 @@ def create_service_app(
         sessions = create_session_factory(engine)
         events = EventRuntime(settings, sessions, event_handlers or {})
         runtime = ServiceRuntime(settings, engine, sessions, events)
+        watch_events(events)
         app.state.runtime = runtime
         app.state[VERIFIER_STATE_KEY] = token_verifier
         feed = RevocationFeed.for_settings(events.nc, revocations, settings)
