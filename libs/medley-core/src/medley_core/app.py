@@ -34,7 +34,7 @@ from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
-from medley_core.metrics import sample_event_metrics, watch_events
+from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
@@ -173,6 +173,7 @@ def create_service_app(
                 await hook(runtime)
             yield
         finally:
+            unwatch_events(events)
             for hook in on_shutdown:
                 await hook(runtime)
             await feed.stop()

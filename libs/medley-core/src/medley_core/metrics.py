@@ -98,20 +98,28 @@ _runtimes: weakref.WeakKeyDictionary[EventRuntime, EventLag] = weakref.WeakKeyDi
 
 
 def watch_events(runtime: EventRuntime) -> None:
-    """Report ``runtime``'s relay and consumer counters, and its lags once sampled."""
+    """Report ``runtime``'s relay and consumer counters, and its lags once sampled, until
+    :func:`unwatch_events` (the app's shutdown)."""
     _runtimes.setdefault(runtime, EventLag())
+
+
+def unwatch_events(runtime: EventRuntime) -> None:
+    _runtimes.pop(runtime, None)
 
 
 async def sample_event_metrics(runtime: EventRuntime) -> None:
     """Read the lags of ``runtime``'s service now (a scrape is asking), within
     :data:`SAMPLE_TIMEOUT_S`; what cannot be read in time is reported as unknown (NaN)."""
+    if runtime not in _runtimes:
+        return  # stopped (or never started): nothing to report
     lag = EventLag()
     try:
         async with asyncio.timeout(SAMPLE_TIMEOUT_S):
             await asyncio.gather(_sample_database(runtime, lag), _sample_consumers(runtime, lag))
     except Exception as exc:  # a scrape never fails for it: the values say "unknown"
         log.warning("could not read the event lags of %s: %s", runtime.context, exc)
-    _runtimes[runtime] = lag
+    if runtime in _runtimes:
+        _runtimes[runtime] = lag
 
 
 async def _sample_database(runtime: EventRuntime, lag: EventLag) -> None:
@@ -246,6 +254,7 @@ __all__ = [
     "count_listens_imported",
     "count_upstream_error",
     "sample_event_metrics",
+    "unwatch_events",
     "watch_breaker",
     "watch_events",
 ]
