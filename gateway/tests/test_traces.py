@@ -11,28 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
-import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
-import asyncpg
 import httpx
-import pytest
-from litestar import post
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_contracts.envelope import EventEnvelope, EventType
-from medley_core.app import create_service_app
-from medley_core.db import asyncpg_dsn, schema_metadata, sqlalchemy_url
-from medley_core.events.tables import event_tables
-from medley_core.events.unit_of_work import collect
-from medley_core.settings import ServiceSettings
 from medley_core.testing.tokens import TokenMint
 from medley_core.testing.traces import recording_spans, span_named
 from medley_gateway.app import create_app
@@ -40,70 +26,7 @@ from medley_gateway.routing import PUBLIC, Group
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS
 
-CONTEXT = "trtest"
-
-
-class ThingMadeV1(BaseModel):
-    key: str
-
-
-THING_MADE = EventType(f"{CONTEXT}.thing.made", 1, ThingMadeV1)
 THINGS = Group("/api/v1/things", "catalog", "/things", PUBLIC)
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[tuple[str, str]]:
-    """A schema of its own with the event tables; (database url, schema)."""
-    url = os.environ.get("MEDLEY_DATABASE_URL")
-    if not url or not os.environ.get("MEDLEY_NATS_URL"):
-        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL")
-    name = f"trtest_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(asyncpg_dsn(url))
-    await admin.execute(f'CREATE SCHEMA "{name}"')
-    metadata = schema_metadata(name)
-    event_tables(metadata)
-    engine = create_async_engine(sqlalchemy_url(url))
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-        yield url, name
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-        await admin.close()
-
-
-def thing_service(database_url: str, schema: str, keys: TokenMint, handled: asyncio.Event) -> Any:
-    """A service made by the app factory: ``POST /things`` collects an event, which the
-    service's own consumer handles."""
-
-    class TraceTestSettings(ServiceSettings):
-        schema_name: ClassVar[str] = schema
-        service_name: ClassVar[str] = CONTEXT
-
-    settings = TraceTestSettings(
-        database_url=database_url,
-        nats_url=os.environ["MEDLEY_NATS_URL"],
-        event_prefix=f"tr{uuid.uuid4().hex[:10]}",
-        relay_poll_interval_s=0.2,
-        log_json=False,
-        log_level="WARNING",
-    )
-
-    @post("/things", status_code=201)
-    async def make_thing(db_session: AsyncSession, data: dict[str, str]) -> dict[str, str]:
-        collect(db_session, THING_MADE, ThingMadeV1(key=data["key"]), subject=data["key"])
-        return {"key": data["key"]}
-
-    async def on_thing_made(_session: AsyncSession, _envelope: EventEnvelope) -> None:
-        handled.set()
-
-    return create_service_app(
-        settings,
-        route_handlers=[make_thing],
-        event_handlers={THING_MADE.name: on_thing_made},
-        verifier=keys.verifier(),
-    )
 
 
 async def until(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
@@ -119,13 +42,10 @@ def parent_of(span: ReadableSpan) -> int | None:
 
 
 async def test_one_trace_joins_gateway_service_outbox_relay_and_consumer(
-    schema: tuple[str, str], keys: TokenMint, serve: Any
+    thing_service: Any, keys: TokenMint, serve: Any
 ) -> None:
-    database_url, schema_name = schema
-    handled = asyncio.Event()
     with recording_spans() as exporter:
-        service = thing_service(database_url, schema_name, keys, handled)
-        async with serve(service, lifespan="on") as service_url:
+        async with serve(thing_service.app(), lifespan="on") as service_url:
             settings = GatewaySettings(
                 users_url=service_url,
                 upstream_urls={spec.name: service_url for spec in UPSTREAMS},
@@ -144,8 +64,8 @@ async def test_one_trace_joins_gateway_service_outbox_relay_and_consumer(
                 response = await client.post("/api/v1/things", json={"key": "k1"})
                 assert response.status_code == 201, response.text
                 assert response.json() == {"key": "k1"}
-                await asyncio.wait_for(handled.wait(), 20)
-                consumer_name = f"process {THING_MADE.name}"
+                await asyncio.wait_for(thing_service.handled.wait(), 20)
+                consumer_name = f"process {thing_service.event_type}"
                 await until(
                     lambda: any(s.name == consumer_name for s in exporter.get_finished_spans()),
                 )
@@ -155,8 +75,8 @@ async def test_one_trace_joins_gateway_service_outbox_relay_and_consumer(
     gateway_client = span_named(spans, "POST catalog")
     service_server = span_named(spans, "POST /things")
     outbox_write = span_named(spans, "outbox write")
-    publish = span_named(spans, f"publish {THING_MADE.name}")
-    consume = span_named(spans, f"process {THING_MADE.name}")
+    publish = span_named(spans, f"publish {thing_service.event_type}")
+    consume = span_named(spans, f"process {thing_service.event_type}")
     chain = [gateway_server, gateway_client, service_server, outbox_write, publish, consume]
 
     # One trace, each step the child of the one before it.

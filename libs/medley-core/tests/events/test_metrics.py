@@ -26,6 +26,7 @@ from .conftest import (
     eventually,
 )
 
+SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -35,7 +36,10 @@ def scrape(body: str) -> tuple[set[str], Samples]:
     names: set[str] = set()
     samples: Samples = {}
     for family in text_string_to_metric_families(body):
+        # A family declared with no sample yet (a counter nothing counted) is still exposed,
+        # under the names its samples will have.
         names.add(family.name)
+        names.update(family.name + suffix for suffix in SAMPLE_SUFFIXES.get(family.type, ()))
         for sample in family.samples:
             names.add(sample.name)
             samples[(sample.name, frozenset(sample.labels.items()))] = sample.value

@@ -1,0 +1,133 @@
+"""The gateway's ``/metrics`` (upstream errors, circuit states, requests by route template),
+and the Grafana dashboard under ``deploy/``: every metric it queries is one a service or the
+gateway exposes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from medley_core.testing.tokens import TokenMint, bearer
+from medley_gateway.app import create_app
+from medley_gateway.routing import PUBLIC, Group
+from medley_gateway.settings import GatewaySettings
+from medley_gateway.upstreams import UPSTREAMS
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "medley.json"
+METRICS_TOKEN = "scraper-token-0123456789"
+SCRAPER = bearer(METRICS_TOKEN)
+THINGS = Group("/api/v1/things", "catalog", "/things", PUBLIC)
+
+SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(body: str) -> tuple[set[str], Samples]:
+    """(every family and sample name declared, each sample's value by name and labels)."""
+    names: set[str] = set()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(body):
+        # A family declared with no sample yet (a counter nothing counted) is still exposed,
+        # under the names its samples will have.
+        names.add(family.name)
+        names.update(family.name + suffix for suffix in SAMPLE_SUFFIXES.get(family.type, ()))
+        for sample in family.samples:
+            names.add(sample.name)
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return names, samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    found = [v for (n, ls), v in samples.items() if n == name and wanted <= ls]
+    assert len(found) == 1, f"{len(found)} samples of {name} with {labels}"
+    return found[0]
+
+
+def dashboard_metrics() -> set[str]:
+    """The metric names the dashboard's queries use."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("expr"), str):
+                exprs.append(node["expr"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(dashboard)
+    assert exprs, "the dashboard has no queries"
+    return {name for expr in exprs for name in re.findall(r"\bmedley_[a-z0-9_]+\b", expr)}
+
+
+async def test_gateway_counts_upstream_errors_and_shows_open_circuits(
+    keys: TokenMint, serve: Any, unreachable_url: str
+) -> None:
+    settings = GatewaySettings(
+        users_url=unreachable_url,
+        upstream_urls={spec.name: unreachable_url for spec in UPSTREAMS},
+        metrics_token=METRICS_TOKEN,
+        circuit_failure_threshold=1,
+        upstream_retries=0,
+        log_json=False,
+        log_level="ERROR",
+    )
+    async with (
+        serve(create_app(settings, verifier=keys.verifier()), lifespan="on") as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as client,
+    ):
+        me = await client.get("/api/v1/me", headers=bearer(keys.user_token()))
+        assert me.status_code == 503  # unreachable, and the circuit opens
+        again = await client.get("/api/v1/me", headers=bearer(keys.user_token()))
+        assert again.status_code == 503  # refused at once: the circuit is open
+        assert (await client.get("/metrics")).status_code == 401
+        response = await client.get("/metrics", headers=SCRAPER)
+        assert response.status_code == 200
+        _names, samples = scrape(response.text)
+
+    errors = "medley_upstream_errors_total"
+    assert value(samples, errors, upstream="users", reason="transport") >= 1
+    assert value(samples, errors, upstream="users", reason="circuit_open") >= 1
+    assert value(samples, "medley_upstream_circuit_state", upstream="users") == 2
+    route = {"app_name": "medley_gateway", "path": "/api/v1/me", "status_code": "503"}
+    assert value(samples, "medley_requests_total", **route) == 2
+
+
+async def test_the_dashboard_queries_only_metrics_the_services_expose(
+    thing_service: Any, keys: TokenMint, serve: Any
+) -> None:
+    """Scrape a service (built by the shared app factory) and the gateway after a request
+    went through both and its event was handled: every name on the dashboard is there."""
+    async with serve(thing_service.app(), lifespan="on") as service_url:
+        settings = GatewaySettings(
+            users_url=service_url,
+            upstream_urls={spec.name: service_url for spec in UPSTREAMS},
+            metrics_token=METRICS_TOKEN,
+            log_json=False,
+            log_level="WARNING",
+        )
+        routes = (THINGS.post("", summary="Make a thing", answer="Made.", status=201),)
+        gateway = create_app(settings, verifier=keys.verifier(), routes=routes)
+        async with (
+            serve(gateway, lifespan="on") as gateway_url,
+            httpx.AsyncClient(timeout=10) as client,
+        ):
+            made = await client.post(f"{gateway_url}/api/v1/things", json={"key": "k"})
+            assert made.status_code == 201, made.text
+            await asyncio.wait_for(thing_service.handled.wait(), 20)
+            from_service = await client.get(f"{service_url}/metrics")
+            from_gateway = await client.get(f"{gateway_url}/metrics", headers=SCRAPER)
+    assert from_service.status_code == from_gateway.status_code == 200
+    exposed = scrape(from_service.text)[0] | scrape(from_gateway.text)[0]
+    missing = sorted(dashboard_metrics() - exposed)
+    assert missing == [], f"the dashboard queries metrics nothing exposes: {missing}"
