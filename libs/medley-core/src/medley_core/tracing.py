@@ -90,9 +90,13 @@ def child_traceparent(parent: str | None) -> str:
 
 
 def bind(request_id: str | None, traceparent: str | None) -> None:
-    """Adopt the ids of work that did not come over HTTP (a NATS message, a job)."""
+    """Adopt the ids of work that did not come over HTTP (a NATS message, a job). Traced,
+    the sender's span itself is the parent of the spans the work makes."""
     _request_id.set(request_id if request_id and _SAFE_REQUEST_ID.match(request_id) else None)
-    _traceparent.set(child_traceparent(traceparent))
+    if _tracer is not None and traceparent and _TRACEPARENT.match(traceparent):
+        _traceparent.set(traceparent)
+    else:
+        _traceparent.set(child_traceparent(traceparent))
 
 
 def propagation_headers() -> dict[str, str]:
