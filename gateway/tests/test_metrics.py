@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
+from medley_core.testing.metrics import scrape, value
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_gateway.app import create_app
 from medley_gateway.routing import PUBLIC, Group
@@ -23,31 +23,6 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "medley
 METRICS_TOKEN = "scraper-token-0123456789"
 SCRAPER = bearer(METRICS_TOKEN)
 THINGS = Group("/api/v1/things", "catalog", "/things", PUBLIC)
-
-SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(body: str) -> tuple[set[str], Samples]:
-    """(every family and sample name declared, each sample's value by name and labels)."""
-    names: set[str] = set()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(body):
-        # A family declared with no sample yet (a counter nothing counted) is still exposed,
-        # under the names its samples will have.
-        names.add(family.name)
-        names.update(family.name + suffix for suffix in SAMPLE_SUFFIXES.get(family.type, ()))
-        for sample in family.samples:
-            names.add(sample.name)
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return names, samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    wanted = set(labels.items())
-    found = [v for (n, ls), v in samples.items() if n == name and wanted <= ls]
-    assert len(found) == 1, f"{len(found)} samples of {name} with {labels}"
-    return found[0]
 
 
 def dashboard_metrics() -> set[str]:

@@ -8,12 +8,12 @@ from typing import Any
 
 from litestar import post
 from litestar.testing import AsyncTestClient
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.app import create_service_app
 from medley_core.events.unit_of_work import collect
+from medley_core.testing.metrics import scrape, value
 from medley_core.testing.tokens import TokenMint
 
 from .conftest import (
@@ -25,33 +25,6 @@ from .conftest import (
     counting_handler,
     eventually,
 )
-
-SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(body: str) -> tuple[set[str], Samples]:
-    """(every family and sample name the exposition declares, each sample's value by name
-    and labels)."""
-    names: set[str] = set()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(body):
-        # A family declared with no sample yet (a counter nothing counted) is still exposed,
-        # under the names its samples will have.
-        names.add(family.name)
-        names.update(family.name + suffix for suffix in SAMPLE_SUFFIXES.get(family.type, ()))
-        for sample in family.samples:
-            names.add(sample.name)
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return names, samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    """The one sample of ``name`` whose labels include ``labels``."""
-    wanted = set(labels.items())
-    found = [v for (n, ls), v in samples.items() if n == name and wanted <= ls]
-    assert len(found) == 1, f"{len(found)} samples of {name} with {labels}"
-    return found[0]
 
 
 @post("/things/{key:str}", status_code=201, sync_to_thread=False)
