@@ -281,25 +281,28 @@ class RequestContextMiddleware:
         incoming = headers.get(REQUEST_ID_HEADER)
         request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else None
         request_id = request_id or new_request_id()
-        if _tracer is not None:
-            await _traced_request(self.app, scope, receive, send, request_id, headers, _tracer)
-            return
-        traceparent = child_traceparent(headers.get(TRACEPARENT_HEADER))
-        rid_token = _request_id.set(request_id)
-        tp_token = _traceparent.set(traceparent)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                _set_headers(message, {"x-request-id": request_id, "traceparent": traceparent})
-            await send(message)
-
+        rid_token = _request_id.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            if _tracer is not None:
+                await _traced_request(self.app, scope, receive, send, request_id, headers, _tracer)
+                return
+            traceparent = child_traceparent(headers.get(TRACEPARENT_HEADER))
+            tp_token = _traceparent.set(traceparent)
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    ids = {"x-request-id": request_id, "traceparent": traceparent}
+                    _set_headers(message, ids)
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                _traceparent.reset(tp_token)
         finally:
             _request_id.reset(rid_token)
-            _traceparent.reset(tp_token)
 
 
 async def _traced_request(
@@ -321,10 +324,7 @@ async def _traced_request(
         attributes={"http.request.method": method, "url.path": scope["path"]},
     )
     traceparent = traceparent_of(server)
-    rid_token = _request_id.set(request_id)
     tp_token = _traceparent.set(traceparent)
-    state: dict[str, Any] = scope.setdefault("state", {})
-    state["request_id"] = request_id
 
     async def send_with_id(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -345,7 +345,6 @@ async def _traced_request(
         if template:
             server.update_name(f"{method} {template}")
             server.set_attribute("http.route", template)
-        _request_id.reset(rid_token)
         _traceparent.reset(tp_token)
         server.end()
 
