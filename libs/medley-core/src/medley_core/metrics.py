@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,8 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("medley.metrics")
 
-# How long one scrape may spend reading lags before it reports what it last knew.
+# How long one scrape may spend reading lags before it reports them as unknown.
 SAMPLE_TIMEOUT_S = 2.0
+# Scrapes closer together than this reuse the last reading: however often (and by however
+# many scrapers) /metrics is asked, the database and NATS see one reading a second.
+MIN_SAMPLE_INTERVAL_S = 1.0
 # The unpublished count stops here: a backlog that large is "very large", and counting
 # further would make each scrape slower the worse things are.
 OUTBOX_COUNT_CAP = 1_000_000
@@ -87,6 +91,7 @@ def watch_breaker(upstream: str, breaker: CircuitBreaker) -> None:
 class EventLag:
     """What a scrape last read of one service's outbox, consumers and dead letters."""
 
+    read_at: float = float("-inf")  # time.monotonic() of the reading
     outbox_unpublished: float = float("nan")
     outbox_oldest_age_s: float = float("nan")
     dead_letters: float = float("nan")
@@ -110,9 +115,12 @@ def unwatch_events(runtime: EventRuntime) -> None:
 async def sample_event_metrics(runtime: EventRuntime) -> None:
     """Read the lags of ``runtime``'s service now (a scrape is asking), within
     :data:`SAMPLE_TIMEOUT_S`; what cannot be read in time is reported as unknown (NaN)."""
-    if runtime not in _runtimes:
+    last = _runtimes.get(runtime)
+    if last is None:
         return  # stopped (or never started): nothing to report
-    lag = EventLag()
+    if time.monotonic() - last.read_at < MIN_SAMPLE_INTERVAL_S:
+        return
+    lag = EventLag(read_at=time.monotonic())
     try:
         async with asyncio.timeout(SAMPLE_TIMEOUT_S):
             await asyncio.gather(_sample_database(runtime, lag), _sample_consumers(runtime, lag))
