@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import asyncpg
 import pytest
 import uvicorn
 from litestar import Litestar, Request, Response, get, post, route
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_contracts.envelope import EventEnvelope, EventType
+from medley_core.app import create_service_app
+from medley_core.db import asyncpg_dsn, schema_metadata, sqlalchemy_url
+from medley_core.events.tables import event_tables
+from medley_core.events.unit_of_work import collect
 from medley_core.problems import PROBLEM_MEDIA_TYPE
+from medley_core.settings import ServiceSettings
 from medley_core.testing.tokens import TokenMint
 from medley_core.testing.tokens import bearer as bearer_header
 
@@ -205,3 +216,79 @@ def serve_fixture() -> Callable[[Any], Any]:
 @pytest.fixture
 def unreachable_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
+
+
+# -- a service made by the app factory, for what crosses services (traces, metrics) ---------
+
+THINGS_CONTEXT = "trtest"
+
+
+class ThingMadeV1(BaseModel):
+    key: str
+
+
+THING_MADE = EventType(f"{THINGS_CONTEXT}.thing.made", 1, ThingMadeV1)
+
+
+@dataclass
+class ThingService:
+    """``app()``: a service built by :func:`create_service_app` over a schema of its own and
+    real NATS; ``POST /things`` collects ``trtest.thing.made``, which the service's own
+    consumer handles (``handled`` is set then)."""
+
+    database_url: str
+    schema: str
+    keys: TokenMint
+    handled: asyncio.Event = field(default_factory=asyncio.Event)
+    event_type: str = THING_MADE.name
+
+    def app(self) -> Litestar:
+        class ThingSettings(ServiceSettings):
+            schema_name: ClassVar[str] = self.schema
+            service_name: ClassVar[str] = THINGS_CONTEXT
+
+        settings = ThingSettings(
+            database_url=self.database_url,
+            nats_url=os.environ["MEDLEY_NATS_URL"],
+            event_prefix=f"tr{uuid.uuid4().hex[:10]}",
+            relay_poll_interval_s=0.2,
+            log_json=False,
+            log_level="WARNING",
+        )
+
+        @post("/things", status_code=201)
+        async def make_thing(db_session: AsyncSession, data: dict[str, str]) -> dict[str, str]:
+            collect(db_session, THING_MADE, ThingMadeV1(key=data["key"]), subject=data["key"])
+            return {"key": data["key"]}
+
+        async def on_thing_made(_session: AsyncSession, _envelope: EventEnvelope) -> None:
+            self.handled.set()
+
+        return create_service_app(
+            settings,
+            route_handlers=[make_thing],
+            event_handlers={THING_MADE.name: on_thing_made},
+            verifier=self.keys.verifier(),
+        )
+
+
+@pytest.fixture
+async def thing_service(keys: TokenMint) -> AsyncIterator[ThingService]:
+    """A :class:`ThingService` over a fresh schema holding the event tables."""
+    url = os.environ.get("MEDLEY_DATABASE_URL")
+    if not url or not os.environ.get("MEDLEY_NATS_URL"):
+        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL")
+    schema = f"trtest_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(asyncpg_dsn(url))
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    metadata = schema_metadata(schema)
+    event_tables(metadata)
+    engine = create_async_engine(sqlalchemy_url(url))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        yield ThingService(url, schema, keys)
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()

@@ -32,7 +32,7 @@ from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
-from medley_core.tracing import RequestContextMiddleware
+from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import (
     JwksKeySource,
     TokenVerifier,
@@ -107,6 +107,8 @@ def create_app(
         settings.log_json,
         upstream_calls=settings.log_upstream_calls,
     )
+    # Before the upstream clients: they add their client spans only when tracing is on.
+    configure_tracing_from(settings)
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
     keys = JwksKeySource(

@@ -34,10 +34,11 @@ from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
+from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
 from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
-from medley_core.tracing import RequestContextMiddleware
+from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import (
     Principal,
     TokenVerifier,
@@ -139,10 +140,16 @@ async def readiness(request: Request[Any, Any, Any]) -> Readiness:
     return Readiness(status="ready", checks=checks)
 
 
+async def _sample_lags(request: Request[Any, Any, Any]) -> None:
+    """Before a scrape: read the outbox, consumer and dead-letter lags (bounded)."""
+    await sample_event_metrics(runtime_of(request).events)
+
+
 class MetricsController(PrometheusController):
     """Prometheus ``/metrics``: for the scraper, not part of the API document."""
 
     include_in_schema = False
+    before_request = _sample_lags  # type: ignore[assignment]  # Litestar unbinds it
 
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -187,6 +194,7 @@ def service_lifespan(
         sessions = create_session_factory(engine)
         events = EventRuntime(settings, sessions, event_handlers)
         runtime = ServiceRuntime(settings, engine, sessions, events)
+        watch_events(events)
         app.state.runtime = runtime
         app.state[VERIFIER_STATE_KEY] = token_verifier
         feed = RevocationFeed.for_settings(events.nc, revocations, settings)
@@ -197,6 +205,7 @@ def service_lifespan(
                 await hook(runtime)
             yield
         finally:
+            unwatch_events(events)
             for hook in on_shutdown:
                 await hook(runtime)
             await feed.stop()
@@ -235,6 +244,7 @@ def create_service_app(
         settings.log_json,
         upstream_calls=settings.log_upstream_calls,
     )
+    configure_tracing_from(settings)
     lifespan = service_lifespan(
         settings,
         verifier or verifier_from_settings(settings),

@@ -43,6 +43,8 @@ SHARED_FIELDS = frozenset(
         "db_pool_size",
         "db_max_overflow",
         "revocation_lookback_s",
+        "otlp_endpoint",
+        "trace_sample_ratio",
     }
 )
 
@@ -96,6 +98,10 @@ class ServiceSettings(BaseSettings):
     # httpx's INFO line for every upstream call (``HTTP Request: GET …``): off by default,
     # as the access lines are; the metrics count the calls and the failures are logged anyway.
     log_upstream_calls: bool = False
+    # OpenTelemetry traces go to this OTLP/HTTP collector (``http://127.0.0.1:4318``);
+    # unset (and no OTEL_EXPORTER_OTLP_ENDPOINT), tracing is off and costs nothing.
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     # Token verification (every service) and service-to-service credentials.
     jwks_url: str | None = None

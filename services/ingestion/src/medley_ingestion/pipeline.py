@@ -41,6 +41,7 @@ from medley_core.catalog_client import CatalogClient
 from medley_core.db import driver_connection, transaction
 from medley_core.errors import ServiceUnavailable
 from medley_core.ids import new_id
+from medley_core.metrics import count_listens_imported
 from medley_ingestion import events
 from medley_ingestion.connector_tracks import ConnectorTracks, Known
 from medley_ingestion.importers import EMPTY, HEAD_BYTES, Kind, detect
@@ -367,6 +368,7 @@ class JobRun:
                 events.listens_recorded(session, job.user_id, stored)
             if changes:
                 events.likes_changed(session, job.user_id, changes)
+        count_listens_imported(chunk.kind.source, len(stored))  # committed: throughput metric
         return True
 
     async def _list_rejections(

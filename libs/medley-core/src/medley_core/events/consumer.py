@@ -23,6 +23,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -276,10 +277,17 @@ class StreamConsumer:
         tracing.bind(headers.get("X-Request-ID"), headers.get("traceparent"))
         keep_alive = asyncio.create_task(self._keep_alive(msg))
         try:
-            async with self.sessions() as session, session.begin():
-                applied = await apply_once(
-                    session, self.durable, envelope, handler, schema=self.schema
-                )
+            # A consumer span, child of the publish, when tracing is on; nothing when off.
+            with tracing.span(
+                f"process {envelope.type}",
+                SpanKind.CONSUMER,
+                parent=headers.get("traceparent"),
+                attributes={"messaging.consumer.group.name": self.durable},
+            ):
+                async with self.sessions() as session, session.begin():
+                    applied = await apply_once(
+                        session, self.durable, envelope, handler, schema=self.schema
+                    )
         except Exception as exc:
             keep_alive.cancel()
             await self._failed(msg, envelope, exc, deliveries)

@@ -23,11 +23,13 @@ from typing import Any
 import asyncpg
 from nats.aio.client import Client as NATS
 from nats.js.errors import NoStreamResponseError
+from opentelemetry.trace import SpanKind
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope, context_of, nats_subject
+from medley_core import tracing
 from medley_core.aio import cancel_and_wait, wait_event
 from medley_core.db import asyncpg_dsn
 from medley_core.events.outbox import notify_channel
@@ -211,7 +213,10 @@ class OutboxRelay:
     async def _publish(self, row: Mapping[Any, Any]) -> _PublishFailed | None:
         """Publish one row: None once JetStream acknowledged it, else why it did not go out."""
         try:
-            await self._publish_or_raise(row)
+            if tracing.tracing_enabled():
+                await self._publish_traced(row)
+            else:
+                await self._publish_or_raise(row)
         except _PublishFailed as exc:
             return exc
         return None
@@ -241,6 +246,20 @@ class OutboxRelay:
             self.duplicates += 1
         else:
             self.published += 1
+
+    async def _publish_traced(self, row: Mapping[Any, Any]) -> None:
+        """The publish as a producer span continuing the outbox write's trace; the message
+        carries this span as the consumers' parent."""
+        stored: Mapping[str, Any] = row["headers"] or {}
+        with tracing.span(
+            f"publish {row['type']}",
+            SpanKind.PRODUCER,
+            parent=stored.get("traceparent"),
+            attributes={"messaging.system": "nats", "messaging.message.id": str(row["id"])},
+        ) as span:
+            if span is not None:
+                row = {**row, "headers": {**stored, "traceparent": tracing.traceparent_of(span)}}
+            await self._publish_or_raise(row)
 
     async def _maybe_prune(self) -> None:
         """Delete rows published long ago, a batch at a time, at most once an hour."""

@@ -44,6 +44,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventType
+from medley_core import tracing
 from medley_core.events.outbox import OutboxRow, check_event, write_outbox
 from medley_core.ids import new_id, utcnow
 from medley_core.tracing import propagation_headers
@@ -195,8 +196,34 @@ def _write_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
     changes: ChangeSet | None = session.info.pop(CHANGE_SET_KEY, None)
-    if changes is not None:
+    if changes is None:
+        return
+    if tracing.tracing_enabled() and changes.rows:
+        _write_traced(session, changes.rows)
+    else:
         write_outbox(session.connection(), changes.rows)
+
+
+def _write_traced(session: Session, rows: list[OutboxRow]) -> None:
+    """The outbox write as a span, child of the request (or message) that collected the
+    events; each row keeps this span as its parent, so the relay's publish continues it."""
+    parent = rows[0].headers.get("traceparent")
+    attributes: dict[str, str | int | float | bool] = {
+        "messaging.batch.message_count": len(rows),
+        "medley.event.type": rows[0].event.name,
+    }
+    with tracing.span("outbox write", parent=parent, attributes=attributes) as span:
+        if span is not None:
+            traceparent = tracing.traceparent_of(span)
+            # Rows of one collect share one headers dict: one copy each, not one per row.
+            retagged: dict[int, dict[str, str]] = {}
+            for index, row in enumerate(rows):
+                headers = retagged.get(id(row.headers))
+                if headers is None:
+                    headers = {**row.headers, "traceparent": traceparent}
+                    retagged[id(row.headers)] = headers
+                rows[index] = row._replace(headers=headers)
+        write_outbox(session.connection(), rows)
 
 
 @sa_event.listens_for(UnitOfWorkSession, "after_transaction_create")
