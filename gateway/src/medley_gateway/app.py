@@ -31,6 +31,7 @@ from medley_core.errors import NotFound, Unauthorized
 from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
+from medley_core.ratelimit import NatsCounters
 from medley_core.revocation import RevocationFeed
 from medley_core.tracing import RequestContextMiddleware
 from medley_core.verification import (
@@ -44,7 +45,12 @@ from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
-from medley_gateway.ratelimit import AuthRateLimits
+from medley_gateway.ratelimit import (
+    REQUEST_LIMITS_STATE_KEY,
+    AuthRateLimits,
+    RateLimitMiddleware,
+    RequestRateLimits,
+)
 from medley_gateway.routes import HAND_WRITTEN, ROUTES
 from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
@@ -110,11 +116,12 @@ def create_app(
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     revocations = follow_revocations(token_verifier, settings)
+    # NATS for the revocation feed and the rate limits' shared counts: the gateway
+    # publishes and consumes no events.
+    nc = NATS()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # NATS only for the revocation feed: the gateway publishes and consumes nothing.
-        nc = NATS()
         connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
         feed = RevocationFeed.for_settings(nc, revocations, settings)
         feed.start()
@@ -136,7 +143,12 @@ def create_app(
         route_handlers=[*route_handlers(routes), _MetricsController, static_files_router()],
         # The same request-decoding guard as every service: the gateway decodes bodies
         # itself (rate limits read the login) before forwarding them.
-        middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
+        middleware=[
+            RequestContextMiddleware,
+            metrics.middleware,
+            DecodingGuardMiddleware,
+            RateLimitMiddleware(),
+        ],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         openapi_config=_documentation(settings, routes),
@@ -147,6 +159,10 @@ def create_app(
     app.state[UPSTREAMS_STATE_KEY] = upstreams
     app.state[VERIFIER_STATE_KEY] = token_verifier
     app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
+    if settings.rate_limit_enabled:
+        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(
+            settings, NatsCounters(nc)
+        )
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
     app.state["settings"] = settings
     return app
