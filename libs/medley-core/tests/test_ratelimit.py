@@ -4,6 +4,8 @@ gateway's and ingestion's tests."""
 
 from __future__ import annotations
 
+import asyncio
+
 from medley_core.ratelimit import Count, Decision, MemoryCounters, SharedLimiter
 
 
@@ -84,3 +86,12 @@ async def test_the_store_away_counts_locally_and_lets_requests_through() -> None
 
     limiter = SharedLimiter("t", limit=2, window_s=60, counters=Down(), clock=Clock())
     assert [(await limiter.hit("k")).allowed for _ in range(3)] == [True, True, False]
+
+
+async def test_concurrent_requests_waiting_on_one_allowance_are_not_refused() -> None:
+    (a,), _ = replicas(1, limit=1_000, batch=4)
+    decisions = await asyncio.gather(*(a.hit("k") for _ in range(100)))
+    assert all(d.allowed for d in decisions)
+    (b,), _ = replicas(1, limit=30, batch=4)
+    decisions = await asyncio.gather(*(b.hit("k") for _ in range(50)))
+    assert sum(d.allowed for d in decisions) == 30

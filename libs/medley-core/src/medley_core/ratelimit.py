@@ -62,6 +62,8 @@ def _warn_store_away(exc: BaseException) -> None:
         log.warning("rate limit store unavailable (%r): counting locally, failing open", exc)
 
 
+# Rounds a request may wait for an allowance before it is let through.
+_WAIT_ROUNDS = 64
 # Compare-and-set attempts before a race is given up on (the hit then counts locally).
 _CAS_ATTEMPTS = 8
 
@@ -276,8 +278,9 @@ class SharedLimiter:
         """Admit one request of ``key`` if its window has room (refused ones do not count)."""
         now = self.clock()
         window = self._window(key, now)
-        # At most twice: a request that waited for another's allowance looks again once.
-        for _ in range(2):
+        # Requests waiting on one allowance may find it spent by the others: they take the
+        # next (bounded, and past the bound let through: contention is no reason to refuse).
+        for _ in range(_WAIT_ROUNDS):
             if window.unspent > 0:
                 window.spent += 1
                 return self._decision(window, now, allowed=True)
@@ -286,12 +289,9 @@ class SharedLimiter:
                 return self._decision(window, now, allowed=False)
             if window.taking is not None:
                 await asyncio.shield(window.taking)
-                continue
-            await self._take(key, window, now)
-        if window.unspent > 0:
-            window.spent += 1
-            return self._decision(window, now, allowed=True)
-        return self._decision(window, now, allowed=False)
+            else:
+                await self._take(key, window, now)
+        return self._decision(window, now, allowed=True)
 
     async def _take(self, key: str, window: _Window, now: float) -> None:
         """Take the next allowance of ``key`` from the store (one at a time per key)."""
