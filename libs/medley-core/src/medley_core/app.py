@@ -35,6 +35,7 @@ from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
+from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
@@ -200,6 +201,8 @@ def create_service_app(
             *middleware,
         ],
         exception_handlers=exception_handlers(),
+        # Link on pages, ETag and 304 on reads: medley_core.responses.
+        response_class=ServiceResponse,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title=title or f"Medley {settings.service_name}",

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import authenticate, require_user
 from medley_core.conditional import entity_tag
+from medley_core.responses import ServiceResponse
 from medley_playlists.api.answers import shaped
 from medley_playlists.playlists import Expected, Versioned
 
@@ -52,9 +53,12 @@ def versioned(result: Versioned, answer: type[T]) -> Response[T]:
     headers = {"ETag": entity_tag(result.snapshot_id)}
     if result.body is None:
         return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
-    return Response(shaped(result.body, answer), headers=headers)
+    # The services' response class: a page of items also gets its Link to the next.
+    return ServiceResponse(shaped(result.body, answer), headers=headers)
 
 
 def changed(snapshot_id: str, body: T, status_code: int = 200) -> Response[T]:
     """A change's answer, with the ``ETag`` of the snapshot it left."""
-    return Response(body, status_code=status_code, headers={"ETag": entity_tag(snapshot_id)})
+    headers = {"ETag": entity_tag(snapshot_id)}
+    # The services' response class: a creation also gets its Location.
+    return ServiceResponse(body, status_code=status_code, headers=headers)
