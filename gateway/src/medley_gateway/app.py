@@ -51,7 +51,7 @@ from medley_gateway.ratelimit import (
     RateLimitMiddleware,
     RequestRateLimits,
 )
-from medley_gateway.routes import HAND_WRITTEN, ROUTES
+from medley_gateway.routes import DOCUMENT_ONLY, HAND_WRITTEN, ROUTES
 from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
@@ -88,7 +88,12 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
     """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
     if not settings.docs_enabled:
         return None
-    complete = partial(compose, routes=(*routes, *HAND_WRITTEN), contracts=Contracts.load())
+    complete = partial(
+        compose,
+        routes=(*routes, *HAND_WRITTEN),
+        contracts=Contracts.load(),
+        document_only=DOCUMENT_ONLY,
+    )
     return openapi_config(version=VERSION, complete=complete)
 
 

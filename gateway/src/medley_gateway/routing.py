@@ -253,7 +253,7 @@ def handler(route: Route, public_paths: PublicPaths | None = None) -> HTTPRouteH
         http_method=route.method,
         status_code=route.status,
         name=route.key,
-        operation_id=_operation_id(route),
+        operation_id=operation_id(route),
         summary=route.summary,
         description=route.description,
         tags=list(route.tags) or None,
@@ -300,7 +300,7 @@ def _declare_signature(fn: Any, body: type[Any] | None, *, empty: bool) -> None:
     fn.__annotations__ = annotations
 
 
-def _operation_id(route: Route) -> str:
+def operation_id(route: Route) -> str:
     words = re.findall(r"[A-Za-z0-9]+", route.doc_path)
     return route.method.title() + "".join(word[:1].upper() + word[1:] for word in words)
 
