@@ -42,7 +42,7 @@ from medley_ingestion.app import create_app
 from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers
-from medley_local.pytest_plugin import Infra, ServiceDb, service_db
+from medley_local.pytest_plugin import Infra, ServiceDb, service_db, settings_for_tests
 
 ROLE = "medley_ingestion_test"
 CATALOG_ROLE = "medley_catalog_for_ingestion_test"
@@ -127,13 +127,8 @@ def free_port() -> int:
 def catalog_url(ingestion_infra: Any, catalog_db: ServiceDb, tokens: Tokens) -> Iterator[str]:
     """The catalog app, served by uvicorn on a free port for the session, in a thread with
     its own event loop (the test client blocks the tests' loop while an app answers)."""
-    settings = CatalogSettings(
-        database_url=catalog_db.service_url,
-        nats_url=ingestion_infra.nats_url,
-        event_prefix=ingestion_infra.event_prefix,
-        log_json=False,
-        db_pool_size=4,
-        relay_poll_interval_s=0.2,
+    settings = settings_for_tests(
+        CatalogSettings, ingestion_infra, catalog_db, relay_poll_interval_s=0.2
     )
     port = free_port()
     server = uvicorn.Server(

@@ -23,9 +23,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts import catalog
 from medley_core.ids import new_id
-from medley_core.provisioning import ServiceDatabase
+from medley_core.testing.problems import assert_problem
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
+from medley_local.pytest_plugin import ServiceDb, service_fixtures
 from medley_playlists import collaboration, projection
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
@@ -37,53 +37,12 @@ TABLES = (
 )
 
 
-@pytest.fixture(scope="session")
-def playlists_infra(request: pytest.FixtureRequest) -> Any:
-    """The shared ``infra``, with an event namespace of the playlists tests' own."""
-    infra = request.getfixturevalue("infra")
-    return dataclasses.replace(infra, event_prefix=infra.event_namespace("playlists"))
-
-
 PlaylistsDb = ServiceDb
-
-
-def service_database(infra: Any) -> ServiceDatabase:
-    return test_database(infra, "playlists")
-
-
-@pytest.fixture(scope="session")
-async def playlists_db(playlists_infra: Any) -> AsyncIterator[PlaylistsDb]:
-    async with service_db(playlists_infra.admin_url, service_database(playlists_infra)) as db:
-        yield db
-
-
-@pytest.fixture(scope="session")
-def playlists_settings(playlists_infra: Any, playlists_db: PlaylistsDb) -> PlaylistsSettings:
-    return PlaylistsSettings(
-        database_url=playlists_db.service_url,
-        nats_url=playlists_infra.nats_url,
-        event_prefix=playlists_infra.event_prefix,
-        log_json=False,
-        db_pool_size=4,
-    )
-
-
 Sessions = async_sessionmaker[AsyncSession]
 
-
-@pytest.fixture(scope="session")
-async def sessions(
-    playlists_settings: PlaylistsSettings,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with service_sessions(playlists_settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def fresh(playlists_db: PlaylistsDb) -> PlaylistsDb:
-    """An empty service for this test."""
-    await playlists_db.execute(f"TRUNCATE {TABLES} CASCADE")
-    return playlists_db
+service_infra, service_db, service_settings, sessions, fresh, scratch = service_fixtures(
+    "playlists", PlaylistsSettings, tables=TABLES
+)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -135,14 +94,15 @@ async def people(mint: TokenMint, fresh: PlaylistsDb, sessions: Sessions) -> Peo
 
 @pytest.fixture(scope="session")
 async def client(
-    playlists_settings: PlaylistsSettings, mint: TokenMint
+    service_settings: PlaylistsSettings, mint: TokenMint
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(playlists_settings, verifier=mint.verifier())
+    app = create_app(service_settings, verifier=mint.verifier())
     async with AsyncTestClient(app) as started:
         yield started
 
 
 Client = AsyncTestClient[Any]
+__all__ = ["Client", "PlaylistsDb", "Sessions", "assert_problem"]
 
 
 # --- the catalog, as its events describe it ------------------------------------------------
@@ -192,12 +152,3 @@ async def some_tracks(
     return await add_tracks(
         sessions, *(track_event(f"Song {i}", duration_ms=duration_ms) for i in range(count))
     )
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["status"] == status
-    return body

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -39,7 +39,12 @@ from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
-from medley_core.verification import TokenVerifier, follow_revocations, verifier_from_settings
+from medley_core.verification import (
+    Principal,
+    TokenVerifier,
+    follow_revocations,
+    verifier_from_settings,
+)
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -123,6 +128,66 @@ class MetricsController(PrometheusController):
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 
+# Explicit markers for what every service app injects (Litestar 3 drops inferred
+# dependencies): handlers declare ``db_session: Session``, ``principal: Caller``,
+# ``runtime: Runtime``.
+Session: TypeAlias = NamedDependency[AsyncSession]
+Caller: TypeAlias = NamedDependency[Principal]
+Runtime: TypeAlias = NamedDependency[ServiceRuntime]
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def provide_value(value: object) -> Provide:
+    """A dependency that is always ``value`` (the app's settings, an object made with the
+    app), computed once per request."""
+
+    def provide() -> Any:
+        return value
+
+    return Provide(provide, sync_to_thread=False, use_cache=True)
+
+
+def service_lifespan(
+    settings: ServiceSettings,
+    token_verifier: TokenVerifier,
+    event_handlers: Mapping[str, EventHandler],
+    on_startup: Sequence[StartupHook],
+    on_shutdown: Sequence[StartupHook],
+    *,
+    owns_verifier: bool,
+) -> Lifespan:
+    """What a service starts and stops around serving: its engine and sessions, events
+    (relay, consumers), the revocation feed for ``token_verifier``, then the ``on_startup``
+    hooks; on the way down the ``on_shutdown`` hooks first, and ``token_verifier`` closed
+    when the app made it (``owns_verifier``)."""
+    revocations = follow_revocations(token_verifier, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+        events = EventRuntime(settings, sessions, event_handlers)
+        runtime = ServiceRuntime(settings, engine, sessions, events)
+        app.state.runtime = runtime
+        app.state[VERIFIER_STATE_KEY] = token_verifier
+        feed = RevocationFeed.for_settings(events.nc, revocations, settings)
+        try:
+            await events.start()
+            feed.start()
+            for hook in on_startup:
+                await hook(runtime)
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(runtime)
+            await feed.stop()
+            await events.stop()
+            await engine.dispose()
+            if owns_verifier:
+                await token_verifier.aclose()
+
+    return lifespan
+
 
 def create_service_app(
     settings: ServiceSettings,
@@ -146,33 +211,14 @@ def create_service_app(
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    token_verifier = verifier or verifier_from_settings(settings)
-    revocations = follow_revocations(token_verifier, settings)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        sessions = create_session_factory(engine)
-        events = EventRuntime(settings, sessions, event_handlers or {})
-        runtime = ServiceRuntime(settings, engine, sessions, events)
-        app.state.runtime = runtime
-        app.state[VERIFIER_STATE_KEY] = token_verifier
-        feed = RevocationFeed.for_settings(events.nc, revocations, settings)
-        try:
-            await events.start()
-            feed.start()
-            for hook in on_startup:
-                await hook(runtime)
-            yield
-        finally:
-            for hook in on_shutdown:
-                await hook(runtime)
-            await feed.stop()
-            await events.stop()
-            await engine.dispose()
-            if verifier is None:
-                await token_verifier.aclose()
-
+    lifespan = service_lifespan(
+        settings,
+        verifier or verifier_from_settings(settings),
+        event_handlers or {},
+        on_startup,
+        on_shutdown,
+        owns_verifier=verifier is None,
+    )
     metrics = PrometheusConfig(
         app_name=f"medley_{settings.service_name}",
         prefix="medley",

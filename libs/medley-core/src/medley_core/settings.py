@@ -10,7 +10,7 @@ configures a laptop while production can give each service its own cluster.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -20,6 +20,9 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+if TYPE_CHECKING:
+    from medley_core.registry import ServiceEntry
 
 SHARED_PREFIX = "MEDLEY_"
 
@@ -53,7 +56,12 @@ class _SharedEnvSource(EnvSettingsSource):
 
 
 class ServiceSettings(BaseSettings):
-    """What every Medley service needs to run. Subclass it and set ``env_prefix``."""
+    """What every Medley service needs to run. Subclass it with the service's entry in the
+    registry, which gives it its name, schema and environment prefix::
+
+        class CatalogSettings(ServiceSettings, service=CATALOG):
+            port: int = CATALOG.dev_port
+    """
 
     model_config = SettingsConfigDict(env_prefix="MEDLEY_SERVICE_", extra="ignore")
 
@@ -93,6 +101,22 @@ class ServiceSettings(BaseSettings):
     # How far back in the users stream a verifier reads revocations when it starts: at
     # least the access-token lifetime, so no unexpired revoked token is forgotten.
     revocation_lookback_s: float = Field(default=3600.0, gt=0)
+
+    def __init_subclass__(cls, *, service: ServiceEntry | None = None, **kwargs: Any) -> None:
+        # ``service`` is taken in __pydantic_init_subclass__, once pydantic has made the class.
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def __pydantic_init_subclass__(
+        cls, *, service: ServiceEntry | None = None, **kwargs: Any
+    ) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if service is not None:
+            cls.service_name = service.name
+            cls.schema_name = service.schema or service.name
+            config = cls.model_config.copy()
+            config["env_prefix"] = env_prefix_for(service.name)
+            cls.model_config = config
 
     @classmethod
     def settings_customise_sources(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.di import Provide
 
-from medley_core.app import create_service_app
+from medley_core.app import create_service_app, provide_value
 from medley_core.verification import TokenVerifier
 from medley_playlists import events
 from medley_playlists.api import ROUTE_HANDLERS
@@ -18,16 +18,11 @@ def create_app(
 ) -> Litestar:
     """Build the app from the environment (``MEDLEY_PLAYLISTS_*``, ``MEDLEY_*``)."""
     settings = settings or PlaylistsSettings()
-    resolved = settings
-
-    def provide_settings() -> PlaylistsSettings:
-        return resolved
-
     return create_service_app(
         settings,
         route_handlers=ROUTE_HANDLERS,
         dependencies={
-            "playlists_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+            "playlists_settings": provide_value(settings),
             "user": Provide(caller),
             "viewer": Provide(reader),
         },

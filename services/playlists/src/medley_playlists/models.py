@@ -23,27 +23,24 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from medley_core.db import schema_metadata
+from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
-from medley_core.ids import new_id
+from medley_core.models import counter, text_column, timestamp, uuid_pk
 from medley_playlists.ordering import MAX_KEY_BYTES
 from medley_playlists.settings import MAX_ITEMS, SCHEMA
 
@@ -62,12 +59,11 @@ class PlaylistsModel(SQLModel):
     metadata = schema_metadata(SCHEMA)
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _id() -> Any:
-    return Field(default_factory=new_id, sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+# medley_core's columns, with the playlists' defaults (instants NOT NULL, set on insert).
+_one_of = one_of
+_id = uuid_pk
+_str = text_column
+_count = counter
 
 
 def _uuid(*, nullable: bool = False, references: str | None = None) -> Any:
@@ -76,32 +72,7 @@ def _uuid(*, nullable: bool = False, references: str | None = None) -> Any:
 
 
 def _when(*, nullable: bool = False, now: bool = True) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(
-            DateTime(timezone=True),
-            nullable=nullable,
-            server_default=func.now() if now else None,
-        ),
-    )
-
-
-def _str(*, nullable: bool = False, default: str | None = None) -> Any:
-    return Field(
-        default=default,
-        sa_column=Column(
-            Text,
-            nullable=nullable,
-            server_default=text(repr(default)) if default is not None else None,
-        ),
-    )
-
-
-def _count(*, big: bool = False) -> Any:
-    return Field(
-        default=0,
-        sa_column=Column(BigInteger if big else Integer, nullable=False, server_default="0"),
-    )
+    return timestamp(nullable=nullable, now=now)
 
 
 # --- what users own ------------------------------------------------------------------------

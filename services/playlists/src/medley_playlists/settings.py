@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from medley_core.registry import PLAYLISTS
-from medley_core.settings import ServiceSettings, env_prefix_for
+from medley_core.settings import ServiceSettings
 
 # Its name, schema and port are its entry in the registry of services.
 SERVICE_NAME = PLAYLISTS.name
@@ -21,12 +18,7 @@ EXTENSIONS: tuple[str, ...] = PLAYLISTS.extensions
 MAX_ITEMS = 10_000
 
 
-class PlaylistsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix=env_prefix_for(SERVICE_NAME), extra="ignore")
-
-    schema_name: ClassVar[str] = SCHEMA
-    service_name: ClassVar[str] = SERVICE_NAME
-
+class PlaylistsSettings(ServiceSettings, service=PLAYLISTS):
     port: int = DEFAULT_PORT
     # A replace of 10,000 track ids is ~400 kB of JSON; an uploaded playlist file a few MB.
     max_body_bytes: int = Field(default=8 * 1_048_576, ge=1024)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Response
-from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.app import Session as Session
 from medley_core.auth import authenticate, require_user
 from medley_core.conditional import entity_tag
 from medley_core.responses import ServiceResponse
@@ -18,9 +17,6 @@ from medley_playlists.api.answers import shaped
 from medley_playlists.playlists import Expected, Versioned
 
 T = TypeVar("T")
-
-# Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
-Session: TypeAlias = NamedDependency[AsyncSession]
 
 # Documented as UUIDs; checked by medley_core.params.parse_id: a malformed id is a 422
 # naming it.

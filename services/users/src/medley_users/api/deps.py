@@ -6,21 +6,19 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from litestar.di import NamedDependency
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.app import ServiceRuntime
-from medley_core.verification import Principal
+from medley_core.app import Caller as Caller
+from medley_core.app import Runtime as Runtime
+from medley_core.app import Session as Session
 from medley_users import accounts
 from medley_users.context import UsersContext
 from medley_users.models import User
 
-Session: TypeAlias = NamedDependency[AsyncSession]
 Users: TypeAlias = NamedDependency[UsersContext]
-Runtime: TypeAlias = NamedDependency[ServiceRuntime]
 Me: TypeAlias = NamedDependency[User]
 
 
-async def provide_current_user(principal: NamedDependency[Principal], db_session: Session) -> User:
+async def provide_current_user(principal: Caller, db_session: Session) -> User:
     """The caller's account, still existing and enabled (a token outlives neither).
 
     403 for a service token; 401 if the account was deleted or disabled since the token
