@@ -7,6 +7,7 @@ with the upstreams' shapes recorded in the checked-in contracts.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
@@ -107,3 +108,21 @@ async def test_shapes_come_from_the_upstreams_documents(keys: TokenMint) -> None
     assert create_track["content"]["application/json"]["schema"]["$ref"].endswith(
         "/catalog.TrackIn"
     )
+
+
+async def test_the_listenbrainz_routes_are_in_the_document_with_their_shapes(
+    keys: TokenMint,
+) -> None:
+    """``/1/…`` (one catch-all handler) shows each operation, shaped by ingestion's document."""
+    from medley_gateway.routes import DOCUMENT_ONLY
+
+    document = await served_document(keys)
+    assert {r.key for r in DOCUMENT_ONLY} <= documented_operations(document)
+    submit = document["paths"]["/1/submit-listens"]["post"]
+    assert submit["tags"] == ["listenbrainz"]
+    assert "$ref" in json.dumps(submit["requestBody"]["content"])
+    listens = document["paths"]["/1/user/{user_name}/listens"]["get"]
+    assert {p["name"] for p in listens["parameters"]} >= {"user_name", "min_ts", "count"}
+    assert listens["responses"]["200"]["content"]["application/json"]["schema"]
+    # Nothing of the document is left without its shapes by them.
+    assert not [gap for gap in undocumented(document) if gap.split()[1].startswith("/1/")]

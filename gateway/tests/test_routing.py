@@ -234,3 +234,14 @@ def test_a_table_that_cannot_be_served_is_refused() -> None:
     twice = group.get("/a", summary="s", answer="a")
     with pytest.raises(ValueError, match="declared twice"):
         handlers([twice, group.get("/a", summary="other", answer="a")])
+
+
+def test_an_upstream_location_becomes_the_public_path_that_reads_it() -> None:
+    from medley_gateway.routes import ROUTES
+    from medley_gateway.routing import PublicPaths
+
+    paths = PublicPaths(ROUTES)
+    artist = "0b9e7d1c-9a6f-4d0e-8d2a-5b8f0c1e2d3f"
+    assert paths.of("catalog", f"/artists/{artist}") == f"/api/v1/catalog/artists/{artist}"
+    assert paths.of("playlists", f"/playlists/{artist}") == f"/api/v1/playlists/{artist}"
+    assert paths.of("catalog", "/nowhere/1") is None

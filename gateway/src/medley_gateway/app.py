@@ -31,6 +31,7 @@ from medley_core.errors import NotFound, Unauthorized
 from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
+from medley_core.ratelimit import NatsCounters
 from medley_core.revocation import RevocationFeed
 from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import (
@@ -46,8 +47,13 @@ from medley_gateway.compose import CACHE_STATE_KEY, Composer, without_composed
 from medley_gateway.compose.docs import link_contract_shapes
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
-from medley_gateway.ratelimit import AuthRateLimits
-from medley_gateway.routes import HAND_WRITTEN, ROUTES
+from medley_gateway.ratelimit import (
+    REQUEST_LIMITS_STATE_KEY,
+    AuthRateLimits,
+    RateLimitMiddleware,
+    RequestRateLimits,
+)
+from medley_gateway.routes import DOCUMENT_ONLY, HAND_WRITTEN, ROUTES
 from medley_gateway.routing import Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
@@ -84,7 +90,12 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
     """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
     if not settings.docs_enabled:
         return None
-    complete = partial(compose, routes=(*routes, *HAND_WRITTEN), contracts=Contracts.load())
+    complete = partial(
+        compose,
+        routes=(*routes, *HAND_WRITTEN),
+        contracts=Contracts.load(),
+        document_only=DOCUMENT_ONLY,
+    )
     return openapi_config(
         version=VERSION, complete=lambda document: complete(link_contract_shapes(document))
     )
@@ -123,12 +134,12 @@ def create_app(
     revocations = follow_revocations(token_verifier, settings)
     composer = Composer.from_settings(settings, upstreams)
     routes = without_composed(routes)  # a composed read answers at their paths instead
+    # NATS to follow revocations and catalog changes (the cache of composed reads) and for
+    # the rate limits' shared counts: the gateway publishes and consumes no events.
+    nc = NATS()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # NATS only to follow revocations and catalog changes (the cache of composed reads):
-        # the gateway publishes nothing and has no durable consumer.
-        nc = NATS()
         connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
         feed = RevocationFeed.for_settings(nc, revocations, settings)
         feed.start()
@@ -162,6 +173,7 @@ def create_app(
             RequestContextMiddleware,
             metrics.middleware,
             DecodingGuardMiddleware,
+            RateLimitMiddleware(),  # before the composer: composed reads count too
             composer.middleware,
         ],
         exception_handlers=exception_handlers(),
@@ -175,6 +187,10 @@ def create_app(
     app.state[CACHE_STATE_KEY] = composer.cache
     app.state[VERIFIER_STATE_KEY] = token_verifier
     app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
+    if settings.rate_limit_enabled:
+        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(
+            settings, NatsCounters(nc)
+        )
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
     app.state["settings"] = settings
     return app

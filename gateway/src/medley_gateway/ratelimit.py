@@ -1,4 +1,16 @@
-"""Rate limits on the endpoints worth guessing at: login and register.
+"""Rate limits: every public request per user (or per address, without a user), shared by
+every replica; and, on the endpoints worth guessing at (login and register), token buckets.
+
+**Every request** (:class:`RequestRateLimits`, :class:`RateLimitMiddleware`): a request with
+a valid access token spends its user's budget (``rate_limit_per_user`` per
+``rate_limit_window_s``), any other its client address's (``rate_limit_per_address``). The
+counts are :class:`medley_core.ratelimit.SharedLimiter`'s, in NATS KV, so two replicas
+share one budget. Every answer carries ``RateLimit-Limit``, ``-Remaining``, ``-Reset`` and
+``RateLimit-Policy`` (draft-ietf-httpapi-ratelimit-headers-06); past the limit the answer
+is a 429 problem with ``Retry-After``. Health, metrics, the docs and ListenBrainz's ``/1/``
+routes (limited by ingestion, with ListenBrainz's own headers) do not count.
+
+**Login and register** (below): stricter, and in memory.
 
 Token buckets, in memory: each key (a client address, an account) has ``capacity`` tokens
 that refill evenly over ``window_s``; an attempt takes one. So ``capacity`` attempts may come
@@ -29,8 +41,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from medley_core.errors import TooManyRequests
+from medley_core.auth import authenticate, bearer_token
+from medley_core.errors import Problem, TooManyRequests
+from medley_core.ratelimit import Counters, Decision, SharedLimiter
 
 if TYPE_CHECKING:
     from medley_gateway.settings import GatewaySettings
@@ -131,7 +149,7 @@ def account_key(value: Any) -> str | None:
     return folded[:320] or None
 
 
-def client_address(request: Request[Any, Any, Any], forwarded_for_depth: int) -> str:
+def client_address(request: ASGIConnection[Any, Any, Any, Any], forwarded_for_depth: int) -> str:
     """The caller's address: the TCP peer, or, behind ``forwarded_for_depth`` trusted
     proxies, the X-Forwarded-For entry the outermost trusted proxy saw."""
     peer = request.client.host if request.client else "unknown"
@@ -205,3 +223,79 @@ class AuthRateLimits:
             if (account := account_key(value)) is not None:
                 charges.append((self.register_account, account))
         enforce(charges, "registration")
+
+
+# --- every request, shared by the replicas ---------------------------------------------------
+
+REQUEST_LIMITS_STATE_KEY = "request_rate_limits"
+# Not counted: probes, the scraper, the docs, and ListenBrainz's routes (ingestion limits
+# those, per user, with ListenBrainz's own headers).
+EXEMPT_PREFIXES = ("/health", "/metrics", "/docs", "/static", "/1/")
+
+
+@dataclass
+class RequestRateLimits:
+    """The budgets every public request spends: its user's, or its address's."""
+
+    per_user: SharedLimiter
+    per_address: SharedLimiter
+    forwarded_for_depth: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings, counters: Counters) -> RequestRateLimits:
+        def limiter(name: str, limit: int) -> SharedLimiter:
+            return SharedLimiter(
+                f"{settings.event_prefix}.{name}",
+                limit=limit,
+                window_s=settings.rate_limit_window_s,
+                counters=counters,
+                batch=settings.rate_limit_batch,
+                max_keys=settings.rate_limit_max_keys,
+            )
+
+        return cls(
+            per_user=limiter("gateway-user", settings.rate_limit_per_user),
+            per_address=limiter("gateway-address", settings.rate_limit_per_address),
+            forwarded_for_depth=settings.forwarded_for_depth,
+        )
+
+    async def charge(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Decision:
+        """Spend one request of the caller's budget. A token that does not verify spends the
+        address's (the route's own guard then refuses it, if the route needs one)."""
+        if bearer_token(connection) is not None:
+            try:
+                principal = await authenticate(connection)
+            except Problem:
+                pass
+            else:
+                return await self.per_user.hit(f"{principal.kind}:{principal.subject}")
+        address = client_address(connection, self.forwarded_for_depth)
+        return await self.per_address.hit(address)
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    """Charge every request, put the ``RateLimit-*`` fields on its answer (errors included),
+    and answer 429 with ``Retry-After`` past the limit."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        limits: RequestRateLimits | None = scope["app"].state.get(REQUEST_LIMITS_STATE_KEY)
+        if limits is None or scope["path"].startswith(EXEMPT_PREFIXES):
+            await next_app(scope, receive, send)
+            return
+        decision = await limits.charge(ASGIConnection(scope, receive, send))
+        fields = decision.headers()
+        if not decision.allowed:
+            raise TooManyRequests(
+                "too many requests; try again later",
+                retry_after_s=decision.retry_after_s,
+                headers={**fields, "Retry-After": str(decision.retry_after_s)},
+            )
+
+        async def send_with_fields(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in fields.items():
+                    headers[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_fields)

@@ -203,7 +203,34 @@ class Group:
         return self.route("DELETE", path, **details)
 
 
-def handler(route: Route) -> HTTPRouteHandler:
+class PublicPaths:
+    """Where the gateway serves what an upstream names by its own path: a ``Location`` of
+    an upstream (``/albums/3f…``) as the public path of the GET route reading it
+    (``/api/v1/catalog/albums/3f…``)."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._reads: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        for route in routes:
+            if route.method != "GET":
+                continue
+            pattern = "".join(
+                f"(?P<{part}>[^/?#]+)" if i % 2 else re.escape(part)
+                for i, part in enumerate(_PARAMETER.split(route.upstream_path))
+            )
+            self._reads.setdefault(route.upstream, []).append(
+                (re.compile(f"^{pattern}/?$"), route.doc_path)
+            )
+
+    def of(self, upstream: str, location: str) -> str | None:
+        """The public path of ``location`` (a path of ``upstream``), None if none reads it."""
+        path, question, query = location.partition("?")
+        for pattern, public in self._reads.get(upstream, ()):
+            if (found := pattern.match(path)) is not None:
+                return public.format_map(found.groupdict()) + question + query
+        return None
+
+
+def handler(route: Route, public_paths: PublicPaths | None = None) -> HTTPRouteHandler:
     """The Litestar handler of ``route``: guard, (decode), forward, relay."""
     authorize = route.authorizes
     defaults = {name.lower(): value for name, value in route.default_headers.items()}
@@ -212,6 +239,9 @@ def handler(route: Route) -> HTTPRouteHandler:
         target = route.target(request.path_params)
         body = request.stream() if route.streams else None
         response = await forward(request, route.upstream, target, authorize=authorize, body=body)
+        location = response.headers.get("location")
+        if location is not None and public_paths is not None and location.startswith("/"):
+            response.headers["location"] = public_paths.of(route.upstream, location) or location
         if defaults and 200 <= (response.status_code or 0) < 300:
             present = {name.lower() for name in response.headers}
             response.headers.update({k: v for k, v in defaults.items() if k not in present})
@@ -223,7 +253,7 @@ def handler(route: Route) -> HTTPRouteHandler:
         http_method=route.method,
         status_code=route.status,
         name=route.key,
-        operation_id=_operation_id(route),
+        operation_id=operation_id(route),
         summary=route.summary,
         description=route.description,
         tags=list(route.tags) or None,
@@ -239,13 +269,15 @@ def handlers(routes: Iterable[Route]) -> list[HTTPRouteHandler]:
     known = {spec.name for spec in UPSTREAMS}
     seen: set[str] = set()
     made = []
+    routes = list(routes)
+    public_paths = PublicPaths(routes)
     for route in routes:
         if route.upstream not in known:
             raise ValueError(f"{route.key}: no upstream named {route.upstream!r}")
         if route.key in seen:
             raise ValueError(f"{route.key} is declared twice")
         seen.add(route.key)
-        made.append(handler(route))
+        made.append(handler(route, public_paths))
     return made
 
 
@@ -268,7 +300,7 @@ def _declare_signature(fn: Any, body: type[Any] | None, *, empty: bool) -> None:
     fn.__annotations__ = annotations
 
 
-def _operation_id(route: Route) -> str:
+def operation_id(route: Route) -> str:
     words = re.findall(r"[A-Za-z0-9]+", route.doc_path)
     return route.method.title() + "".join(word[:1].upper() + word[1:] for word in words)
 

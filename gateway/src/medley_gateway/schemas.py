@@ -12,7 +12,7 @@ not declare yet (:mod:`medley_gateway.contracts`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -122,3 +122,67 @@ class UploadForm(msgspec.Struct, kw_only=True):
         ]
         | None
     ) = None
+
+
+# --- ListenBrainz's request bodies (documentation: ingestion reads them as ListenBrainz does)
+
+
+class LBTrackMetadata(msgspec.Struct, kw_only=True):
+    artist_name: str
+    track_name: str
+    release_name: str | None = None
+    additional_info: Annotated[
+        dict[str, str | int | float | bool | list[str]] | None,
+        msgspec.Meta(description="MBIDs, duration_ms, the player's own fields"),
+    ] = None
+
+
+class LBListen(msgspec.Struct, kw_only=True):
+    listened_at: Annotated[
+        int | None, msgspec.Meta(description="Unix seconds; left out for playing_now")
+    ] = None
+    track_metadata: LBTrackMetadata
+
+
+class LBSubmissionBody(msgspec.Struct, kw_only=True):
+    listen_type: Literal["single", "playing_now", "import"]
+    payload: Annotated[
+        list[LBListen], msgspec.Meta(description="one listen (single, playing_now), up to 1,000")
+    ]
+
+
+LBSubmission = Annotated[
+    LBSubmissionBody,
+    msgspec.Meta(
+        examples=[
+            {
+                "listen_type": "single",
+                "payload": [
+                    {
+                        "listened_at": 1_735_689_600,
+                        "track_metadata": {
+                            "artist_name": "Radiohead",
+                            "track_name": "Airbag",
+                            "release_name": "OK Computer",
+                        },
+                    }
+                ],
+            }
+        ]
+    ),
+]
+
+
+class LBDeleteListen(msgspec.Struct, kw_only=True):
+    listened_at: int
+    recording_msid: str
+
+
+class LBLatestImport(msgspec.Struct, kw_only=True):
+    ts: Annotated[int, msgspec.Meta(description="when the import ended, Unix seconds")]
+
+
+class LBRecordingFeedback(msgspec.Struct, kw_only=True):
+    score: Annotated[Literal[-1, 0, 1], msgspec.Meta(description="love 1, hate -1, forget 0")]
+    recording_msid: str | None = None
+    recording_mbid: str | None = None

@@ -66,8 +66,15 @@ class GatewaySettings(ServiceSettings):
     # client address is the TCP peer and X-Forwarded-For is ignored (it can be forged).
     forwarded_for_depth: int = Field(default=0, ge=0, le=10)
 
-    # Rate limits (token buckets, in memory, per gateway replica): N attempts per window.
+    # Every request: N per window per user (valid access token) or per client address,
+    # counted in NATS KV and so shared by every replica; each replica adds its hits to the
+    # shared count every ``rate_limit_batch`` hits of a key (every hit near the limit).
     rate_limit_enabled: bool = True
+    rate_limit_per_user: int = Field(default=1200, ge=1)
+    rate_limit_per_address: int = Field(default=600, ge=1)
+    rate_limit_window_s: int = Field(default=60, ge=1, le=3600)
+    rate_limit_batch: int = Field(default=16, ge=1, le=1000)
+    # Login and register (token buckets, in memory, per replica): N attempts per window.
     login_per_address: int = Field(default=30, ge=1)
     login_per_account: int = Field(default=10, ge=1)
     login_window_s: float = Field(default=60.0, gt=0)

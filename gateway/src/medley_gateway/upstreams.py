@@ -18,6 +18,7 @@ import httpx
 from litestar import Request, Response
 
 from medley_core.http import CircuitBreaker, UpstreamClient, UpstreamUnavailable
+from medley_core.pagination import relink
 from medley_gateway.settings import UPSTREAMS as UPSTREAMS
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.settings import UpstreamSpec as UpstreamSpec
@@ -195,7 +196,8 @@ async def forward(
     body: bytes | AsyncIterable[bytes] | None = None,
 ) -> Response[bytes]:
     """Send the caller's request (method, query, body, Authorization) to ``upstream``; a
-    ``body`` that is a stream goes on as it arrives."""
+    ``body`` that is a stream goes on as it arrives. A ``Link`` the upstream wrote against
+    its own path points at the public one (the query is the caller's, forwarded as sent)."""
     client = upstreams_of(request)[upstream]
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = f"{path}?{query}" if query else path
@@ -207,4 +209,7 @@ async def forward(
         headers=forwarded_headers(request),
         authorization=request.headers.get("authorization") if authorize else None,
     )
-    return relay(upstream, response)
+    answer = relay(upstream, response)
+    if (link := answer.headers.get("link")) is not None:
+        answer.headers["link"] = relink(link, request.url.path)
+    return answer

@@ -254,3 +254,32 @@ async def test_orm_page_serves_every_row_once_in_order(
     finally:
         await engine.dispose()
     assert seen == expected_order(things, "rank", True)
+
+
+# --- the Link field ---------------------------------------------------------------------------
+
+
+def test_next_link_keeps_the_query_and_replaces_the_cursor() -> None:
+    from medley_core.pagination import next_link
+
+    link = next_link("/artists", "limit=2&sort=name&cursor=old", "1abc-_")
+    assert link == '</artists?limit=2&sort=name&cursor=1abc-_>; rel="next"'
+
+
+def test_relink_points_at_the_public_path_and_keeps_the_query() -> None:
+    from medley_core.pagination import relink
+
+    upstream = '</artists?limit=2&cursor=1abc>; rel="next"'
+    assert relink(upstream, "/api/v1/catalog/artists") == (
+        '</api/v1/catalog/artists?limit=2&cursor=1abc>; rel="next"'
+    )
+    elsewhere = '<https://example.com/x>; rel="help"'
+    assert relink(elsewhere, "/api/v1/catalog/artists") == elsewhere
+
+
+def test_next_cursor_of_pages_structs_and_mappings() -> None:
+    from medley_core.pagination import next_cursor_of
+
+    assert next_cursor_of(Page(items=[], next_cursor="c1")) == "c1"
+    assert next_cursor_of({"items": [], "next_cursor": None}) is None
+    assert next_cursor_of({"id": "x"}) is None

@@ -395,6 +395,37 @@ async def limited_client(
         yield started
 
 
+async def test_two_ingestion_replicas_share_one_rate_limit(
+    settings: IngestionSettings,
+    tokens: Tokens,
+    catalog_url: str,
+    catalog_token: str,
+    listener: tuple[uuid.UUID, str],
+) -> None:
+    """Two apps, each with its own NATS connection, as two replicas: one budget per user."""
+    user, name = listener
+    strict = settings.model_copy(update={"listenbrainz_rate_limit": 4})
+    caller = tokens.user(user)
+    replicas = [
+        create_app(
+            strict,
+            verifier=tokens.verifier(),
+            catalog=CatalogClient(catalog_url, StaticAuthorization(catalog_token)),
+        )
+        for _ in range(2)
+    ]
+    async with AsyncTestClient(replicas[0]) as first, AsyncTestClient(replicas[1]) as second:
+        answers = [
+            await (first if i % 2 == 0 else second).get(
+                f"/1/user/{name}/listen-count", headers=caller
+            )
+            for i in range(6)
+        ]
+    assert [a.status_code for a in answers] == [200] * 4 + [429] * 2
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["3", "2", "1", "0", "0", "0"]
+    lb_error(answers[-1], 429)
+
+
 async def test_past_the_rate_limit_the_answer_is_429_with_when_to_come_back(
     limited_client: AsyncTestClient[Any], listener: tuple[uuid.UUID, str]
 ) -> None:

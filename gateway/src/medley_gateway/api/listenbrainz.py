@@ -7,8 +7,9 @@ authenticates with a Medley API token (``Authorization: Token …``, or ``?token
 (scope ``listens:on-behalf``) plus the user it names (``X-Medley-User-Id``,
 ``X-Medley-Username``) for ingestion, which serves the routes. A Medley access token
 (``Bearer``) and anonymous reads go through as they came. Answers, ListenBrainz's error
-shape and its ``X-RateLimit-*`` headers come back from ingestion as they are. The routes are
-ListenBrainz's (documented by it), so they are not in the gateway's document.
+shape and its ``X-RateLimit-*`` headers come back from ingestion as they are. The catch-all
+is not in the document itself: each operation it serves is, from
+:mod:`medley_gateway.routes.listenbrainz`.
 """
 
 from __future__ import annotations

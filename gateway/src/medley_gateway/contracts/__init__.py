@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medley_gateway.routing import Route
+from medley_gateway.routing import Route, operation_id
 
 DIRECTORY = Path(__file__).parent
 SCHEMA_REF = "#/components/schemas/"
@@ -61,13 +61,22 @@ class Contracts:
 
 
 def compose(
-    document: dict[str, Any], routes: Iterable[Route], contracts: Contracts
+    document: dict[str, Any],
+    routes: Iterable[Route],
+    contracts: Contracts,
+    document_only: Iterable[Route] = (),
 ) -> dict[str, Any]:
     """``document`` (the gateway's, as Litestar made it) with each route's request body,
     answer shape and query parameters taken from its contract; schemas nothing refers to
-    any more (a body type the gateway only decodes with) are left out."""
+    any more (a body type the gateway only decodes with) are left out. ``document_only``:
+    operations a catch-all handler serves (ListenBrainz's ``/1/…``), added to the document
+    here and completed the same way."""
     composed = copy.deepcopy(document)
-    paths = composed.get("paths", {})
+    paths = composed.setdefault("paths", {})
+    routes = list(routes)
+    for route in document_only:
+        paths.setdefault(route.doc_path, {}).setdefault(route.method.lower(), _skeleton(route))
+        routes.append(route)
     for route in routes:
         operation = paths.get(route.doc_path, {}).get(route.method.lower())
         contract = contracts.of(route)
@@ -78,6 +87,23 @@ def compose(
     used = _referenced(paths, schemas)
     composed["components"]["schemas"] = {k: v for k, v in sorted(schemas.items()) if k in used}
     return composed
+
+
+def _skeleton(route: Route) -> dict[str, Any]:
+    """An operation of the document for ``route``, before its contract fills it in."""
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "tags": list(route.tags),
+        "operationId": operation_id(route),
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in route.parameters
+        ],
+        "responses": {str(status): {"description": text} for status, text in route.answers.items()},
+    }
+    if route.description:
+        operation["description"] = route.description
+    return operation
 
 
 def _fill(operation: dict[str, Any], route: Route, contract: Operation) -> None:

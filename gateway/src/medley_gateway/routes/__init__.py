@@ -7,7 +7,7 @@ run ``uv run python -m medley_gateway.contracts`` to record their shapes.
 
 from __future__ import annotations
 
-from medley_gateway.routes import catalog, ingestion, playlists, users
+from medley_gateway.routes import catalog, ingestion, listenbrainz, playlists, users
 from medley_gateway.routing import Route
 
 ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES, *ingestion.ROUTES, *playlists.ROUTES)
@@ -15,5 +15,9 @@ ROUTES: tuple[Route, ...] = (*users.ROUTES, *catalog.ROUTES, *ingestion.ROUTES, 
 #: Routes written by hand whose shapes the document takes from the contracts all the same.
 HAND_WRITTEN: tuple[Route, ...] = (users.REGISTER,)
 
+#: Operations one hand-written handler serves that Litestar's document does not show (the
+#: ``/1/`` catch-all): the document gets an operation for each, shaped from the contracts.
+DOCUMENT_ONLY: tuple[Route, ...] = listenbrainz.ROUTES
+
 #: Every route the contracts record, and the document completes from them.
-DOCUMENTED: tuple[Route, ...] = (*ROUTES, *HAND_WRITTEN)
+DOCUMENTED: tuple[Route, ...] = (*ROUTES, *HAND_WRITTEN, *DOCUMENT_ONLY)

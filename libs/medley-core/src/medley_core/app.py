@@ -36,6 +36,7 @@ from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_logging
 from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
 from medley_core.problems import exception_handlers
+from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
@@ -282,6 +283,8 @@ def create_service_app(
             *middleware,
         ],
         exception_handlers=exception_handlers(),
+        # Link on pages, ETag and 304 on reads: medley_core.responses.
+        response_class=ServiceResponse,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title=title or f"Medley {settings.service_name}",

@@ -3,10 +3,16 @@
 Framework-free: a controller passes the header values in, the domain compares them with the
 version it holds under its lock. A resource's version is an opaque string; its entity tag
 is that string quoted (``"3f2a…"``), always strong.
+
+Every other read gets its tag from its bytes (:func:`body_tag`): the services' response class
+(:mod:`medley_core.responses`) tags each ``GET`` answer that has none and answers ``304 Not
+Modified`` when ``If-None-Match`` names it; the gateway forwards ``If-None-Match`` and relays
+``ETag`` and the 304.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # One entity tag in a list: optionally weak (W/), then a quoted string without quotes.
@@ -16,6 +22,12 @@ _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 def entity_tag(version: str) -> str:
     """The strong entity tag of ``version``: ``"<version>"``."""
     return f'"{version}"'
+
+
+def body_tag(body: bytes) -> str:
+    """The strong entity tag of a representation: a digest of its bytes (two reads answering
+    the same bytes have the same tag; any change of them, another)."""
+    return entity_tag(hashlib.blake2b(body, digest_size=12).hexdigest())
 
 
 def parse_tags(header: str | None) -> tuple[list[tuple[bool, str]], bool] | None:

@@ -16,6 +16,10 @@ says whether there is a next page). No OFFSET anywhere.
   models) or :func:`rows_page` (Core rows) for SQLAlchemy statements.
 * :class:`Page`: ``items`` and ``next_cursor`` (null on the last page), the answer shape of
   every list route.
+* The ``Link`` field (RFC 8288): every answer with a ``next_cursor`` also carries
+  ``Link: <path?…&cursor=…>; rel="next"`` (:func:`next_link`, put on by the services'
+  response class, :mod:`medley_core.responses`); the gateway points it at its public path
+  (:func:`relink`), the query being the one the client sent.
 """
 
 # ruff: noqa: S608 -- fetch_page assembles SQL from the caller's fixed fragments; every value
@@ -32,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeAlias, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from sqlalchemy import tuple_
@@ -90,6 +95,41 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
         """The same page with each item (a mapping, or an object with attributes) converted
         into ``answer``, a msgspec Struct: unknown fields dropped, the rest checked."""
         return self.map(lambda item: msgspec.convert(item, answer, from_attributes=True))
+
+
+# --- the Link field ---------------------------------------------------------------------------
+
+
+def next_cursor_of(content: Any) -> str | None:
+    """The ``next_cursor`` of an answer (a :class:`Page`, any object or mapping with one)."""
+    cursor = (
+        content.get("next_cursor")
+        if isinstance(content, Mapping)
+        else getattr(content, "next_cursor", None)
+    )
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def next_link(path: str, query: str, cursor: str) -> str:
+    """``<path?query with cursor=…>; rel="next"``: the request's own query (sort, filters,
+    limit) with ``cursor`` in place of any it had."""
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "cursor"]
+    params.append(("cursor", cursor))
+    return f'<{path}?{urlencode(params)}>; rel="next"'
+
+
+def relink(link: str, path: str) -> str:
+    """``link`` (a ``Link`` field an upstream wrote against its own path) pointing at
+    ``path`` instead, its query kept: how the gateway shows its public path."""
+    parts = []
+    for value in link.split(","):
+        target, bracket, rest = value.strip().partition(">")
+        if not bracket or not target.startswith("<") or "://" in target:
+            parts.append(value.strip())  # not a path-only link of ours: left as it is
+            continue
+        _, question, query = target[1:].partition("?")
+        parts.append(f"<{path}{question}{query}>{rest}")
+    return ", ".join(parts)
 
 
 # --- the cursor ------------------------------------------------------------------------------

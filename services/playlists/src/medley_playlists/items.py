@@ -122,7 +122,7 @@ async def page(
             b"}",
         )
     )
-    return Versioned(snapshot, body)
+    return Versioned(snapshot, body, next_cursor)
 
 
 # --- helpers -------------------------------------------------------------------------------

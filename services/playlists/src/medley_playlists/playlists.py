@@ -67,6 +67,8 @@ class Versioned:
 
     snapshot_id: str
     body: dict[str, Any] | bytes | None
+    # The next page's cursor of an answer given as bytes (its ``Link`` is built from it).
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ past the limit, per user, or per address without a user).
 from __future__ import annotations
 
 import contextvars
-import math
-import time
 import uuid
 from typing import Annotated, Any
 
@@ -27,6 +25,7 @@ from medley_core.app import ServiceRuntime
 from medley_core.auth import authenticate
 from medley_core.db import transaction
 from medley_core.errors import Problem
+from medley_core.ratelimit import SharedLimiter
 from medley_core.registry import LISTENS_ON_BEHALF
 from medley_ingestion import listenbrainz_api as lb
 from medley_ingestion import projection
@@ -42,7 +41,7 @@ from medley_ingestion.api.answers import (
 )
 from medley_ingestion.api.deps import Runtime, ServiceRt, Session, Settings
 from medley_ingestion.listenbrainz_api import LBError, Listener
-from medley_ingestion.ratelimit import FixedWindowLimiter
+from medley_ingestion.ratelimit import listenbrainz_headers, listenbrainz_limiter
 from medley_ingestion.settings import IngestionSettings
 
 USER_HEADER = "x-medley-user-id"
@@ -96,15 +95,14 @@ async def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Listener 
     return Listener(user_id, username)
 
 
-def _limiter(connection: ASGIConnection[Any, Any, Any, Any]) -> FixedWindowLimiter:
+def _limiter(connection: ASGIConnection[Any, Any, Any, Any]) -> SharedLimiter:
     limiter = connection.app.state.get("lb_limiter")
     if limiter is None:
-        settings = _runtime(connection).settings
-        assert isinstance(settings, IngestionSettings)
-        limiter = FixedWindowLimiter(
-            settings.listenbrainz_rate_limit, settings.listenbrainz_rate_window_s
-        )
+        runtime = _runtime(connection)
+        assert isinstance(runtime.settings, IngestionSettings)
+        limiter = listenbrainz_limiter(runtime.settings, runtime.events.nc)
         connection.app.state["lb_limiter"] = limiter
+    assert isinstance(limiter, SharedLimiter)
     return limiter
 
 
@@ -121,13 +119,8 @@ async def listenbrainz_guard(
     connection.state[LISTENER_STATE] = listener
     address = connection.client.host if connection.client else "-"
     key = f"user:{listener.user_id}" if listener else f"addr:{address}"
-    decision = _limiter(connection).hit(key, time.time())
-    headers = {
-        "X-RateLimit-Limit": str(decision.limit),
-        "X-RateLimit-Remaining": str(decision.remaining),
-        "X-RateLimit-Reset": str(math.ceil(decision.reset_at)),
-        "X-RateLimit-Reset-In": str(max(0, math.ceil(decision.reset_in))),
-    }
+    decision = await _limiter(connection).hit(key)
+    headers = listenbrainz_headers(decision)
     _rate_headers.set(headers)
     if refused is not None:
         raise refused

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from medley_core.app import Session as Session
 from medley_core.auth import authenticate, require_user
 from medley_core.conditional import entity_tag
+from medley_core.responses import ServiceResponse
 from medley_playlists.api.answers import shaped
 from medley_playlists.playlists import Expected, Versioned
 
@@ -50,10 +51,15 @@ def versioned(result: Versioned, answer: type[T]) -> Response[T]:
         return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
     if isinstance(result.body, bytes):
         # Encoded already (a page of 10,000 items): sent as is, documented as ``answer``.
-        return Response(result.body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type]
-    return Response(shaped(result.body, answer), headers=headers)
+        return ServiceResponse(
+            result.body, media_type=MediaType.JSON, headers=headers, next_cursor=result.next_cursor
+        )
+    # The services' response class: a page of items also gets its Link to the next.
+    return ServiceResponse(shaped(result.body, answer), headers=headers)
 
 
 def changed(snapshot_id: str, body: T, status_code: int = 200) -> Response[T]:
     """A change's answer, with the ``ETag`` of the snapshot it left."""
-    return Response(body, status_code=status_code, headers={"ETag": entity_tag(snapshot_id)})
+    headers = {"ETag": entity_tag(snapshot_id)}
+    # The services' response class: a creation also gets its Location.
+    return ServiceResponse(body, status_code=status_code, headers=headers)
