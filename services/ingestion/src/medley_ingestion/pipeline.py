@@ -36,10 +36,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from uuid_utils import uuid7
 
 from medley_core.db import driver_connection, transaction
 from medley_core.errors import ServiceUnavailable
-from medley_core.ids import new_id
 from medley_ingestion import events
 from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.connector_tracks import ConnectorTracks, Known
@@ -226,25 +226,33 @@ class JobRun:
             chunks = read_chunks(
                 upload, plan, self.job.checkpoint, ctx, self.settings.import_chunk_records
             )
-            while True:
-                began = time.perf_counter()
-                chunk = await asyncio.to_thread(next, chunks, None)
-                if chunk is None:
-                    break
-                read = time.perf_counter()
-                prepared = await self._prepare(chunk)
-                resolved = time.perf_counter()
-                if not await self._store(chunk, prepared):
-                    raise Cancelled
-                log.info(
-                    "import %s: %d records of %s read in %.2fs, resolved in %.2fs, stored in %.2fs",
-                    self.job.id,
-                    len(chunk.outcomes),
-                    chunk.entry.name,
-                    read - began,
-                    resolved - read,
-                    time.perf_counter() - resolved,
-                )
+            # The next chunk is read (in a thread) while this one is resolved and stored.
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+            try:
+                while True:
+                    began = time.perf_counter()
+                    chunk = await ahead
+                    if chunk is None:
+                        break
+                    read = time.perf_counter()
+                    prepared = await self._prepare(chunk)
+                    ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+                    resolved = time.perf_counter()
+                    if not await self._store(chunk, prepared):
+                        raise Cancelled
+                    log.info(
+                        "import %s: %d records of %s: waited %.2fs for them, resolved in "
+                        "%.2fs, stored in %.2fs",
+                        self.job.id,
+                        len(chunk.outcomes),
+                        chunk.entry.name,
+                        read - began,
+                        resolved - read,
+                        time.perf_counter() - resolved,
+                    )
+            finally:
+                # The reader must be done with the upload before it is closed.
+                await asyncio.wait([ahead])
         return await self._finish("completed")
 
     # -- a chunk --------------------------------------------------------------------------
@@ -275,7 +283,7 @@ class JobRun:
                     continue
                 result.plays.append(
                     (
-                        new_id(),
+                        uuid7(),  # 10x cheaper than a uuid.UUID, and asyncpg takes it
                         job.user_id,
                         found.track_id,
                         outcome.listened_at,

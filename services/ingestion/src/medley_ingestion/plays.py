@@ -105,11 +105,22 @@ STORE = (
 WITH candidates AS (
     SELECT DISTINCT ON (track_id, listened_at) *
     FROM incoming_plays ORDER BY track_id, listened_at, id
+), nearby AS MATERIALIZED (
+    -- The user's stored plays around the batch's span, read once through the index on
+    -- (user, start time): an export's chunk covers days, not the whole history.
+    SELECT p.track_id, p.listened_at, p.ms_played, p.source FROM plays p
+    WHERE p.user_id = $2
+      AND p.listened_at > (SELECT min(listened_at) FROM incoming_plays) - interval '"""
+    + OVERLAP_HORIZON
+    + """'
+      AND p.listened_at < (SELECT max(listened_at) FROM incoming_plays) + interval '"""
+    + OVERLAP_HORIZON
+    + """'
 ), fresh AS (
     SELECT c.* FROM candidates c
     WHERE NOT EXISTS (
-        SELECT 1 FROM plays p
-        WHERE p.user_id = c.user_id AND p.track_id = c.track_id
+        SELECT 1 FROM nearby p
+        WHERE p.track_id = c.track_id
           AND p.listened_at > c.listened_at - interval '"""
     + OVERLAP_HORIZON
     + """'
@@ -164,8 +175,10 @@ async def store_plays(
     await lock_user(conn, user_id)
     await conn.execute(CREATE_INCOMING)
     await conn.execute("TRUNCATE incoming_plays")
+    # An import chunk's sorts and hashes stay in memory (the default spills at 4 MB).
+    await conn.execute("SET LOCAL work_mem = '64MB'")
     await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
-    records = await conn.fetch(STORE, float(duplicate_window_s))
+    records = await conn.fetch(STORE, float(duplicate_window_s), user_id)
     return [StoredPlay(r["id"], r["track_id"], r["listened_at"]) for r in records]
 
 
