@@ -59,7 +59,7 @@ from medley_ingestion.importers.records import (
 from medley_ingestion.jobs import Lease
 from medley_ingestion.likes import LikeRow, store_likes
 from medley_ingestion.models import JOB_COUNTERS as COUNTERS
-from medley_ingestion.plays import lock_user, store_plays
+from medley_ingestion.plays import lock_user, store_and_record_plays
 from medley_ingestion.settings import IngestionSettings
 
 log = logging.getLogger("medley.ingestion.pipeline")
@@ -348,7 +348,7 @@ class JobRun:
             if row["cancel_requested_at"] is not None:
                 await self._cancelled(conn)
                 return False
-            stored = await store_plays(
+            stored, latest = await store_and_record_plays(
                 conn,
                 job.user_id,
                 result.plays,
@@ -356,8 +356,8 @@ class JobRun:
             )
             changes = await store_likes(conn, job.user_id, result.likes)
             counts = result.counts
-            counts["listens_imported"] = len(stored)
-            counts["duplicates_skipped"] = len(result.plays) - len(stored)
+            counts["listens_imported"] = stored
+            counts["duplicates_skipped"] = len(result.plays) - stored
             counts["likes_imported"] = len(changes)
             await self._list_rejections(conn, row["rejected"] + row["unmatched"], result.rejections)
             await conn.execute(
@@ -368,11 +368,8 @@ class JobRun:
                 *[counts[name] for name in COUNTERS],
                 json.dumps(chunk.next_position),
             )
-            if stored:
-                await _advance_sync(
-                    conn, job.user_id, chunk.kind.source, "listens", stored[-1].listened_at
-                )
-                events.listens_recorded(session, job.user_id, stored)
+            if latest is not None:
+                await _advance_sync(conn, job.user_id, chunk.kind.source, "listens", latest)
             if changes:
                 events.likes_changed(session, job.user_id, changes)
         return True

@@ -21,13 +21,19 @@ submission and an import chunk cannot both decide the other is absent.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from uuid_utils import uuid7
+
+from medley_contracts.ingestion import LISTENS_RECORDED, MAX_LISTENS_PER_EVENT
+from medley_core.events.outbox import NOTIFY_SUFFIX
+from medley_core.tracing import propagation_headers
 
 PLAY_COLUMNS = (
     "id",
@@ -100,7 +106,7 @@ CREATE TEMP TABLE IF NOT EXISTS incoming_plays (
 ) ON COMMIT DELETE ROWS
 """
 
-STORE = (
+STORE_CTES = (
     """
 WITH candidates AS (
     SELECT DISTINCT ON (track_id, listened_at) *
@@ -141,8 +147,40 @@ WITH candidates AS (
     RETURNING id, user_id, track_id, listened_at, coalesce(ms_played, 0)::bigint AS ms
 )"""
     + rollup_ctes("inserted", sign=1)
+)
+STORE = (
+    STORE_CTES
     + """
 SELECT id, track_id, listened_at FROM inserted ORDER BY listened_at, id
+"""
+)
+
+# The import path: the ``ingestion.listens.recorded`` events of what was stored are built by
+# PostgreSQL in the same statement and written to the outbox in the same transaction (at most
+# $4 listens each; $3 their ids, $5 the time, $6 the writer's propagated headers). A
+# million listens never become Python objects: building them cost more than storing them.
+STORE_AND_RECORD = (
+    STORE_CTES
+    + f"""
+, numbered AS (
+    SELECT track_id, listened_at, id,
+           (row_number() OVER (ORDER BY listened_at, id) - 1) / $4 AS batch
+    FROM inserted
+), batches AS (
+    SELECT batch, count(*) AS listens, max(listened_at) AS latest,
+           jsonb_agg(jsonb_build_object('track_id', track_id, 'listened_at', listened_at)
+                     ORDER BY listened_at, id) AS items
+    FROM numbered GROUP BY batch
+), recorded AS (
+    INSERT INTO outbox (id, type, version, subject, data, headers, occurred_at)
+    SELECT ($3::uuid[])[batch + 1], '{LISTENS_RECORDED.name}', {LISTENS_RECORDED.version},
+           ($3::uuid[])[batch + 1]::text,
+           jsonb_build_object('batch_id', ($3::uuid[])[batch + 1], 'user_id', $2::uuid,
+                              'recorded_at', $5::timestamptz, 'listens', items),
+           $6::jsonb, $5::timestamptz
+    FROM batches
+)
+SELECT coalesce(sum(listens), 0)::bigint AS stored, max(latest) AS latest FROM batches
 """
 )
 
@@ -180,6 +218,40 @@ async def store_plays(
     await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
     records = await conn.fetch(STORE, float(duplicate_window_s), user_id)
     return [StoredPlay(r["id"], r["track_id"], r["listened_at"]) for r in records]
+
+
+async def store_and_record_plays(
+    conn: asyncpg.Connection[Any],
+    user_id: uuid.UUID,
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    duplicate_window_s: int,
+) -> tuple[int, datetime | None]:
+    """:func:`store_plays` for an import chunk, its ``ingestion.listens.recorded`` events
+    written to the outbox by the same statement; (how many plays were stored, the latest
+    start among them)."""
+    if not rows:
+        return 0, None
+    await lock_user(conn, user_id)
+    await conn.execute(CREATE_INCOMING)
+    await conn.execute("TRUNCATE incoming_plays")
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
+    event_ids = [uuid7() for _ in range(0, len(rows), MAX_LISTENS_PER_EVENT)]
+    row = await conn.fetchrow(
+        STORE_AND_RECORD,
+        float(duplicate_window_s),
+        user_id,
+        event_ids,
+        MAX_LISTENS_PER_EVENT,
+        datetime.now(UTC),
+        json.dumps(propagation_headers()),
+    )
+    assert row is not None
+    if row["stored"]:
+        # The relay wakes at commit, as for the events the unit of work writes.
+        await conn.execute("SELECT pg_notify(current_schema() || $1, '')", NOTIFY_SUFFIX)
+    return int(row["stored"]), row["latest"]
 
 
 DELETE_PLAYS = (
