@@ -330,3 +330,17 @@ def test_a_corrupt_zip_is_refused(tmp_path: Path) -> None:
     limits = archive.ArchiveLimits(1 << 30, 200.0, 100)
     with pytest.raises(FileError, match="corrupt"), archive.open_upload(path, "upload.zip", limits):
         pass
+
+
+def test_an_older_listenbrainz_export_is_read_one_listen_at_a_time() -> None:
+    """``listens.json`` is one array: its listens are decoded as they are read (the reader
+    holds each element's bytes, not a tree of the whole file), from a resumed position too."""
+    listens = [samples.lb_listen(BASE + minutes(5 * i), "Björk", f"Song {i}") for i in range(6)]
+    data = samples.json_bytes(listens)
+    reader = importers.listenbrainz.read_listens_json(data, ReadContext(NOW, 30_000, skip=2))
+    first = next(reader)
+    assert isinstance(first, Listen)
+    assert first.position == "index 2"
+    assert first.listened_at == BASE + minutes(10)
+    rest = list(reader)
+    assert [o.position for o in rest if isinstance(o, Listen)] == ["index 3", "index 4", "index 5"]
