@@ -10,7 +10,9 @@ stored with one statement that:
   an import over live scrobbles does not double (the first stays; the other is counted as
   a duplicate). Genuine repeats from one source (a short track on repeat) stay distinct;
 * inserts the rest and adds them to the rollups (per user and track, per user and hour) in
-  the same statement. Stats over a range read the plays themselves, through an index that
+  the same statement (for an import chunk, :func:`store_and_record_plays`, also its
+  ``ingestion.listens.recorded`` events). Only the user's stored plays around the batch's
+  span are read to judge duplicates. Stats over a range read the plays themselves, through an index that
   covers them (user, start time → track, time played).
 
 Writers of one user's plays take that user's advisory lock for their transaction, so a live
@@ -199,6 +201,18 @@ async def lock_user(conn: asyncpg.Connection[Any], user_id: uuid.UUID) -> None:
     )
 
 
+async def _stage(
+    conn: asyncpg.Connection[Any], user_id: uuid.UUID, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """The user's lock taken and ``rows`` COPYed into the (emptied) temporary table."""
+    await lock_user(conn, user_id)
+    await conn.execute(CREATE_INCOMING)
+    await conn.execute("TRUNCATE incoming_plays")
+    # An import chunk's sorts and hashes stay in memory (the default spills at 4 MB).
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
+
+
 async def store_plays(
     conn: asyncpg.Connection[Any],
     user_id: uuid.UUID,
@@ -210,12 +224,7 @@ async def store_plays(
     transaction; the plays newly stored, oldest first."""
     if not rows:
         return []
-    await lock_user(conn, user_id)
-    await conn.execute(CREATE_INCOMING)
-    await conn.execute("TRUNCATE incoming_plays")
-    # An import chunk's sorts and hashes stay in memory (the default spills at 4 MB).
-    await conn.execute("SET LOCAL work_mem = '64MB'")
-    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
+    await _stage(conn, user_id, rows)
     records = await conn.fetch(STORE, float(duplicate_window_s), user_id)
     return [StoredPlay(r["id"], r["track_id"], r["listened_at"]) for r in records]
 
@@ -232,11 +241,7 @@ async def store_and_record_plays(
     start among them)."""
     if not rows:
         return 0, None
-    await lock_user(conn, user_id)
-    await conn.execute(CREATE_INCOMING)
-    await conn.execute("TRUNCATE incoming_plays")
-    await conn.execute("SET LOCAL work_mem = '64MB'")
-    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
+    await _stage(conn, user_id, rows)
     event_ids = [uuid7() for _ in range(0, len(rows), MAX_LISTENS_PER_EVENT)]
     row = await conn.fetchrow(
         STORE_AND_RECORD,
