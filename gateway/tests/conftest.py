@@ -91,6 +91,9 @@ class FakeUsers:
         )
 
     def app(self) -> Litestar:
+        """The fake's routes, each recording its request and answering as the users
+        service would (or as ``me_mode`` says it fails); long because it is the fake's
+        whole route table, read in one place."""
         fake = self
 
         @get("/health/ready")

@@ -214,3 +214,138 @@ async def jetstream_sync(monitor_url: str) -> ServerSync:
         bool(config.get("sync_always", False)),
         float(config.get("sync_interval", 0)) / 1e9,
     )
+
+
+# -- native load: wrk ------------------------------------------------------------------------
+
+WRK = "/usr/bin/wrk"
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What one ``wrk`` run reported: requests/s, latency percentiles, non-2xx and errors."""
+
+    requests: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    def merge(self, other: WrkRun) -> WrkRun:
+        """Two runs as one: rates averaged by requests, the worse of each percentile."""
+        total = self.requests + other.requests
+        seconds = (self.requests / self.rate if self.rate else 0.0) + (
+            other.requests / other.rate if other.rate else 0.0
+        )
+        return WrkRun(
+            total,
+            total / seconds if seconds else 0.0,
+            max(self.p50_ms, other.p50_ms),
+            max(self.p99_ms, other.p99_ms),
+            self.non_2xx + other.non_2xx,
+            self.socket_errors + other.socket_errors,
+        )
+
+
+def _wrk_ms(value: str) -> float:
+    for unit in ("us", "ms", "s", "m"):
+        if value.endswith(unit):
+            return float(value[: -len(unit)]) * _WRK_UNITS[unit]
+    return float(value)
+
+
+def parse_wrk(output: str) -> WrkRun:
+    """The figures of ``wrk --latency`` output."""
+    requests, rate, non_2xx, socket_errors = 0, 0.0, 0, 0
+    percentiles: dict[str, float] = {}
+    for raw in output.splitlines():
+        line = raw.strip()
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            rate = float(parts[1])
+        elif " requests in " in line:
+            requests = int(parts[0])
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            non_2xx = int(parts[-1])
+        elif line.startswith("Socket errors:"):
+            socket_errors = sum(int(p.rstrip(",")) for p in parts if p.rstrip(",").isdigit())
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            percentiles[parts[0]] = _wrk_ms(parts[1])
+    return WrkRun(
+        requests, rate, percentiles.get("50%", 0.0), percentiles.get("99%", 0.0), non_2xx,
+        socket_errors,
+    )  # fmt: skip
+
+
+async def wrk(
+    url: str,
+    *,
+    connections: int,
+    duration_s: float,
+    headers: dict[str, str] | None = None,
+    threads: int = 1,
+) -> WrkRun:
+    """``wrk`` against ``url`` (keep-alive, ``connections`` open, one thread by default: the
+    load generator shares the two cores with the servers, so it is kept as small as can
+    still saturate them)."""
+    argv = [
+        WRK, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s",
+        "--latency", "--timeout", "10s",
+    ]  # fmt: skip
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(url)
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await process.communicate()
+    text = output.decode()
+    assert process.returncode == 0, text
+    return parse_wrk(text)
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+async def wrk_alternating(
+    sides: dict[str, tuple[str, dict[str, str] | None]],
+    *,
+    connections: int,
+    round_s: float,
+    rounds: int,
+    warmup_s: float = 2.0,
+    servers: dict[str, Sequence[int]] | None = None,
+) -> tuple[dict[str, WrkRun], dict[str, float]]:
+    """Each side (``name: (url, headers)``) warmed, then loaded in ``rounds`` alternating
+    rounds of ``round_s``, so a slow moment of the machine falls on every side alike.
+
+    Also the server CPU each side's requests cost, in ms per request, for the sides named in
+    ``servers`` (their processes' ids): unlike requests/s, that hardly moves with the load
+    other work puts on the machine."""
+    for url, headers in sides.values():
+        await wrk(url, connections=connections, duration_s=warmup_s, headers=headers)
+    runs: dict[str, WrkRun] = {}
+    cpu: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, (url, headers) in sides.items():
+            pids = (servers or {}).get(name, ())
+            before = cpu_seconds(pids)
+            run = await wrk(url, connections=connections, duration_s=round_s, headers=headers)
+            cpu[name] = cpu.get(name, 0.0) + cpu_seconds(pids) - before
+            runs[name] = runs[name].merge(run) if name in runs else run
+    cpu_ms = {
+        name: cpu[name] * 1000 / runs[name].requests
+        for name in (servers or {})
+        if runs[name].requests
+    }
+    return runs, cpu_ms

@@ -26,6 +26,7 @@ client's own share of the CPU; the ratios are what carry over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -456,6 +457,8 @@ async def test_outbox_relay_drain_rate(
     always, default = nats_pair
     on_default = await relay_drain(db, default.url, "bench_default", RELAY_EVENTS_EMBEDDED)
     on_always = await relay_drain(db, always.url, "bench_always", RELAY_EVENTS_EMBEDDED)
+    # What the server itself persists with an fsync per write: the relay's ceiling there.
+    ceiling_always = await bare_publish(always.url, "bench_ceiling", RELAY_EVENTS_EMBEDDED, 1000)
 
     nc = await nats.connect(infra.nats_url)
     server = nc.connected_server_version
@@ -490,6 +493,106 @@ async def test_outbox_relay_drain_rate(
         ps.rate(on_default.rate, "ev/s"),
         ps.ratio(on_always.rate, on_default.rate),
     )
+    ps.report(
+        "relay drain   embedded, sync always",
+        ps.rate(on_always.rate, "ev/s"),
+        "bare js.publish 1000 in flight",
+        ps.rate(ceiling_always.rate, "ev/s"),
+        ps.ratio(on_always.rate, ceiling_always.rate),
+    )
+
+
+# -- 2b. Outbox → consumer latency -----------------------------------------------------------
+
+E2E_EVENTS = scaled(10_000)
+E2E_RATE = float(os.environ.get("MEDLEY_BENCH_E2E_RATE", "1000"))  # events/s written
+E2E_TX_EVENTS = 20  # events per writing transaction
+E2E_BUDGET_S = 60.0
+
+
+async def outbox_to_consumer(db: OutboxDb, nats_url: str, prefix: str, count: int) -> ps.Run:
+    """Per event: from its transaction's commit to its handler running in a consumer, with
+    events written at :data:`E2E_RATE` in transactions of :data:`E2E_TX_EVENTS` (a service
+    under steady load), through a real EventRuntime that relays and consumes."""
+    await db.truncate()
+    settings = BenchSettings(
+        database_url=db.admin_url,
+        nats_url=nats_url,
+        event_prefix=prefix,
+        relay_poll_interval_s=1.0,
+        log_json=False,
+    )
+    committed: dict[str, float] = {}
+    handled: dict[str, float] = {}
+    all_handled = asyncio.Event()
+
+    async def handle(_session: Any, envelope: Any) -> None:
+        handled.setdefault(envelope.data["key"], time.perf_counter())
+        if len(handled) >= RELAY_WARMUP + count:
+            all_handled.set()
+
+    runtime = EventRuntime(settings, db.sessions, {BENCH_THING.name: handle}, publishes=True)
+    relay = runtime.relay
+    assert relay is not None
+    await runtime.start()
+    try:
+        await wait_for(
+            lambda: runtime.nats_connected and relay.listening, budget_s=20, what="relay ready"
+        )
+        warm = pending(RELAY_WARMUP, start=20_000_000)
+        await write_bulk(db, warm)
+        await wait_for(lambda: len(handled) >= RELAY_WARMUP, budget_s=30, what="warm-up")
+        began = time.perf_counter()
+        for start in range(0, count, E2E_TX_EVENTS):
+            batch = pending(min(E2E_TX_EVENTS, count - start), start=start)
+            await write_bulk(db, batch)
+            now = time.perf_counter()
+            committed.update((subject, now) for _e, _p, subject in batch)
+            # Pace to the rate: the next transaction when its events are due.
+            due = began + (start + E2E_TX_EVENTS) / E2E_RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        deadline = time.perf_counter() + E2E_BUDGET_S
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_handled.wait(), E2E_BUDGET_S)
+        elapsed = time.perf_counter() - began
+    finally:
+        await runtime.stop()
+    # An event not consumed within the budget counts as an error (and as the budget in the
+    # percentiles: it took at least that long).
+    latencies = [handled.get(key, deadline) - at for key, at in committed.items()]
+    run = ps.Run(len(latencies), elapsed, latencies)
+    run.errors = len(committed.keys() - handled.keys())
+    return run
+
+
+async def test_outbox_to_consumer_latency(
+    outbox_db: OutboxDb, infra: Any, nats_pair: tuple[EmbeddedNats, EmbeddedNats]
+) -> None:
+    always, default = nats_pair
+    runs = {
+        "session NATS": await outbox_to_consumer(
+            outbox_db, infra.nats_url, infra.event_namespace("be2e"), E2E_EVENTS
+        ),
+        "embedded, sync always": await outbox_to_consumer(
+            outbox_db, always.url, "bench_e2e_always", E2E_EVENTS
+        ),
+        "embedded, default sync": await outbox_to_consumer(
+            outbox_db, default.url, "bench_e2e_default", E2E_EVENTS
+        ),
+    }
+    ps.heading(
+        f"Outbox → consumer: {E2E_EVENTS:,} events written at {E2E_RATE:,.0f} ev/s in "
+        f"transactions of {E2E_TX_EVENTS}, commit → handler (EventRuntime relaying and "
+        "consuming)"
+    )
+    for name, run in runs.items():
+        assert run.count == E2E_EVENTS
+        late = f", {run.errors:,} not consumed within {E2E_BUDGET_S:.0f} s" if run.errors else ""
+        print(
+            f"  {name:<24} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.percentile_ms(99))}  "
+            f"max {ps.ms(run.percentile_ms(100))}  ({run.rate:,.0f} ev/s end to end{late})",
+            flush=True,
+        )
 
 
 # -- 3. Gateway overhead ---------------------------------------------------------------------
@@ -659,3 +762,107 @@ async def test_gateway_overhead(medley_stack: Any) -> None:
             f"{catalog}/search",
             params=params,
         )
+
+
+# -- 4. Authenticated reads under wrk -----------------------------------------------------------
+
+WRK_CONNECTIONS = 50
+WRK_ROUND_S = float(os.environ.get("MEDLEY_BENCH_WRK_ROUND_S", "5"))
+WRK_ROUNDS = 2
+
+
+async def start_bare_read_app(database_url: str, schema: str, log: Any) -> tuple[Any, str]:
+    """The baseline app (``bare_read_app.py``) as a uvicorn process like the services'."""
+    from medley_local.processes import Child, await_http_ready, free_port, uvicorn_argv
+
+    port = free_port()
+    argv = [*uvicorn_argv("bare_read_app:create_app", "127.0.0.1", port), "--app-dir", HERE]
+    env = {**os.environ, "BENCH_BARE_DSN": asyncpg_dsn(database_url), "BENCH_BARE_SCHEMA": schema}
+    child = Child.start("bare-read", argv, env=env, sink=log)
+    url = f"http://127.0.0.1:{port}"
+    await await_http_ready(child, f"{url}/health", limit=60)
+    return child, url
+
+
+async def test_authenticated_read_vs_bare(
+    medley_stack: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """users ``GET /me`` against a bare Litestar + asyncpg endpoint reading the same row, and
+    the gateway's ``GET /api/v1/me`` against the direct call: ``wrk``, 50 connections."""
+    gateway = medley_stack.gateway_url
+    assert gateway is not None
+    async with httpx.AsyncClient(timeout=30) as client:
+        token = await account_token(client, gateway, f"wrk-{uuid.uuid4().hex[:10]}")
+        headers = bearer(token)
+        me = (await client.get(f"{medley_stack.users_url}/me", headers=headers)).json()
+        log = (tmp_path_factory.mktemp("bare-read") / "bare.log").open("w", buffering=1)
+        child, bare_url = await start_bare_read_app(
+            medley_stack.database_urls["users"], "users", log
+        )
+        try:
+            bare = (await client.get(f"{bare_url}/users/{me['id']}")).json()
+            assert bare["id"] == me["id"], (bare, me)
+            assert bare["username"] == me["username"], (bare, me)
+            sides: dict[str, tuple[str, dict[str, str] | None]] = {
+                "bare": (f"{bare_url}/users/{me['id']}", None),
+                "direct": (f"{medley_stack.users_url}/me", headers),
+                "gateway": (f"{gateway}/api/v1/me", headers),
+                "health": (f"{medley_stack.users_url}/health", None),
+            }
+            pid = {child.name: child.pid for child in medley_stack.children}
+            runs, cpu_ms = await ps.wrk_alternating(
+                sides,
+                connections=WRK_CONNECTIONS,
+                round_s=WRK_ROUND_S,
+                rounds=WRK_ROUNDS,
+                servers={
+                    "bare": [child.pid],
+                    "direct": [pid["users"]],
+                    "gateway": [pid["gateway"], pid["users"]],
+                },
+            )
+        finally:
+            await child.astop()
+            log.close()
+    for name, run in runs.items():
+        assert run.non_2xx == 0, (name, run)
+        assert run.socket_errors == 0, (name, run)
+        assert run.requests > 0, (name, run)
+    ps.heading(
+        f"Authenticated reads: wrk, {WRK_CONNECTIONS} connections, {WRK_ROUNDS} alternating "
+        f"rounds of {WRK_ROUND_S:.0f} s per side, keep-alive, loopback, same token"
+    )
+    bare, direct, via, health = runs["bare"], runs["direct"], runs["gateway"], runs["health"]
+    ps.report(
+        "users GET /me direct",
+        ps.rate(direct.rate, "req/s"),
+        "bare Litestar+asyncpg read",
+        ps.rate(bare.rate, "req/s"),
+        ps.ratio(direct.rate, bare.rate),
+    )
+    ps.report(
+        "gateway GET /api/v1/me",
+        ps.rate(via.rate, "req/s"),
+        "users GET /me direct",
+        ps.rate(direct.rate, "req/s"),
+        ps.ratio(via.rate, direct.rate),
+    )
+    ps.report(
+        "users GET /health",
+        ps.rate(health.rate, "req/s"),
+        "bare Litestar+asyncpg read",
+        ps.rate(bare.rate, "req/s"),
+        ps.ratio(health.rate, bare.rate),
+    )
+    for name, run in (("bare", bare), ("direct", direct), ("gateway", via), ("health", health)):
+        cpu = f"  server CPU {cpu_ms[name]:.2f} ms/request" if name in cpu_ms else ""
+        print(
+            f"  {name:<8} p50 {ps.ms(run.p50_ms)}  p99 {ps.ms(run.p99_ms)}  "
+            f"({run.requests:,} requests){cpu}",
+            flush=True,
+        )
+    print(
+        "  (server CPU per request: the users process for direct, gateway + users for the "
+        "gateway; a ratio of CPU costs holds up better than requests/s on a loaded machine)",
+        flush=True,
+    )

@@ -137,3 +137,31 @@ async def test_two_people_edit_a_playlist_through_the_gateway(
     assert (
         await api.get(f"{PLAYLISTS}/{copy['playlist']['id']}", headers=as_bob)
     ).status_code == 200
+
+
+async def test_an_import_resolves_through_the_catalog_with_the_launchers_service_client(
+    api: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """The launcher gives playlists the catalog's URL and a client the users service grants
+    ``catalog:resolve``: an entry the projection cannot match as written (a featured artist
+    in the artist field) is resolved by the catalog; one it does not know is unmatched."""
+    _, as_carol = await person(api)
+    artist = f"Portishead {uuid.uuid4().hex[:6]}"
+    body = {"title": "Glory Box", "credits": [{"name": artist}], "duration_ms": 306_000}
+    created = await api.post("/api/v1/admin/catalog/tracks", json=body, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    content = (
+        f"#EXTM3U\n#EXTINF:306,{artist} feat. Nobody Else - Glory Box\n/m/glory.mp3\n"
+        f"#EXTINF:200,{artist} - A Song Nobody Wrote\n/m/none.mp3\n"
+    ).encode()
+    imported = await api.post(
+        f"{PLAYLISTS}/import",
+        files={"file": ("dummy.m3u8", content, "audio/x-mpegurl")},
+        headers=as_carol,
+    )
+    assert imported.status_code == 201, imported.text
+    [result] = imported.json()["playlists"]
+    found, missing = result["report"]
+    assert (found["status"], found["track_id"]) == ("matched", created.json()["id"])
+    assert found["method"] in ("exact", "fuzzy")
+    assert (missing["status"], missing["reason"]) == ("unmatched", "not in the catalog")

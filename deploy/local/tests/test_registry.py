@@ -188,6 +188,18 @@ def test_compose_gives_users_every_client_with_its_scopes_and_the_erasure_contex
     assert json.loads(env["MEDLEY_USERS_ERASURE_CONTEXTS"]) == registry.erasure_contexts()
 
 
+@by_name(tuple(s for s in registry.ALL if s.calls))
+def test_compose_tells_each_service_where_the_services_it_calls_are(
+    service: ServiceEntry,
+) -> None:
+    env = compose_env(service.name)
+    depends_on = compose()["services"][service.name]["depends_on"]
+    for called in service.calls:
+        url = env[f"{service.env_prefix}{called.upper()}_URL"]
+        assert url == CONTAINER_URL.format(name=called)
+        assert depends_on[called] == {"condition": "service_healthy"}
+
+
 def test_compose_gives_the_gateway_every_upstream() -> None:
     env = compose_env("gateway")
     upstreams = {key for key in env if re.fullmatch(r"MEDLEY_GATEWAY_[A-Z_]+_URL", key)}
@@ -241,6 +253,14 @@ def test_koyeb_gives_users_every_client_with_its_scopes_and_the_erasure_contexts
     assert contexts == registry.erasure_contexts()
 
 
+@by_name(tuple(s for s in registry.ALL if s.calls))
+def test_koyeb_tells_each_service_where_the_services_it_calls_are(service: ServiceEntry) -> None:
+    env = koyeb_env(service.name)
+    for called in service.calls:
+        url = env[f"{service.env_prefix}{called.upper()}_URL"]["value"]
+        assert url == CONTAINER_URL.format(name=called)
+
+
 def test_koyeb_gives_the_gateway_every_upstream() -> None:
     env = koyeb_env("gateway")
     upstreams = {key for key in env if re.fullmatch(r"MEDLEY_GATEWAY_[A-Z_]+_URL", key)}
@@ -264,3 +284,5 @@ def test_each_services_settings_agree_with_its_entry(service: ServiceEntry) -> N
     assert settings_cls.schema_name == (service.schema or "public")
     assert settings_cls.model_fields["port"].default == service.dev_port
     assert settings_cls.model_config.get("env_prefix") == service.env_prefix
+    for called in service.calls:
+        assert f"{called}_url" in settings_cls.model_fields, called

@@ -42,6 +42,8 @@ from medley_core.verification import (
 from medley_gateway.api import route_handlers
 from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
+from medley_gateway.compose import CACHE_STATE_KEY, Composer, without_composed
+from medley_gateway.compose.docs import link_contract_shapes
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
 from medley_gateway.ratelimit import AuthRateLimits
@@ -83,7 +85,9 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
     if not settings.docs_enabled:
         return None
     complete = partial(compose, routes=(*routes, *HAND_WRITTEN), contracts=Contracts.load())
-    return openapi_config(version=VERSION, complete=complete)
+    return openapi_config(
+        version=VERSION, complete=lambda document: complete(link_contract_shapes(document))
+    )
 
 
 def create_app(
@@ -97,7 +101,12 @@ def create_app(
     from the environment. ``verifier``, ``transports`` and ``routes`` (the pass-through
     table) are for tests."""
     settings = settings or GatewaySettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
     keys = JwksKeySource(
@@ -110,14 +119,19 @@ def create_app(
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     revocations = follow_revocations(token_verifier, settings)
+    composer = Composer.from_settings(settings, upstreams)
+    routes = without_composed(routes)  # a composed read answers at their paths instead
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # NATS only for the revocation feed: the gateway publishes and consumes nothing.
+        # NATS only to follow revocations and catalog changes (the cache of composed reads):
+        # the gateway publishes nothing and has no durable consumer.
         nc = NATS()
         connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
         feed = RevocationFeed.for_settings(nc, revocations, settings)
         feed.start()
+        catalog_feed = composer.feed(nc)
+        catalog_feed.start()
         if verifier is None:
             # Warm the key cache; if the users service is not up yet, the first request
             # that needs a key tries again.
@@ -126,6 +140,7 @@ def create_app(
             yield
         finally:
             await feed.stop()
+            await catalog_feed.stop()
             await cancel_and_wait([connecting])
             await close_quietly(nc)
             await upstreams.aclose()
@@ -133,10 +148,20 @@ def create_app(
 
     metrics = _metrics()
     config = AppConfig(
-        route_handlers=[*route_handlers(routes), _MetricsController, static_files_router()],
+        route_handlers=[
+            *route_handlers(routes),
+            *composer.handlers(),
+            _MetricsController,
+            static_files_router(),
+        ],
         # The same request-decoding guard as every service: the gateway decodes bodies
         # itself (rate limits read the login) before forwarding them.
-        middleware=[RequestContextMiddleware, metrics.middleware, DecodingGuardMiddleware],
+        middleware=[
+            RequestContextMiddleware,
+            metrics.middleware,
+            DecodingGuardMiddleware,
+            composer.middleware,
+        ],
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         openapi_config=_documentation(settings, routes),
@@ -145,6 +170,7 @@ def create_app(
     )
     app = Litestar.from_config(config)
     app.state[UPSTREAMS_STATE_KEY] = upstreams
+    app.state[CACHE_STATE_KEY] = composer.cache
     app.state[VERIFIER_STATE_KEY] = token_verifier
     app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s

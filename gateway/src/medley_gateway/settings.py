@@ -81,6 +81,12 @@ class GatewaySettings(ServiceSettings):
     # (the public surface) does not serve its metrics at all.
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
+    # Composed reads (medley_gateway.compose): the whole answer's deadline, and how long
+    # catalog parts are kept (0: not at all; catalog.* events empty the cache anyway).
+    compose_deadline_s: float = Field(default=3.0, gt=0)
+    compose_cache_ttl_s: float = Field(default=5.0, ge=0)
+    compose_cache_max_entries: int = Field(default=50_000, ge=1)
+
     @model_validator(mode="before")
     @classmethod
     def _upstream_urls_from_env(cls, data: Any) -> Any:

@@ -68,9 +68,11 @@ class Upstreams(Mapping[str, UpstreamClient]):
             connect=settings.upstream_connect_timeout_s,
             pool=settings.upstream_connect_timeout_s,
         )
+        # Every connection may stay open: with fewer kept alive than there are requests in
+        # flight, each request past that number opened (and closed) a TCP connection.
         limits = httpx.Limits(
             max_connections=settings.upstream_max_connections,
-            max_keepalive_connections=max(1, settings.upstream_max_connections // 5),
+            max_keepalive_connections=settings.upstream_max_connections,
         )
         clients = {
             spec.name: UpstreamClient(

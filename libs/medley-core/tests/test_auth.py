@@ -553,3 +553,83 @@ async def test_the_verifier_refuses_a_revoked_users_tokens_only(key: TokenMint) 
     service = claims(sub="catalog", token_use="service", roles=["service"])
     revocations.revoke("catalog", datetime.now(UTC) + timedelta(seconds=1))
     assert (await verifier.verify(key.sign(service))).kind == "service"
+
+
+# -- verified tokens reused ------------------------------------------------------------------
+
+
+class Clock:
+    """A wall clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_verified_token_is_not_decoded_again_within_the_ttl(
+    key: TokenMint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    verifier = TokenVerifier(
+        StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE, cache_ttl_s=30, clock=clock
+    )
+    token = key.sign(claims())
+    first = await verifier.verify(token)
+    decodes = 0
+    real_decode = jwt.decode
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    assert await verifier.verify(token) is first
+    assert decodes == 0
+    clock.now += 31  # past the TTL: checked in full again
+    assert (await verifier.verify(token)).subject == first.subject
+    assert decodes == 1
+
+
+async def test_a_cached_token_is_still_refused_once_revoked(key: TokenMint) -> None:
+    revocations = RevocationList(keep_s=3600)
+    verifier = TokenVerifier(
+        StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE, revocations=revocations
+    )
+    payload = claims()
+    token = key.sign(payload)
+    assert (await verifier.verify(token)).subject == payload["sub"]
+    revocations.revoke(payload["sub"], datetime.now(UTC) + timedelta(seconds=1))
+    with pytest.raises(TokenRevoked):
+        await verifier.verify(token)
+
+
+async def test_a_verified_token_is_reused_no_longer_than_it_lives(key: TokenMint) -> None:
+    clock = Clock()
+    verifier = TokenVerifier(
+        StaticKeySource(jwks(key)),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        cache_ttl_s=3600,
+        leeway_s=2,
+        clock=clock,
+    )
+    now = int(time.time())
+    token = key.sign(claims(iat=now, exp=now + 5))
+    await verifier.verify(token)
+    # Past exp + leeway the cached verdict is dropped and the token checked in full again.
+    assert verifier._verified[token][1] == now + 5 + 2
+    clock.now = now + 8
+    with pytest.raises(TokenExpired):
+        await verifier.verify(token)
+
+
+async def test_the_cache_of_verified_tokens_is_bounded(key: TokenMint) -> None:
+    verifier = TokenVerifier(
+        StaticKeySource(jwks(key)), issuer=ISSUER, audience=AUDIENCE, cache_size=10
+    )
+    for _ in range(25):
+        await verifier.verify(key.sign(claims()))
+    assert len(verifier._verified) <= 10

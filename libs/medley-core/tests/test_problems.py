@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 from litestar import Litestar, get, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from medley_core.errors import Conflict, NotFound, TooManyRequests
+from medley_core.errors import PROBLEM_TYPE_BASE, Conflict, NotFound, TooManyRequests
 from medley_core.problems import exception_handlers
 from medley_core.tracing import RequestContextMiddleware
 
@@ -112,3 +116,32 @@ def test_request_id_is_echoed_or_generated() -> None:
         response = c.get("/things/missing", headers={"X-Request-ID": "a" * 500})
         assert response.headers["x-request-id"] != "a" * 500
         assert len(response.headers["x-request-id"]) == 32
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_database_that_refuses_connections_is_a_503_to_retry_not_a_500() -> None:
+    # A real driver error: the engine dials a port nothing listens on.
+    engine = create_async_engine(f"postgresql+asyncpg://medley@127.0.0.1:{_closed_port()}/medley")
+
+    @get("/things/count")
+    async def count_things() -> int:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SELECT 1"))).scalar_one())
+
+    app = Litestar(
+        route_handlers=[count_things],
+        exception_handlers=exception_handlers(),
+        middleware=[RequestContextMiddleware],
+    )
+    with TestClient(app) as test_client:
+        response = test_client.get("/things/count")
+    body = assert_problem(response, 503)
+    assert body["type"] == PROBLEM_TYPE_BASE + "service-unavailable"
+    assert response.headers["retry-after"] == "1"

@@ -9,21 +9,18 @@ key made here, so they can mint admin, user and service tokens.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog.app import create_app
 from medley_catalog.settings import CatalogSettings
-from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE, CATALOG_WRITE
+from medley_core.testing.problems import assert_problem
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
+from medley_local.pytest_plugin import ServiceDb, service_fixtures
 
 # Every table the tests may fill; emptied before each test that asks for a fresh catalog.
 TABLES = (
@@ -33,51 +30,12 @@ TABLES = (
 )
 
 
-@pytest.fixture(scope="session")
-def catalog_infra(request: pytest.FixtureRequest) -> Any:
-    """The shared ``infra``, with an event namespace of the catalog tests' own."""
-    infra = request.getfixturevalue("infra")
-    return dataclasses.replace(infra, event_prefix=infra.event_namespace("catalog"))
-
-
 # The catalog tests' database: the catalog provisioned in a database of its own.
 CatalogDb = ServiceDb
 
-
-def service_database(infra: Any) -> ServiceDatabase:
-    return test_database(infra, "catalog")
-
-
-@pytest.fixture(scope="session")
-async def catalog_db(catalog_infra: Any) -> AsyncIterator[CatalogDb]:
-    async with service_db(catalog_infra.admin_url, service_database(catalog_infra)) as db:
-        yield db
-
-
-@pytest.fixture(scope="session")
-def catalog_settings(catalog_infra: Any, catalog_db: CatalogDb) -> CatalogSettings:
-    return CatalogSettings(
-        database_url=catalog_db.service_url,
-        nats_url=catalog_infra.nats_url,
-        event_prefix=catalog_infra.event_prefix,
-        log_json=False,
-        db_pool_size=4,
-    )
-
-
-@pytest.fixture(scope="session")
-async def sessions(
-    catalog_settings: CatalogSettings,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with service_sessions(catalog_settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def fresh(catalog_db: CatalogDb) -> CatalogDb:
-    """An empty catalog for this test."""
-    await catalog_db.execute(f"TRUNCATE {TABLES} CASCADE")
-    return catalog_db
+service_infra, service_db, service_settings, sessions, fresh, scratch = service_fixtures(
+    "catalog", CatalogSettings, tables=TABLES
+)
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -106,24 +64,16 @@ def tokens() -> Tokens:
 
 @pytest.fixture(scope="session")
 async def client(
-    catalog_settings: CatalogSettings, tokens: Tokens
+    service_settings: CatalogSettings, tokens: Tokens
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(create_app(catalog_settings, verifier=tokens.verifier())) as started:
+    async with AsyncTestClient(create_app(service_settings, verifier=tokens.verifier())) as started:
         yield started
 
 
 Headers = Callable[[str], dict[str, str]]
+__all__ = ["CatalogDb", "Headers", "assert_problem"]
 
 
 @pytest.fixture(scope="session")
 def auth(tokens: Tokens) -> Headers:
     return tokens.headers
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["status"] == status
-    return body

@@ -159,13 +159,13 @@ async def test_a_deleted_user_is_answered_at_once(fresh: CatalogDb, sessions: Se
 
 
 async def test_events_flow_over_nats(
-    fresh: CatalogDb, client: Client, auth: Headers, catalog_infra: Any
+    fresh: CatalogDb, client: Client, auth: Headers, service_infra: Any
 ) -> None:
     """Through the real runtime: a listens batch published by "ingestion" is counted once,
     and a deleted user's erasure answer is published by the relay."""
     track = await make_track(client, auth, "Over the Wire", "Band")
-    prefix = catalog_infra.event_prefix
-    connection = await nats.connect(catalog_infra.nats_url)
+    prefix = service_infra.event_prefix
+    connection = await nats.connect(service_infra.nats_url)
     try:
         js = connection.jetstream()
         answers = await connection.subscribe(nats_subject("catalog.user_data.erased", prefix))

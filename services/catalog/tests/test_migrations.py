@@ -3,23 +3,21 @@ up and down cleanly, and the models agree with what the history builds."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import pytest
-from sqlmodel import SQLModel
 
 from medley_catalog import MIGRATIONS_DIR
 from medley_catalog.models import CatalogModel
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import downgrade, upgrade
-from medley_local.pytest_plugin import ServiceDb, service_db
-
-from .conftest import service_database
+from medley_local.pytest_plugin import (
+    ServiceDb,
+    assert_history_goes_down_and_up,
+    assert_tables_in_their_schema_only,
+)
 
 CATALOG_TABLES = {
     "artists",
@@ -37,35 +35,18 @@ CATALOG_TABLES = {
     "redirects",
     "search_words",
     "listen_batches",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    *EVENT_TABLE_NAMES,
 }
 
 
 def test_the_tables_are_in_the_catalog_schema_and_nowhere_else() -> None:
-    tables = CatalogModel.metadata.tables
-    assert {t.schema for t in tables.values()} == {"catalog"}
-    assert {t.name for t in tables.values()} == CATALOG_TABLES
-    assert not any(t.name in CATALOG_TABLES for t in SQLModel.metadata.tables.values())
-
-
-@pytest.fixture
-async def scratch(catalog_infra: Any) -> AsyncIterator[ServiceDb]:
-    """A database of its own, provisioned."""
-    async with service_db(catalog_infra.admin_url, service_database(catalog_infra)) as db:
-        yield db
+    assert_tables_in_their_schema_only(CatalogModel, "catalog", CATALOG_TABLES)
 
 
 async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
-    service_url = scratch.service_url
-    assert await scratch.tables() == CATALOG_TABLES
-    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
-    assert await scratch.tables() == set()
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
-    assert await scratch.tables() == CATALOG_TABLES
+    await assert_history_goes_down_and_up(scratch, MIGRATIONS_DIR, CATALOG_TABLES)
     # The vocabulary trigger came back with the tables.
-    conn = await asyncpg.connect(asyncpg_dsn(service_url))
+    conn = await asyncpg.connect(asyncpg_dsn(scratch.service_url))
     try:
         await conn.execute(
             "INSERT INTO artists (id, name, sort_name, name_norm, name_search) "

@@ -13,16 +13,12 @@ each one runs.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,18 +27,19 @@ from medley_catalog import MIGRATIONS_DIR as CATALOG_MIGRATIONS
 from medley_catalog.app import create_app as create_catalog_app
 from medley_catalog.settings import EXTENSIONS as CATALOG_EXTENSIONS
 from medley_catalog.settings import CatalogSettings
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import create_engine, create_session_factory
 from medley_core.provisioning import ServiceDatabase
 from medley_core.registry import CATALOG_RESOLVE
 from medley_core.service_tokens import StaticAuthorization
 from medley_core.testing.problems import assert_problem
+from medley_core.testing.servers import served_in_thread
 from medley_core.testing.tokens import TokenMint, bearer
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.app import create_app
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers
-from medley_local.pytest_plugin import Infra, ServiceDb, service_db
+from medley_local.pytest_plugin import Infra, ServiceDb, service_db, settings_for_tests
 
 ROLE = "medley_ingestion_test"
 CATALOG_ROLE = "medley_catalog_for_ingestion_test"
@@ -117,46 +114,16 @@ def tokens() -> Tokens:
 # --- the real catalog, over HTTP ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def catalog_url(ingestion_infra: Any, catalog_db: ServiceDb, tokens: Tokens) -> Iterator[str]:
-    """The catalog app, served by uvicorn on a free port for the session, in a thread with
-    its own event loop (the test client blocks the tests' loop while an app answers)."""
-    settings = CatalogSettings(
-        database_url=catalog_db.service_url,
-        nats_url=ingestion_infra.nats_url,
-        event_prefix=ingestion_infra.event_prefix,
-        log_json=False,
-        db_pool_size=4,
-        relay_poll_interval_s=0.2,
+    """The catalog app, served over HTTP for the session."""
+    settings = settings_for_tests(
+        CatalogSettings, ingestion_infra, catalog_db, relay_poll_interval_s=0.2
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_catalog_app(settings, verifier=tokens.verifier()),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="catalog-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the catalog server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with served_in_thread(
+        create_catalog_app(settings, verifier=tokens.verifier()), name="catalog"
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

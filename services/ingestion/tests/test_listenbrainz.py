@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import transaction
 from medley_core.registry import CATALOG_RESOLVE, LISTENS_ON_BEHALF
 from medley_core.service_tokens import StaticAuthorization
 from medley_ingestion import projection
 from medley_ingestion.app import create_app
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_local.pytest_plugin import ServiceDb
 

@@ -3,21 +3,24 @@ up and down cleanly, and the models agree with what the history builds."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from sqlmodel import SQLModel
 
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import downgrade, upgrade
 from medley_ingestion import MIGRATIONS_DIR
 from medley_ingestion.models import IngestionModel
-from medley_local.pytest_plugin import ServiceDb, service_db
+from medley_local.pytest_plugin import (
+    ServiceDb,
+    assert_history_goes_down_and_up,
+    assert_tables_in_their_schema_only,
+    service_db,
+)
 
 from .conftest import service_database
 
@@ -33,17 +36,12 @@ INGESTION_TABLES = {
     "user_hours",
     "listeners",
     "playing_now",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    *EVENT_TABLE_NAMES,
 }
 
 
 def test_the_tables_are_in_the_ingestion_schema_and_nowhere_else() -> None:
-    tables = IngestionModel.metadata.tables
-    assert {t.schema for t in tables.values()} == {"ingestion"}
-    assert {t.name for t in tables.values()} == INGESTION_TABLES
-    assert not any(t.name in INGESTION_TABLES for t in SQLModel.metadata.tables.values())
+    assert_tables_in_their_schema_only(IngestionModel, "ingestion", INGESTION_TABLES)
 
 
 @pytest.fixture
@@ -53,20 +51,8 @@ async def scratch(ingestion_infra: Any) -> AsyncIterator[ServiceDb]:
         yield db
 
 
-async def _tables(db: ServiceDb) -> set[str]:
-    records = await db.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'alembic_version'",
-        db.schema,
-    )
-    return {r["tablename"] for r in records}
-
-
 async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
-    assert await _tables(scratch) == INGESTION_TABLES
-    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, scratch.service_url, "base")
-    assert await _tables(scratch) == set()
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, scratch.service_url, "head")
-    assert await _tables(scratch) == INGESTION_TABLES
+    await assert_history_goes_down_and_up(scratch, MIGRATIONS_DIR, INGESTION_TABLES)
 
 
 async def test_the_models_match_the_migrated_schema(scratch: ServiceDb) -> None:

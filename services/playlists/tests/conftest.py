@@ -6,13 +6,18 @@ the Alembic history), and sessions as the service opens them. HTTP tests run the
 in-process (``AsyncTestClient(create_app(...))``) with a token verifier over a key made
 here, so they can act as any user: ``people.alice`` and ``people.bob`` are two users with
 their own tokens, registered in the projection of users under their names.
+
+Imports that resolve through the catalog, and backfills from its export, run against a
+**real catalog**: the catalog app served over HTTP (``catalog_url``), in a database of its
+own, publishing under an event namespace of its own, so the projection of the playlists app
+under test hears nothing of it unless a test says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +26,19 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_catalog.app import create_app as create_catalog_app
+from medley_catalog.settings import CatalogSettings
 from medley_contracts import catalog
+from medley_core.catalog_client import CatalogClient, Resolved
 from medley_core.ids import new_id
-from medley_core.provisioning import ServiceDatabase
+from medley_core.registry import CATALOG_EXPORT, CATALOG_RESOLVE
+from medley_core.service_tokens import StaticAuthorization
+from medley_core.testing.problems import assert_problem
+from medley_core.testing.servers import served_in_thread
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import ServiceDb, service_db, service_sessions, test_database
+from medley_local import pytest_plugin
+from medley_local.pytest_plugin import ServiceDb, service_fixtures
+from medley_local.services import service
 from medley_playlists import collaboration, projection
 from medley_playlists.app import create_app
 from medley_playlists.settings import PlaylistsSettings
@@ -33,57 +46,17 @@ from medley_playlists.settings import PlaylistsSettings
 # Every table the tests may fill; emptied before each test that asks for a fresh service.
 TABLES = (
     "items, collaborators, external_mappings, playlists, smart_playlists, collection_entries, "
-    "tracks, albums, artists, members, plays, listen_batches, likes, outbox, inbox"
+    "tracks, albums, artists, members, plays, listen_batches, likes, catalog_backfills, outbox, "
+    "inbox"
 )
 
 
-@pytest.fixture(scope="session")
-def playlists_infra(request: pytest.FixtureRequest) -> Any:
-    """The shared ``infra``, with an event namespace of the playlists tests' own."""
-    infra = request.getfixturevalue("infra")
-    return dataclasses.replace(infra, event_prefix=infra.event_namespace("playlists"))
-
-
 PlaylistsDb = ServiceDb
-
-
-def service_database(infra: Any) -> ServiceDatabase:
-    return test_database(infra, "playlists")
-
-
-@pytest.fixture(scope="session")
-async def playlists_db(playlists_infra: Any) -> AsyncIterator[PlaylistsDb]:
-    async with service_db(playlists_infra.admin_url, service_database(playlists_infra)) as db:
-        yield db
-
-
-@pytest.fixture(scope="session")
-def playlists_settings(playlists_infra: Any, playlists_db: PlaylistsDb) -> PlaylistsSettings:
-    return PlaylistsSettings(
-        database_url=playlists_db.service_url,
-        nats_url=playlists_infra.nats_url,
-        event_prefix=playlists_infra.event_prefix,
-        log_json=False,
-        db_pool_size=4,
-    )
-
-
 Sessions = async_sessionmaker[AsyncSession]
 
-
-@pytest.fixture(scope="session")
-async def sessions(
-    playlists_settings: PlaylistsSettings,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with service_sessions(playlists_settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def fresh(playlists_db: PlaylistsDb) -> PlaylistsDb:
-    """An empty service for this test."""
-    await playlists_db.execute(f"TRUNCATE {TABLES} CASCADE")
-    return playlists_db
+service_infra, service_db, service_settings, sessions, fresh, scratch = service_fixtures(
+    "playlists", PlaylistsSettings, tables=TABLES
+)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -135,14 +108,15 @@ async def people(mint: TokenMint, fresh: PlaylistsDb, sessions: Sessions) -> Peo
 
 @pytest.fixture(scope="session")
 async def client(
-    playlists_settings: PlaylistsSettings, mint: TokenMint
+    service_settings: PlaylistsSettings, mint: TokenMint
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(playlists_settings, verifier=mint.verifier())
+    app = create_app(service_settings, verifier=mint.verifier())
     async with AsyncTestClient(app) as started:
         yield started
 
 
 Client = AsyncTestClient[Any]
+__all__ = ["Client", "PlaylistsDb", "Sessions", "assert_problem"]
 
 
 # --- the catalog, as its events describe it ------------------------------------------------
@@ -194,10 +168,58 @@ async def some_tracks(
     )
 
 
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["status"] == status
-    return body
+# --- a real catalog, over HTTP ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def catalog_prefix(service_infra: Any) -> str:
+    """The event namespace the catalog under test publishes in."""
+    return f"{service_infra.event_prefix}_catalog"
+
+
+@pytest.fixture(scope="session")
+async def catalog_db(service_infra: Any) -> AsyncIterator[ServiceDb]:
+    # A role of its own: the catalog's own tests may provision theirs in the same session.
+    suffix = f"_for_playlists_test{getattr(service_infra, 'role_suffix', '')}"
+    spec = service("catalog")
+    database = spec.database(password=spec.role_name(suffix), role_suffix=suffix)
+    async with pytest_plugin.service_db(service_infra.admin_url, database) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def catalog_url(
+    service_infra: Any, catalog_db: ServiceDb, catalog_prefix: str, mint: TokenMint
+) -> Iterator[str]:
+    settings = pytest_plugin.settings_for_tests(
+        CatalogSettings,
+        service_infra,
+        catalog_db,
+        event_prefix=catalog_prefix,
+        relay_poll_interval_s=0.2,
+    )
+    app = create_catalog_app(settings, verifier=mint.verifier())
+    with served_in_thread(app, name="catalog") as url:
+        yield url
+
+
+def catalog_client(url: str, mint: TokenMint, *scopes: str) -> CatalogClient:
+    """A client of the catalog holding a playlists service token with ``scopes`` (both
+    internal ones when none are named)."""
+    token = mint.service_token("playlists", scopes=scopes or (CATALOG_RESOLVE, CATALOG_EXPORT))
+    return CatalogClient(url, StaticAuthorization(token))
+
+
+async def in_the_catalog(
+    url: str, mint: TokenMint, *tracks: dict[str, Any] | str
+) -> list[uuid.UUID]:
+    """Tracks the catalog knows from now on (created by resolving them, as ingestion does):
+    their ids."""
+    client = catalog_client(url, mint, CATALOG_RESOLVE)
+    try:
+        results = await client.resolve(tracks, "test")
+    finally:
+        await client.aclose()
+    ids = [r.track_id for r in results if isinstance(r, Resolved)]
+    assert len(ids) == len(tracks)
+    return ids

@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from medley_catalog.app import create_app as create_catalog_app
 from medley_catalog.settings import CatalogSettings
 from medley_core.testing.tokens import TokenMint, bearer
-from medley_local.pytest_plugin import service_db
+from medley_local.pytest_plugin import service_db, settings_for_tests
 from medley_local.services import service
 
 from .conftest import Client, People, assert_problem
@@ -29,18 +29,13 @@ WAIT_S = 20.0
 
 
 @pytest.fixture(scope="module")
-async def catalog(playlists_infra: Any, mint: TokenMint) -> AsyncIterator[AsyncTestClient[Any]]:
+async def catalog(service_infra: Any, mint: TokenMint) -> AsyncIterator[AsyncTestClient[Any]]:
     """The catalog service, publishing under the playlists tests' event prefix."""
-    suffix = f"_pl{playlists_infra.role_suffix}"
+    suffix = f"_pl{service_infra.role_suffix}"
     database = service("catalog").database(password="catalog-pl", role_suffix=suffix)
-    async with service_db(playlists_infra.admin_url, database) as db:
-        settings = CatalogSettings(
-            database_url=db.service_url,
-            nats_url=playlists_infra.nats_url,
-            event_prefix=playlists_infra.event_prefix,
-            log_json=False,
-            db_pool_size=2,
-            relay_poll_interval_s=0.2,
+    async with service_db(service_infra.admin_url, database) as db:
+        settings = settings_for_tests(
+            CatalogSettings, service_infra, db, db_pool_size=2, relay_poll_interval_s=0.2
         )
         app = create_catalog_app(settings, verifier=mint.verifier())
         async with AsyncTestClient(app) as started:

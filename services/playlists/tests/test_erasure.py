@@ -19,6 +19,10 @@ from .test_projection import deliver
 async def test_a_deleted_users_data_is_erased(
     client: Client, people: People, sessions: Sessions, fresh: PlaylistsDb
 ) -> None:
+    """One scenario: Alice's playlists, collaborations, listening, likes and library set
+    up, her erasure delivered, then every trace of her checked gone, Bob's playlist kept
+    without her name, and the events said (long because it is one story: split, each part
+    would set up again what the others set up)."""
     track, other = await some_tracks(sessions, 2, duration_ms=1_000)
     alices = await new_playlist(client, people.alice, visibility="public")
     await alices.add([track])

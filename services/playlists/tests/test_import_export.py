@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
+from medley_core.db import driver_connection
+from medley_playlists.transfer import m3u, matching
 
 from .conftest import Client, People, PlaylistsDb, Sessions, add_tracks, assert_problem, track_event
 from .test_items_api import new_playlist
@@ -202,3 +206,37 @@ async def test_mappings_are_the_owners(client: Client, people: People) -> None:
     )
     assert (await client.delete(f"{url}/spotify", headers=people.alice.headers)).status_code == 204
     assert_problem(await client.delete(f"{url}/spotify", headers=people.alice.headers), 404)
+
+
+class OwnersFiles:
+    """A stand-in for the owner's library files (audio libraries are not built yet)."""
+
+    def __init__(self, owner: uuid.UUID, files: dict[str, uuid.UUID]) -> None:
+        self.owner = owner
+        self.files = files
+
+    async def tracks_at(self, owner: uuid.UUID, locations: Sequence[str]) -> dict[str, uuid.UUID]:
+        return {at: self.files[at] for at in locations if owner == self.owner and at in self.files}
+
+
+async def test_m3u_paths_match_library_files_once_there_is_a_library(
+    fresh: PlaylistsDb, sessions: Sessions, library: dict[str, uuid.UUID]
+) -> None:
+    """The seam for audio libraries: a path one of the owner's files has is matched first
+    (``library``); without a library the same entry goes on to the projection."""
+    owner = uuid.uuid4()
+    parsed = m3u.parse(
+        b"#EXTINF:240,Radiohead - Creep\n/music/live/creep.flac\n/music/other.mp3\n",
+        name="x",
+        base=None,
+    )
+    files = OwnersFiles(owner, {"/music/live/creep.flac": library["creep live"]})
+    async with sessions() as session:
+        conn = await driver_connection(session)
+        with_library = await matching.match(conn, parsed.entries, None, owner=owner, library=files)
+        without = await matching.match(conn, parsed.entries, None, owner=owner)
+    assert [(m.method, m.track_id) for m in with_library] == [
+        ("library", library["creep live"]),
+        (None, None),
+    ]
+    assert [(m.method, m.track_id) for m in without] == [("local", library["creep"]), (None, None)]

@@ -3,22 +3,18 @@ goes down and up cleanly, and the models agree with what the history builds."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
 import asyncpg
-import pytest
-from sqlmodel import SQLModel
 
 from medley_core.db import asyncpg_dsn
+from medley_core.events.tables import EVENT_TABLE_NAMES
 from medley_core.migrations import schema_drift
-from medley_core.provisioning import downgrade, upgrade
-from medley_local.pytest_plugin import ServiceDb, service_db
+from medley_local.pytest_plugin import (
+    ServiceDb,
+    assert_history_goes_down_and_up,
+    assert_tables_in_their_schema_only,
+)
 from medley_playlists import MIGRATIONS_DIR
 from medley_playlists.models import PlaylistsModel
-
-from .conftest import service_database
 
 PLAYLISTS_TABLES = {
     "playlists",
@@ -34,33 +30,17 @@ PLAYLISTS_TABLES = {
     "plays",
     "listen_batches",
     "likes",
-    "outbox",
-    "inbox",
-    "dead_letters",
+    "catalog_backfills",
+    *EVENT_TABLE_NAMES,
 }
 
 
 def test_the_tables_are_in_the_playlists_schema_and_nowhere_else() -> None:
-    tables = PlaylistsModel.metadata.tables
-    assert {t.schema for t in tables.values()} == {"playlists"}
-    assert {t.name for t in tables.values()} == PLAYLISTS_TABLES
-    assert not any(t.name in PLAYLISTS_TABLES for t in SQLModel.metadata.tables.values())
-
-
-@pytest.fixture
-async def scratch(playlists_infra: Any) -> AsyncIterator[ServiceDb]:
-    """A database of its own, provisioned."""
-    async with service_db(playlists_infra.admin_url, service_database(playlists_infra)) as db:
-        yield db
+    assert_tables_in_their_schema_only(PlaylistsModel, "playlists", PLAYLISTS_TABLES)
 
 
 async def test_migrations_go_down_and_up_again(scratch: ServiceDb) -> None:
-    service_url = scratch.service_url
-    assert await scratch.tables() == PLAYLISTS_TABLES
-    await asyncio.to_thread(downgrade, MIGRATIONS_DIR, service_url, "base")
-    assert await scratch.tables() == set()
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, service_url, "head")
-    assert await scratch.tables() == PLAYLISTS_TABLES
+    await assert_history_goes_down_and_up(scratch, MIGRATIONS_DIR, PLAYLISTS_TABLES)
 
 
 async def test_the_models_match_the_migrated_schema(scratch: ServiceDb) -> None:

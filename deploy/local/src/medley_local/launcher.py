@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -97,89 +98,139 @@ async def run(
         _say(out, str(exc))
         return 2
 
-    loop = asyncio.get_running_loop()
-    main_task = asyncio.current_task()
-    stopping = asyncio.Event()
-    started = False
-
-    def request_stop() -> None:
-        if stopping.is_set():
-            return
-        stopping.set()
-        if not started and main_task is not None:
-            main_task.cancel()  # a start in progress is abandoned; what runs is stopped
-
-    def on_signal(sig: signal.Signals) -> None:
-        if not stopping.is_set():
-            _say(out, f"{sig.name}: stopping…")
-        request_stop()
-
+    stop = _Stop(out)
     # Every child is adopted as soon as it is up: from then on a crash restarts it, and
     # leaving this block (Ctrl-C, a child that keeps dying, an error) stops them all.
-    supervisor = Supervisor(policy, say=lambda message: _say(out, message), on_give_up=request_stop)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        async with supervisor:
-            _prepare_data_dir(data_dir)
-            server_url = env.get("MEDLEY_DATABASE_URL")
-            if not server_url:
-                _say(out, f"starting embedded PostgreSQL ({data_dir / 'postgres'})")
-                postgres = await EmbeddedPostgres(data_dir / "postgres").astart()
-                supervisor.adopt(postgres)
-                server_url = postgres.url
-            nats_url = env.get("MEDLEY_NATS_URL")
-            if not nats_url:
-                _say(out, f"starting embedded NATS ({data_dir / 'nats'})")
-                nats = await EmbeddedNats(data_dir / "nats").astart()
-                supervisor.adopt(nats)
-                nats_url = nats.url
-
-            admin_url = await create_database(server_url, database)
-            specs = [*services, *([gateway] if gateway is not None else [])]
-            credentials = Credentials.load_or_create(
-                data_dir / "secrets.json",
-                roles=[spec.role_name() for spec in services if spec.owns_data],
-                clients=[spec.client_id for spec in specs],
-            )
-            _say(out, "provisioning " + ", ".join(spec.name for spec in services))
-            stack = await start_stack(
-                admin_url,
-                nats_url,
-                credentials=credentials,
-                data_dir=data_dir,
-                event_prefix=env.get("MEDLEY_EVENT_PREFIX") or "medley",
-                gateway_port=port,
-                services=services,
-                gateway=gateway,
-                base_env=env,
-                log=out,
-            )
-            supervisor.adopt(*stack.children)
-            started = True
-            _say(out, _banner(stack, admin_url, data_dir))
-            await stopping.wait()
-    except asyncio.CancelledError:
-        if supervisor.failure is None:
-            _say(out, "interrupted while starting; everything is stopped")
-            return EXIT_INTERRUPTED
-    except ChildFailed as exc:
-        # Its whole output has just scrolled by, prefixed; repeat the end of it.
-        what = str(exc).split(";", 1)[0]
-        _say(out, f"could not start: {what}; its last output:\n{_indent_tail(exc.output)}")
-        return 1
-    except (EmbeddedServerError, OSError) as exc:
-        _say(out, f"could not start: {exc}")
-        return 1
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    supervisor = Supervisor(policy, say=lambda message: _say(out, message), on_give_up=stop.request)
+    with stop.on_signals():
+        try:
+            async with supervisor:
+                _prepare_data_dir(data_dir)
+                server_url, nats_url = await _servers(supervisor, env, data_dir, out)
+                admin_url = await create_database(server_url, database)
+                stack = await _start_services(
+                    admin_url,
+                    nats_url,
+                    env=env,
+                    data_dir=data_dir,
+                    gateway_port=port,
+                    services=services,
+                    gateway=gateway,
+                    out=out,
+                )
+                supervisor.adopt(*stack.children)
+                stop.started = True
+                _say(out, _banner(stack, admin_url, data_dir))
+                await stop.requested.wait()
+        except asyncio.CancelledError:
+            if supervisor.failure is None:
+                _say(out, "interrupted while starting; everything is stopped")
+                return EXIT_INTERRUPTED
+        except ChildFailed as exc:
+            # Its whole output has just scrolled by, prefixed; repeat the end of it.
+            what = str(exc).split(";", 1)[0]
+            _say(out, f"could not start: {what}; its last output:\n{_indent_tail(exc.output)}")
+            return 1
+        except (EmbeddedServerError, OSError) as exc:
+            _say(out, f"could not start: {exc}")
+            return 1
     if supervisor.failure is not None:
         # Said again once everything is stopped, so that it is the last thing on screen.
         failure = supervisor.failure
         _say(out, f"stopped: {failure}; its last output:\n{_indent_tail(failure.output)}")
         return 1
     return 0
+
+
+class _Stop:
+    """What stops the launcher: SIGINT/SIGTERM, or the supervisor giving up on a child.
+    Before everything is up (``started``), a stop abandons the start: the task starting it
+    is cancelled, and what already runs is stopped."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.requested = asyncio.Event()
+        self.started = False
+        self._main_task = asyncio.current_task()
+
+    def request(self) -> None:
+        if self.requested.is_set():
+            return
+        self.requested.set()
+        if not self.started and self._main_task is not None:
+            self._main_task.cancel()  # a start in progress is abandoned; what runs is stopped
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if not self.requested.is_set():
+            _say(self.out, f"{sig.name}: stopping…")
+        self.request()
+
+    @contextlib.contextmanager
+    def on_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM request a stop while the block runs."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+async def _servers(
+    supervisor: Supervisor, env: Mapping[str, str], data_dir: Path, out: TextIO
+) -> tuple[str, str]:
+    """PostgreSQL's and NATS's URLs: the environment's (``MEDLEY_DATABASE_URL``,
+    ``MEDLEY_NATS_URL``), else those of embedded servers started in ``data_dir`` and
+    adopted by ``supervisor``."""
+    server_url = env.get("MEDLEY_DATABASE_URL")
+    if not server_url:
+        _say(out, f"starting embedded PostgreSQL ({data_dir / 'postgres'})")
+        postgres = await EmbeddedPostgres(data_dir / "postgres").astart()
+        supervisor.adopt(postgres)
+        server_url = postgres.url
+    nats_url = env.get("MEDLEY_NATS_URL")
+    if not nats_url:
+        _say(out, f"starting embedded NATS ({data_dir / 'nats'})")
+        nats = await EmbeddedNats(data_dir / "nats").astart()
+        supervisor.adopt(nats)
+        nats_url = nats.url
+    return server_url, nats_url
+
+
+async def _start_services(
+    admin_url: str,
+    nats_url: str,
+    *,
+    env: Mapping[str, str],
+    data_dir: Path,
+    gateway_port: int,
+    services: Sequence[ServiceSpec],
+    gateway: ServiceSpec | None,
+    out: TextIO,
+) -> RunningStack:
+    """Every service provisioned and started, then the gateway, with the credentials kept
+    in ``data_dir`` (made on the first run)."""
+    specs = [*services, *([gateway] if gateway is not None else [])]
+    credentials = Credentials.load_or_create(
+        data_dir / "secrets.json",
+        roles=[spec.role_name() for spec in services if spec.owns_data],
+        clients=[spec.client_id for spec in specs],
+    )
+    _say(out, "provisioning " + ", ".join(spec.name for spec in services))
+    return await start_stack(
+        admin_url,
+        nats_url,
+        credentials=credentials,
+        data_dir=data_dir,
+        event_prefix=env.get("MEDLEY_EVENT_PREFIX") or "medley",
+        gateway_port=gateway_port,
+        services=services,
+        gateway=gateway,
+        base_env=env,
+        log=out,
+    )
 
 
 def _indent_tail(output: str) -> str:

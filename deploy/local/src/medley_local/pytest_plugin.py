@@ -22,17 +22,25 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import stream_name
 from medley_core.db import asyncpg_dsn, create_engine, create_session_factory
-from medley_core.provisioning import ServiceDatabase, create_database, drop_database, provision
+from medley_core.provisioning import (
+    ServiceDatabase,
+    create_database,
+    downgrade,
+    drop_database,
+    provision,
+    upgrade,
+)
 from medley_core.settings import ServiceSettings
 from medley_local.credentials import Credentials
 from medley_local.embedded import FAST_UNSAFE_SETTINGS, EmbeddedNats, EmbeddedPostgres
@@ -185,6 +193,122 @@ async def service_sessions(
         yield create_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+Settings = TypeVar("Settings", bound=ServiceSettings)
+
+
+def settings_for_tests(
+    settings_type: type[Settings], infra: Any, db: ServiceDb, **overrides: Any
+) -> Settings:
+    """A service's settings for tests: on ``db`` (as the service's role) and ``infra``'s NATS
+    and event prefix, plain-text logs, a small pool; ``overrides`` on top."""
+    given: dict[str, Any] = {
+        "database_url": db.service_url,
+        "nats_url": infra.nats_url,
+        "event_prefix": infra.event_prefix,
+        "log_json": False,
+        "db_pool_size": 4,
+        **overrides,
+    }
+    return settings_type(**given)
+
+
+class ServiceFixtures(NamedTuple):
+    """What :func:`service_fixtures` makes: fixture functions, for a conftest to bind."""
+
+    service_infra: Any
+    service_db: Any
+    service_settings: Any
+    sessions: Any
+    fresh: Any
+    scratch: Any
+
+
+def service_fixtures(
+    name: str, settings_type: type[ServiceSettings], *, tables: str
+) -> ServiceFixtures:
+    """The fixtures a registered service's tests start from, made for its conftest::
+
+        service_infra, service_db, service_settings, sessions, fresh, scratch = (
+            service_fixtures("catalog", CatalogSettings, tables=TABLES)
+        )
+
+    * ``service_infra``: the shared ``infra``, with an event namespace of these tests' own;
+    * ``service_db``: the service provisioned like production (:func:`test_database`) in a
+      database of its own, for the session;
+    * ``service_settings``: ``settings_type`` on them (:func:`settings_for_tests`);
+    * ``sessions``: sessions as the service opens them (:func:`service_sessions`);
+    * ``fresh``: ``service_db`` with ``tables`` (every table a test may fill) emptied;
+    * ``scratch``: the service provisioned in a database of this one test's own.
+
+    They are made here, once, rather than written out in every conftest; each conftest gets
+    fixtures of its own (a session fixture of this module would be one for every package).
+    """
+
+    @pytest.fixture(scope="session", name="service_infra")
+    def infra_fixture(infra: Infra) -> Infra:
+        return infra.namespaced(name)
+
+    @pytest.fixture(scope="session", name="service_db")
+    async def db_fixture(service_infra: Infra) -> AsyncIterator[ServiceDb]:
+        async with service_db(service_infra.admin_url, test_database(service_infra, name)) as db:
+            yield db
+
+    @pytest.fixture(scope="session", name="service_settings")
+    def settings_fixture(service_infra: Infra, service_db: ServiceDb) -> ServiceSettings:
+        return settings_for_tests(settings_type, service_infra, service_db)
+
+    @pytest.fixture(scope="session", name="sessions")
+    async def sessions_fixture(
+        service_settings: ServiceSettings,
+    ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+        async with service_sessions(service_settings) as made:
+            yield made
+
+    @pytest.fixture(name="fresh")
+    async def fresh_fixture(service_db: ServiceDb) -> ServiceDb:
+        """An empty service for this test."""
+        await service_db.execute(f"TRUNCATE {tables} CASCADE")
+        return service_db
+
+    @pytest.fixture(name="scratch")
+    async def scratch_fixture(service_infra: Infra) -> AsyncIterator[ServiceDb]:
+        """The service provisioned in a database of this test's own."""
+        async with service_db(service_infra.admin_url, test_database(service_infra, name)) as db:
+            yield db
+
+    return ServiceFixtures(
+        infra_fixture,
+        db_fixture,
+        settings_fixture,
+        sessions_fixture,
+        fresh_fixture,
+        scratch_fixture,
+    )
+
+
+def assert_tables_in_their_schema_only(
+    base: type[SQLModel], schema: str, expected: set[str]
+) -> None:
+    """A service's models declare exactly ``expected``, all in ``schema``, and none of them
+    landed in SQLModel's global metadata."""
+    tables = base.metadata.tables
+    assert {t.schema for t in tables.values()} == {schema}
+    assert {t.name for t in tables.values()} == expected
+    assert not any(t.name in expected for t in SQLModel.metadata.tables.values())
+
+
+async def assert_history_goes_down_and_up(
+    db: ServiceDb, migrations_dir: Path, expected: set[str]
+) -> None:
+    """``db`` holds ``expected``; the Alembic history down to base leaves no table, and up to
+    head builds ``expected`` again."""
+    assert await db.tables() == expected
+    await asyncio.to_thread(downgrade, migrations_dir, db.service_url, "base")
+    assert await db.tables() == set()
+    await asyncio.to_thread(upgrade, migrations_dir, db.service_url, "head")
+    assert await db.tables() == expected
 
 
 def _spec(spec: ServiceSpec | str) -> ServiceSpec:

@@ -2,23 +2,23 @@
 
 What every app gets: problem details for every error, the request-context middleware, the
 request-decoding guard (:mod:`medley_core.decoding`), JSON logs, Prometheus ``/metrics``,
-``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine and a
-transactional ``db_session`` dependency, and the events runtime (outbox relay, consumers,
-dead-letter admin endpoints).
+``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine, a
+transactional ``db_session`` dependency and a ``read_session`` one for read paths, and the
+events runtime (outbox relay, consumers, dead-letter admin endpoints).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.auth import VERIFIER_STATE_KEY, provide_principal
-from medley_core.db import create_engine, create_session_factory
+from medley_core.db import create_engine, create_read_session_factory, create_session_factory
 from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
@@ -38,7 +38,12 @@ from medley_core.problems import exception_handlers
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
-from medley_core.verification import TokenVerifier, follow_revocations, verifier_from_settings
+from medley_core.verification import (
+    Principal,
+    TokenVerifier,
+    follow_revocations,
+    verifier_from_settings,
+)
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -51,6 +56,11 @@ class ServiceRuntime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     events: EventRuntime
+    # Sessions without a transaction, for reads (``read_session``); made from the engine.
+    reads: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = create_read_session_factory(self.engine)
 
     async def database_ready(self) -> bool:
         try:
@@ -83,6 +93,21 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[A
     handler collected written to the outbox just before), rolled back if it raises, so a
     failed request never leaves anything half-written and publishes nothing."""
     async with runtime_of(request).sessions() as session, session.begin():
+        yield session
+
+
+def read_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    """A session for a read path (``async with read_session(request) as session``): no
+    transaction around its statements (no ``BEGIN`` and ``COMMIT`` round trips), and any
+    write through it is refused. For code that only reads; anything that writes or collects
+    events takes ``db_session``. A dependency that reads one row uses this directly rather
+    than depending on ``read_session``: one dependency resolves cheaper than two."""
+    return runtime_of(request).reads()
+
+
+async def provide_read_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """The ``read_session`` dependency: :func:`read_session` for the handler's duration."""
+    async with read_session(request) as session:
         yield session
 
 
@@ -122,6 +147,66 @@ class MetricsController(PrometheusController):
 
 StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 
+# Explicit markers for what every service app injects (Litestar 3 drops inferred
+# dependencies): handlers declare ``db_session: Session``, ``principal: Caller``,
+# ``runtime: Runtime``.
+Session: TypeAlias = NamedDependency[AsyncSession]
+Caller: TypeAlias = NamedDependency[Principal]
+Runtime: TypeAlias = NamedDependency[ServiceRuntime]
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def provide_value(value: object) -> Provide:
+    """A dependency that is always ``value`` (the app's settings, an object made with the
+    app), computed once per request."""
+
+    def provide() -> Any:
+        return value
+
+    return Provide(provide, sync_to_thread=False, use_cache=True)
+
+
+def service_lifespan(
+    settings: ServiceSettings,
+    token_verifier: TokenVerifier,
+    event_handlers: Mapping[str, EventHandler],
+    on_startup: Sequence[StartupHook],
+    on_shutdown: Sequence[StartupHook],
+    *,
+    owns_verifier: bool,
+) -> Lifespan:
+    """What a service starts and stops around serving: its engine and sessions, events
+    (relay, consumers), the revocation feed for ``token_verifier``, then the ``on_startup``
+    hooks; on the way down the ``on_shutdown`` hooks first, and ``token_verifier`` closed
+    when the app made it (``owns_verifier``)."""
+    revocations = follow_revocations(token_verifier, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+        events = EventRuntime(settings, sessions, event_handlers)
+        runtime = ServiceRuntime(settings, engine, sessions, events)
+        app.state.runtime = runtime
+        app.state[VERIFIER_STATE_KEY] = token_verifier
+        feed = RevocationFeed.for_settings(events.nc, revocations, settings)
+        try:
+            await events.start()
+            feed.start()
+            for hook in on_startup:
+                await hook(runtime)
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(runtime)
+            await feed.stop()
+            await events.stop()
+            await engine.dispose()
+            if owns_verifier:
+                await token_verifier.aclose()
+
+    return lifespan
+
 
 def create_service_app(
     settings: ServiceSettings,
@@ -144,34 +229,20 @@ def create_service_app(
     ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    token_verifier = verifier or verifier_from_settings(settings)
-    revocations = follow_revocations(token_verifier, settings)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        sessions = create_session_factory(engine)
-        events = EventRuntime(settings, sessions, event_handlers or {})
-        runtime = ServiceRuntime(settings, engine, sessions, events)
-        app.state.runtime = runtime
-        app.state[VERIFIER_STATE_KEY] = token_verifier
-        feed = RevocationFeed.for_settings(events.nc, revocations, settings)
-        try:
-            await events.start()
-            feed.start()
-            for hook in on_startup:
-                await hook(runtime)
-            yield
-        finally:
-            for hook in on_shutdown:
-                await hook(runtime)
-            await feed.stop()
-            await events.stop()
-            await engine.dispose()
-            if verifier is None:
-                await token_verifier.aclose()
-
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
+    lifespan = service_lifespan(
+        settings,
+        verifier or verifier_from_settings(settings),
+        event_handlers or {},
+        on_startup,
+        on_shutdown,
+        owns_verifier=verifier is None,
+    )
     metrics = PrometheusConfig(
         app_name=f"medley_{settings.service_name}",
         prefix="medley",
@@ -188,6 +259,7 @@ def create_service_app(
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
+            "read_session": Provide(provide_read_session),
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "principal": Provide(provide_principal),
             **(dependencies or {}),

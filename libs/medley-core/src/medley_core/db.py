@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.settings import ServiceSettings
@@ -60,13 +65,43 @@ def with_credentials(url: str, user: str, password: str | None, database: str | 
     return parsed.render_as_string(hide_password=False)
 
 
+# A pooled connection idle this long is pinged before it is handed out again.
+IDLE_PING_S = 5.0
+_CHECKED_IN_AT = "medley.checked_in_at"
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_s: float = IDLE_PING_S) -> None:
+    """Check a pooled connection that sat idle for ``idle_s`` before handing it out, and
+    replace it if the server dropped it (a restart, a network cut).
+
+    Instead of SQLAlchemy's ``pool_pre_ping``, which pings on every checkout, and with
+    asyncpg as ``BEGIN; ; ROLLBACK``: three round trips before each request's first
+    statement. A connection in steady use was working milliseconds ago; one that fails
+    anyway is invalidated by SQLAlchemy on that error, with the rest of the pool.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned = record.info.get(_CHECKED_IN_AT)
+        if returned is None or time.monotonic() - returned < idle_s:
+            return
+        try:
+            dbapi.ping()
+        except Exception as exc:
+            # The pool retries the checkout with a new connection.
+            raise DisconnectionError(f"a pooled connection was dropped: {exc}") from exc
+
+
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     """The service's pooled engine; its search_path is the service's own schema."""
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         echo=settings.db_echo,
         connect_args={
             "server_settings": {
@@ -75,6 +110,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
             }
         },
     )
+    ping_idle_connections(engine)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -90,6 +127,54 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
         sync_session_class=UnitOfWorkSession,
         expire_on_commit=False,
     )
+
+
+# Marks a session of :func:`create_read_session_factory` (in ``session.info``).
+READ_ONLY_KEY = "medley.read_only"
+
+
+class ReadOnlyWrite(RuntimeError):
+    """Something was written through a read session: a bug of the code path, not the input."""
+
+
+class ReadOnlySession(Session):
+    """The sync session behind a read session: it refuses to flush any change."""
+
+
+_READ_ONLY_REFUSAL = (
+    "a read session cannot write: use the transactional db_session (or transaction())"
+)
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(_session: Session, _context: Any, _instances: Any) -> None:
+    raise ReadOnlyWrite(_READ_ONLY_REFUSAL)
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyWrite(_READ_ONLY_REFUSAL)
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads, on the same pool: each statement runs on its own (autocommit), so
+    a read of one row costs that statement's round trip and no ``BEGIN``/``COMMIT`` around
+    it. Under PostgreSQL's READ COMMITTED every statement sees its own snapshot anyway, so
+    a read path sees nothing it would not have seen in a transaction. Writing through one is
+    refused (:class:`ReadOnlyWrite`: a flush, or an INSERT/UPDATE/DELETE statement), and
+    events cannot be collected on it."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        class_=AsyncSession,
+        sync_session_class=ReadOnlySession,
+        expire_on_commit=False,
+        info={READ_ONLY_KEY: True},
+    )
+
+
+def is_read_session(session: AsyncSession) -> bool:
+    return bool(session.info.get(READ_ONLY_KEY))
 
 
 @asynccontextmanager
@@ -112,6 +197,8 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection[Any] = raw.driver_connection
+    if is_read_session(session):
+        return driver  # each read statement stands alone (see create_read_session_factory)
     if not driver.is_in_transaction():
         await conn.execute(text("SELECT 1"))
     if not driver.is_in_transaction():

@@ -230,13 +230,27 @@ class DecodingGuardMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Whether each route handler takes a JSON ``data`` body, by handler: the routes are
+        # fixed for the app's life, so the signature is looked at once, not per request.
+        self._takes_json: dict[int, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        check_query_string(scope.get("query_string", b""))
-        check_path_params(scope.get("path_params") or {})
-        if _is_json_media(_media_type(scope)) or _expects_json_body(scope.get("route_handler")):
+        query_string = scope.get("query_string", b"")
+        if query_string:
+            check_query_string(query_string)
+        path_params = scope.get("path_params")
+        if path_params:
+            check_path_params(path_params)
+        if _is_json_media(_media_type(scope)) or self._expects_json(scope.get("route_handler")):
             check_json_body(await Request[Any, Any, Any](scope, receive).body())
         await self.app(scope, receive, send)
+
+    def _expects_json(self, route_handler: Any) -> bool:
+        key = id(route_handler)
+        takes = self._takes_json.get(key)
+        if takes is None:
+            takes = self._takes_json[key] = _expects_json_body(route_handler)
+        return takes

@@ -2,7 +2,8 @@
 
 One :class:`UpstreamClient` per upstream service, kept for the life of the process:
 
-* one pooled ``httpx.AsyncClient`` (keep-alive, connection limits, timeouts);
+* one pooled ``httpx.AsyncClient`` (keep-alive, connection limits, timeouts) over
+  :mod:`medley_core.http_transport`, a lean HTTP/1.1 transport for service-to-service calls;
 * idempotent reads (GET, HEAD) are retried on connection errors, timeouts and 5xx answers
   with a small jittered exponential backoff; any method is retried when the connection
   could not even be opened (the request never left);
@@ -32,6 +33,7 @@ from typing import Any, Literal
 import httpx
 
 from medley_core.errors import Problem, ServiceUnavailable
+from medley_core.http_transport import keep_alive_transport
 from medley_core.tracing import propagation_headers
 
 log = logging.getLogger("medley.http")
@@ -42,7 +44,7 @@ IDEMPOTENT_READS = frozenset({"GET", "HEAD"})
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=2.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -180,7 +182,8 @@ class UpstreamClient:
             base_url=self.base_url,
             timeout=timeout,
             limits=limits,
-            transport=transport,
+            # The lean keep-alive transport unless a test brings its own.
+            transport=transport or keep_alive_transport(limits),
             follow_redirects=False,
             headers={"User-Agent": "medley-upstream-client"},
         )

@@ -77,8 +77,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
-    """Route every logger (ours, uvicorn's, Litestar's) through one handler on stderr."""
+def configure_logging(
+    service: str, level: str = "INFO", as_json: bool = True, *, upstream_calls: bool = True
+) -> None:
+    """Route every logger (ours, uvicorn's, Litestar's) through one handler on stderr.
+
+    ``upstream_calls``: keep httpx's line for every request it sends (a JSON line per
+    upstream call is a good share of a pass-through request's CPU)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(BoundedRecords())
     if as_json:
@@ -96,3 +101,4 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
         logger.propagate = True
     # Access lines duplicate what the metrics already count.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.NOTSET if upstream_calls else logging.WARNING)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from medley_core.errors import PROBLEM_TYPE_BASE, TITLES, Problem
 from medley_core.tracing import current_request_id, new_request_id
@@ -108,7 +110,43 @@ def _from_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     )
 
 
+# What the database driver raises when the server cannot take a request now (refused, full,
+# starting or stopping) or the pool had no connection in time: the client may retry.
+_DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    ConnectionRefusedError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    PoolTimeoutError,
+)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps: SQLAlchemy wraps the driver's error) says the
+    database is out of reach for now, not that the request or the code is wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _DATABASE_UNAVAILABLE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _from_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if _database_unavailable(exc):
+        # Not a bug to report: a 503 the client can retry, as readiness would say.
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            status=503,
+            type_uri=PROBLEM_TYPE_BASE + "service-unavailable",
+            title=TITLES[503],
+            detail="the database cannot take the request now; retry shortly",
+            headers={"Retry-After": "1"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request,

@@ -28,6 +28,8 @@ INTEGRATIONS_READ = "integrations:read"
 API_TOKENS_RESOLVE = "api-tokens:resolve"
 #: ``POST /internal/resolve`` on catalog: match candidates to tracks, creating what is missing.
 CATALOG_RESOLVE = "catalog:resolve"
+#: ``GET /internal/tracks`` on catalog: every track as a projection holds it (a backfill).
+CATALOG_EXPORT = "catalog:export"
 #: Catalog writes (create, edit, merge, delete) by a service rather than an administrator.
 CATALOG_WRITE = "catalog:write"
 #: Ingestion's ListenBrainz routes (``/1/…``) acting for the user whose API token the caller
@@ -39,6 +41,7 @@ SCOPES: dict[str, str] = {
     INTEGRATIONS_READ: "read a user's connected-integration tokens in clear",
     API_TOKENS_RESOLVE: "resolve a scrobbling client's API token to its user",
     CATALOG_RESOLVE: "resolve track candidates against the catalog, creating what is missing",
+    CATALOG_EXPORT: "read every catalog track as a projection holds it (backfills)",
     CATALOG_WRITE: "create, edit, merge and delete catalog entities",
     LISTENS_ON_BEHALF: "submit and read listens for the user whose API token it resolved",
 }
@@ -51,8 +54,10 @@ class ServiceEntry:
     ``app`` is the import path of its zero-argument ASGI factory. A service that owns data
     has a ``schema`` and a login ``role`` (and the ``extensions`` the administrator creates
     in that schema at provisioning); the gateway has neither. ``scopes`` are what its service
-    client may be granted. A service that owns data erases a deleted user's data and confirms
-    with ``<name>.user_data.erased``, so the users service waits for it, unless
+    client may be granted; ``calls`` are the services it calls itself (every deployment gives
+    it ``MEDLEY_<NAME>_<CALLED>_URL``, which its settings read as ``<called>_url``). A
+    service that owns data erases a deleted user's data and confirms with
+    ``<name>.user_data.erased``, so the users service waits for it, unless
     ``erases_user_data`` is off (users itself, which erases at once). ``dev_port`` is where it
     listens when started on its own (its settings' default port). Its image is the one
     Dockerfile built with ``--build-arg SERVICE=<name>``.
@@ -65,6 +70,7 @@ class ServiceEntry:
     role: str | None = None
     extensions: tuple[str, ...] = field(default=())
     scopes: tuple[str, ...] = field(default=())
+    calls: tuple[str, ...] = field(default=())
     erases_user_data: bool = True
     ready_path: str = "/health/ready"
 
@@ -127,6 +133,7 @@ INGESTION = ServiceEntry(
     role="medley_ingestion",
     # Connector tracks are resolved to catalog tracks (created when missing) in batches.
     scopes=(CATALOG_RESOLVE,),
+    calls=("catalog",),
 )
 
 PLAYLISTS = ServiceEntry(
@@ -136,8 +143,10 @@ PLAYLISTS = ServiceEntry(
     schema="playlists",
     role="medley_playlists",
     # Imports (M3U, XSPF, Spotify's Playlist1.json) resolve their entries through the
-    # catalog's batch resolution.
-    scopes=(CATALOG_RESOLVE,),
+    # catalog's batch resolution; a projection that missed the stream's start is backfilled
+    # from the catalog's export.
+    scopes=(CATALOG_RESOLVE, CATALOG_EXPORT),
+    calls=("catalog",),
 )
 
 #: The services that own data, in start order: users first (everyone needs its JWKS and

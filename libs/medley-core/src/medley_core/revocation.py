@@ -11,9 +11,10 @@ each gateway replica, reads them here:
   login after the account was enabled again — is accepted).
 * :class:`RevocationFeed` fills it from the users stream with an *ordered* (ephemeral,
   per-process) JetStream consumer, not the shared durable one: every replica needs every
-  revocation. It starts ``lookback_s`` back in the stream, so a process that starts (or
-  restarts) still knows the revocations of every token that can still be unexpired; the
-  lookback must therefore be at least the access-token lifetime.
+  revocation (:class:`~medley_core.events.follow.StreamFollower`). It starts
+  ``lookback_s`` back in the stream, so a process that starts (or restarts) still knows
+  the revocations of every token that can still be unexpired; the lookback must therefore
+  be at least the access-token lifetime.
 
 If NATS is unreachable the list keeps what it knew and tokens are checked against that: the
 service stays up, and readiness reports NATS down.
@@ -21,21 +22,18 @@ service stays up, and readiness reports NATS down.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from nats.aio.client import Client as NATS
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
 
-from medley_contracts.envelope import EventEnvelope, nats_subject
+from medley_contracts.envelope import EventEnvelope
 from medley_contracts.users import USER_DELETED, USER_DISABLED, USER_SESSIONS_REVOKED
-from medley_core.aio import cancel_and_wait
+from medley_core.events.follow import StreamFollower
 
 if TYPE_CHECKING:
     from medley_core.settings import ServiceSettings
@@ -48,9 +46,6 @@ REVOKING_EVENTS: dict[str, str] = {
     USER_DELETED.name: "deleted_at",
     USER_SESSIONS_REVOKED.name: "revoked_at",
 }
-RETRY_S = 1.0
-HEARTBEAT_S = 2.0
-WATCH_S = 1.0
 
 
 class RevocationList:
@@ -105,8 +100,10 @@ def revocation_of(envelope: EventEnvelope) -> tuple[str, datetime] | None:
     return user_id, at
 
 
-class RevocationFeed:
+class RevocationFeed(StreamFollower):
     """Keeps a :class:`RevocationList` up to date from the users context's stream."""
+
+    name = "revocation-feed"
 
     def __init__(
         self,
@@ -116,14 +113,10 @@ class RevocationFeed:
         event_prefix: str,
         lookback_s: float,
     ) -> None:
-        self.nc = nc
+        super().__init__(
+            nc, pattern="users.user.>", event_prefix=event_prefix, lookback_s=lookback_s
+        )
         self.revocations = revocations
-        self.subject = nats_subject("users.user.>", event_prefix)
-        self.lookback_s = lookback_s
-        self.applied = 0
-        # Where to resume after a failure: the time of the newest event seen.
-        self._resume_from: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def for_settings(
@@ -137,67 +130,7 @@ class RevocationFeed:
             lookback_s=settings.revocation_lookback_s,
         )
 
-    def start(self) -> None:
-        """Follow the stream in the background (NATS may not be connected yet)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="revocation-feed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait([self._task])
-            self._task = None
-
-    async def run(self) -> None:
-        """Follow the stream until cancelled, resubscribing after any failure."""
-        while True:
-            if not self.nc.is_connected:
-                await asyncio.sleep(0.2)
-                continue
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The stream may not exist yet (the users service creates it), or the
-                # connection dropped; the cutoffs already known stay in force meanwhile.
-                log.info("revocation feed paused (%s); retrying", exc or type(exc).__name__)
-            await asyncio.sleep(RETRY_S)
-
-    async def _follow(self) -> None:
-        start = datetime.now(UTC) - timedelta(seconds=self.lookback_s)
-        if self._resume_from is not None:
-            start = max(start, self._resume_from)
-        reconnects = self.nc.stats["reconnects"]
-        subscription = await self.nc.jetstream().subscribe(
-            self.subject,
-            ordered_consumer=True,
-            idle_heartbeat=HEARTBEAT_S,
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start),
-        )
-        try:
-            while True:
-                try:
-                    message = await subscription.next_msg(timeout=WATCH_S)
-                except TimeoutError:
-                    # A server restarted behind a reconnect has forgotten this ephemeral
-                    # consumer: start a new one from the last event seen.
-                    if self.nc.stats["reconnects"] != reconnects:
-                        raise ConnectionResetError("reconnected to NATS") from None
-                    continue
-                self._apply(message.data)
-        finally:
-            try:
-                await subscription.unsubscribe()
-            except Exception as exc:  # the connection may be gone already
-                log.debug("unsubscribing the revocation feed: %s", exc)
-
-    def _apply(self, raw: bytes) -> None:
-        try:
-            envelope = EventEnvelope.model_validate_json(raw)
-        except ValidationError:
-            log.warning("a malformed event on the users stream was ignored")
-            return
-        self._resume_from = envelope.occurred_at
+    def apply(self, envelope: EventEnvelope) -> None:
         revocation = revocation_of(envelope)
         if revocation is not None:
             self.revocations.revoke(*revocation)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from medley_core.errors import ServiceUnavailable
 from medley_core.settings import ServiceSettings
@@ -121,3 +123,13 @@ class ServiceTokens:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def service_authorization(
+    settings: ServiceSettings, *, token: SecretStr | None, scopes: Sequence[str]
+) -> AuthorizationSource:
+    """A fixed token when one is configured (a process started on its own in tests), else
+    this service's client-credentials tokens from the users service, asking for ``scopes``."""
+    if token is not None:
+        return StaticAuthorization(token.get_secret_value())
+    return ServiceTokens.from_settings(settings, scope=" ".join(scopes) or None)

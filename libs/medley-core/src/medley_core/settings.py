@@ -10,7 +10,7 @@ configures a laptop while production can give each service its own cluster.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -20,6 +20,9 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+if TYPE_CHECKING:
+    from medley_core.registry import ServiceEntry
 
 SHARED_PREFIX = "MEDLEY_"
 
@@ -32,6 +35,7 @@ SHARED_FIELDS = frozenset(
         "data_dir",
         "log_level",
         "log_json",
+        "log_upstream_calls",
         "jwks_url",
         "jwt_issuer",
         "jwt_audience",
@@ -53,7 +57,12 @@ class _SharedEnvSource(EnvSettingsSource):
 
 
 class ServiceSettings(BaseSettings):
-    """What every Medley service needs to run. Subclass it and set ``env_prefix``."""
+    """What every Medley service needs to run. Subclass it with the service's entry in the
+    registry, which gives it its name, schema and environment prefix::
+
+        class CatalogSettings(ServiceSettings, service=CATALOG):
+            port: int = CATALOG.dev_port
+    """
 
     model_config = SettingsConfigDict(env_prefix="MEDLEY_SERVICE_", extra="ignore")
 
@@ -67,6 +76,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/medley"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # db_pool_size connections are kept open; up to db_max_overflow more are opened under
+    # load and closed when returned (each such request pays for a new connection).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_echo: bool = False
@@ -82,6 +93,9 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path(".medley")
     log_level: str = "INFO"
     log_json: bool = True
+    # httpx's INFO line for every upstream call (``HTTP Request: GET …``): off by default,
+    # as the access lines are; the metrics count the calls and the failures are logged anyway.
+    log_upstream_calls: bool = False
 
     # Token verification (every service) and service-to-service credentials.
     jwks_url: str | None = None
@@ -93,6 +107,22 @@ class ServiceSettings(BaseSettings):
     # How far back in the users stream a verifier reads revocations when it starts: at
     # least the access-token lifetime, so no unexpired revoked token is forgotten.
     revocation_lookback_s: float = Field(default=3600.0, gt=0)
+
+    def __init_subclass__(cls, *, service: ServiceEntry | None = None, **kwargs: Any) -> None:
+        # ``service`` is taken in __pydantic_init_subclass__, once pydantic has made the class.
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def __pydantic_init_subclass__(
+        cls, *, service: ServiceEntry | None = None, **kwargs: Any
+    ) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if service is not None:
+            cls.service_name = service.name
+            cls.schema_name = service.schema or service.name
+            config = cls.model_config.copy()
+            config["env_prefix"] = env_prefix_for(service.name)
+            cls.model_config = config
 
     @classmethod
     def settings_customise_sources(

@@ -45,6 +45,10 @@ TokenKind = Literal["user", "service"]
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 _TOKEN_USE_KINDS: dict[str, TokenKind] = {"access": "user", "service": "service"}
 _ACCEPTED_TYP = frozenset({"jwt", "at+jwt"})
+# How long a verified token's principal is reused without decoding it again, and how many
+# are kept. Short: a key withdrawn from the JWKS stops being accepted within this time.
+VERIFIED_CACHE_TTL_S = 30.0
+VERIFIED_CACHE_SIZE = 10_000
 
 log = logging.getLogger("medley.verification")
 
@@ -275,6 +279,9 @@ class TokenVerifier:
         algorithms: Sequence[str] = ALGORITHMS,
         leeway_s: float = 10.0,
         revocations: RevocationList | None = None,
+        cache_ttl_s: float = VERIFIED_CACHE_TTL_S,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not algorithms or any(alg.lower() == "none" for alg in algorithms):
             raise ValueError("pin at least one real signing algorithm")
@@ -287,9 +294,54 @@ class TokenVerifier:
         self.leeway_s = leeway_s
         # Without a list (a unit test, a tool) tokens are good until they expire.
         self.revocations = revocations
+        self.cache_ttl_s = cache_ttl_s
+        self.cache_size = cache_size
+        self._clock = clock
+        # token -> (its principal, until when that verdict may be reused): see verify().
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
-        """The token's principal; raises ``medley_core.problems.Unauthorized`` otherwise."""
+        """The token's principal; raises ``medley_core.problems.Unauthorized`` otherwise.
+
+        A token verified in the last ``cache_ttl_s`` seconds is not decoded and its signature
+        not checked again (that is most of a request's CPU): its principal is reused until the
+        token expires (with the same leeway) or the TTL ends, whichever comes first. The
+        revocation check is not cached: it runs on every call.
+        """
+        now = self._clock()
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, until = cached
+            if now < until:
+                self._check_revocation(principal)
+                return principal
+            del self._verified[token]
+            if now >= principal.expires_at.timestamp() + self.leeway_s:
+                raise TokenExpired("the token has expired")
+        principal = await self._decode(token)
+        self._check_revocation(principal)
+        if self.cache_ttl_s > 0:
+            self._remember(token, principal, now)
+        return principal
+
+    def _check_revocation(self, principal: Principal) -> None:
+        if (
+            principal.kind == "user"
+            and self.revocations is not None
+            and self.revocations.is_revoked(principal.subject, principal.issued_at)
+        ):
+            raise TokenRevoked("the token's session has ended; log in again")
+
+    def _remember(self, token: str, principal: Principal, now: float) -> None:
+        expires = principal.expires_at.timestamp() + self.leeway_s
+        if len(self._verified) >= self.cache_size:
+            # Oldest first (dicts keep insertion order): bounded whatever the callers send.
+            for stale in list(self._verified)[: max(1, self.cache_size // 10)]:
+                del self._verified[stale]
+        self._verified[token] = (principal, min(expires, now + self.cache_ttl_s))
+
+    async def _decode(self, token: str) -> Principal:
+        """Every check but revocation, from the token's bytes."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -332,14 +384,7 @@ class TokenVerifier:
             raise InvalidToken("the token's signature is invalid") from None
         except jwt.PyJWTError:
             raise InvalidToken("the token is invalid") from None
-        principal = _principal(claims, token)
-        if (
-            principal.kind == "user"
-            and self.revocations is not None
-            and self.revocations.is_revoked(principal.subject, principal.issued_at)
-        ):
-            raise TokenRevoked("the token's session has ended; log in again")
-        return principal
+        return _principal(claims, token)
 
     async def aclose(self) -> None:
         close = getattr(self.keys, "aclose", None)

@@ -248,3 +248,42 @@ async def test_a_relay_cancelled_as_it_is_woken_stops(
     done, _ = await asyncio.wait({task}, timeout=5)
     assert done == {task}
     assert task.cancelled()
+
+
+async def test_a_batch_marks_exactly_the_acknowledged_events_and_retries_the_failed_once(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    nc = await connect()
+    js = nc.jetstream()
+    relay = OutboxRelay(settings, db.sessions, nc, batch_size=50)
+    name = stream_name(CONTEXT, settings.event_prefix)
+    config = StreamConfig(
+        name=name,
+        subjects=[f"{settings.event_prefix}.{CONTEXT}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        max_msg_size=600,
+    )
+    await js.add_stream(config)
+    # One batch, every fifth event too big for the stream: those fail, in the middle of it.
+    keys = [f"k{i}" + ("x" * 1000 if i % 5 == 2 else "") for i in range(40)]
+    await record_many(db, keys)
+    assert not await relay.drain()  # a failed publish: the relay backs off, then retries
+    assert await unpublished(db) == 8
+    assert relay.published == 32
+    assert (await js.stream_info(name)).state.messages == 32
+    outbox = db.tables.outbox
+    async with db.engine.connect() as conn:
+        left = (await conn.execute(select(outbox.c.subject, outbox.c.attempts).where(
+            outbox.c.published_at.is_(None)))).all()  # fmt: skip
+    assert sorted(subject for subject, _ in left) == sorted(k for k in keys if len(k) > 100)
+    assert {attempts for _, attempts in left} == {1}
+    # The stream takes them now: the failed ones go out, once; the sent ones not again.
+    config.max_msg_size = -1
+    await js.update_stream(config)
+    await relay.drain()
+    assert await unpublished(db) == 0
+    assert relay.published == 40
+    assert relay.duplicates == 0
+    assert (await js.stream_info(name)).state.messages == 40

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from medley_catalog import events
 from medley_catalog.api import ROUTE_HANDLERS
 from medley_catalog.settings import CatalogSettings
-from medley_core.app import create_service_app
+from medley_core.app import create_service_app, provide_value
 from medley_core.verification import TokenVerifier
 
 
@@ -17,17 +16,10 @@ def create_app(
 ) -> Litestar:
     """Build the app from the environment (``MEDLEY_CATALOG_*``, ``MEDLEY_*``)."""
     settings = settings or CatalogSettings()
-    resolved = settings
-
-    def provide_settings() -> CatalogSettings:
-        return resolved
-
     return create_service_app(
         settings,
         route_handlers=ROUTE_HANDLERS,
-        dependencies={
-            "catalog_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True)
-        },
+        dependencies={"catalog_settings": provide_value(settings)},
         event_handlers=events.handlers(),
         title="Medley catalog",
         verifier=verifier,

@@ -27,14 +27,11 @@ from sqlalchemy import (
     Column,
     Computed,
     Date,
-    DateTime,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
@@ -43,7 +40,7 @@ from sqlmodel import Field, SQLModel
 
 from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
-from medley_core.ids import new_id
+from medley_core.models import text_column, timestamp, uuid_fk, uuid_pk
 
 SCHEMA = "catalog"
 
@@ -70,35 +67,21 @@ class CatalogModel(SQLModel):
     metadata = schema_metadata(SCHEMA)
 
 
-def _uuid_pk() -> Any:
-    return Field(default_factory=new_id, sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+# The catalog's columns: medley_core's, with the catalog's defaults (text is NOT NULL).
+_uuid_pk = uuid_pk
+_text = text_column
 
 
-def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Column[uuid.UUID]:
-    return Column(
-        PG_UUID(as_uuid=True),
-        ForeignKey(f"{SCHEMA}.{target}", ondelete=ondelete),
-        nullable=nullable,
-    )
+def _fk(target: str, **options: Any) -> Column[uuid.UUID]:
+    return uuid_fk(f"{SCHEMA}.{target}", **options)
 
 
 def _created() -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-
-
-def _text(*, nullable: bool = False, default: str | None = None) -> Any:
-    server_default = text(f"'{default}'") if default is not None else None
-    return Field(
-        default=default,
-        sa_column=Column(Text, nullable=nullable, server_default=server_default),
-    )
+    return timestamp(nullable=False, now=True)
 
 
 def _deleted() -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    return timestamp()
 
 
 def _vector(expression: str) -> Any:
@@ -282,13 +265,7 @@ class TrackCredit(CatalogModel, table=True):
         Index("ix_track_credits_artist_id", "artist_id", "track_id"),
     )
 
-    track_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.tracks.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    track_id: uuid.UUID = Field(sa_column=_fk("tracks.id", ondelete="CASCADE", primary_key=True))
     position: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     artist_id: uuid.UUID = Field(sa_column=_fk("artists.id"))
     credited_name: str = _text()
@@ -302,13 +279,7 @@ class AlbumCredit(CatalogModel, table=True):
         Index("ix_album_credits_artist_id", "artist_id", "album_id"),
     )
 
-    album_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.albums.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    album_id: uuid.UUID = Field(sa_column=_fk("albums.id", ondelete="CASCADE", primary_key=True))
     position: int = Field(sa_column=Column(SmallInteger, primary_key=True))
     artist_id: uuid.UUID = Field(sa_column=_fk("artists.id"))
     credited_name: str = _text()
@@ -333,60 +304,24 @@ class TrackGenre(CatalogModel, table=True):
     __tablename__ = "track_genres"
     __table_args__ = (Index("ix_track_genres_genre_id", "genre_id", "track_id"),)
 
-    track_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.tracks.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    track_id: uuid.UUID = Field(sa_column=_fk("tracks.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class AlbumGenre(CatalogModel, table=True):
     __tablename__ = "album_genres"
     __table_args__ = (Index("ix_album_genres_genre_id", "genre_id", "album_id"),)
 
-    album_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.albums.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    album_id: uuid.UUID = Field(sa_column=_fk("albums.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class ArtistGenre(CatalogModel, table=True):
     __tablename__ = "artist_genres"
     __table_args__ = (Index("ix_artist_genres_genre_id", "genre_id", "artist_id"),)
 
-    artist_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.artists.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
-    genre_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.genres.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
-    )
+    artist_id: uuid.UUID = Field(sa_column=_fk("artists.id", ondelete="CASCADE", primary_key=True))
+    genre_id: uuid.UUID = Field(sa_column=_fk("genres.id", ondelete="CASCADE", primary_key=True))
 
 
 class ExternalId(CatalogModel, table=True):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from medley_core.registry import CATALOG
-from medley_core.settings import ServiceSettings, env_prefix_for
+from medley_core.settings import ServiceSettings
 
 # Its name, schema, port and extensions are its entry in the registry of services.
 SERVICE_NAME = CATALOG.name
@@ -18,12 +15,7 @@ DEFAULT_PORT = CATALOG.dev_port
 EXTENSIONS: tuple[str, ...] = CATALOG.extensions
 
 
-class CatalogSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix=env_prefix_for(SERVICE_NAME), extra="ignore")
-
-    schema_name: ClassVar[str] = SCHEMA
-    service_name: ClassVar[str] = SERVICE_NAME
-
+class CatalogSettings(ServiceSettings, service=CATALOG):
     port: int = DEFAULT_PORT
     # A resolution batch of 1,000 rich candidates is well under 1 MiB; leave room.
     max_body_bytes: int = Field(default=4 * 1_048_576, ge=1024)

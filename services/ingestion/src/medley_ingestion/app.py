@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 
-from medley_core.app import create_service_app
+from medley_core.app import create_service_app, provide_value
+from medley_core.catalog_client import CatalogClient
 from medley_core.verification import TokenVerifier
 from medley_ingestion import events
 from medley_ingestion.api import ROUTE_HANDLERS
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.runtime import Ingestion
 from medley_ingestion.settings import IngestionSettings
 
@@ -26,21 +25,14 @@ def create_app(
     their catalog accepts).
     """
     settings = settings or IngestionSettings()
-    resolved = settings
     ingestion = Ingestion(settings, catalog=catalog)
-
-    def provide_settings() -> IngestionSettings:
-        return resolved
-
-    def provide_ingestion() -> Ingestion:
-        return ingestion
 
     return create_service_app(
         settings,
         route_handlers=ROUTE_HANDLERS,
         dependencies={
-            "ingestion_settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
-            "ingestion": Provide(provide_ingestion, sync_to_thread=False, use_cache=True),
+            "ingestion_settings": provide_value(settings),
+            "ingestion": provide_value(ingestion),
         },
         event_handlers=events.handlers(settings),
         on_startup=[ingestion.start],

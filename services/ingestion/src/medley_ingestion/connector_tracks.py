@@ -24,9 +24,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.catalog_client import CatalogClient, Refused, Resolved, candidate
 from medley_core.db import driver_connection, transaction
 from medley_core.ids import new_id, utcnow
-from medley_ingestion.catalog_client import CatalogClient, Refused, Resolved
 from medley_ingestion.importers.records import SourceTrack
 
 
@@ -139,7 +139,7 @@ class ConnectorTracks:
             )
 
     async def _resolve(self, tracks: list[SourceTrack]) -> None:
-        outcomes = await self.catalog.resolve(tracks, self.source)
+        outcomes = await self.catalog.resolve([_candidate(t) for t in tracks], self.source)
         rows: list[tuple[Any, ...]] = []
         provisional: list[tuple[Any, ...]] = []
         for track, outcome in zip(tracks, outcomes, strict=True):
@@ -164,6 +164,20 @@ class ConnectorTracks:
         async with transaction(self.sessions) as session:
             conn = await driver_connection(session)
             await _save(conn, rows, provisional)
+
+
+def _candidate(track: SourceTrack) -> dict[str, Any] | str:
+    """What the catalog's resolution takes for a source track, or why it would refuse it."""
+    return candidate(
+        track.title,
+        track.artist,
+        album=track.album,
+        album_artist=track.album_artist,
+        duration_ms=track.duration_ms,
+        isrc=track.isrc,
+        mbid=track.recording_mbid,
+        spotify_id=track.spotify_id,
+    )
 
 
 async def _save(

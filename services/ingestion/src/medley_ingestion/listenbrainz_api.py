@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import driver_connection
 from medley_core.errors import Problem
 from medley_core.ids import new_id, utcnow
 from medley_ingestion import events, likes, listens, stats
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.connector_tracks import ConnectorTracks
 from medley_ingestion.importers.common import UUID_SHAPE
 from medley_ingestion.importers.listenbrainz import track_from_metadata

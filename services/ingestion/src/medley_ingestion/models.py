@@ -26,13 +26,11 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -42,6 +40,7 @@ from sqlmodel import Field, SQLModel
 from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
 from medley_core.ids import new_id
+from medley_core.models import counter, text_column, timestamp, uuid_fk
 
 SCHEMA = "ingestion"
 
@@ -84,32 +83,20 @@ def _uuid(*, primary_key: bool = False, nullable: bool = False) -> Any:
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str | None = None) -> Any:
     return Field(
-        default=None,
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.{target}", ondelete=ondelete),
-            nullable=nullable,
-        ),
+        default=None, sa_column=uuid_fk(f"{SCHEMA}.{target}", nullable=nullable, ondelete=ondelete)
     )
 
 
-def _time(*, nullable: bool = True, now: bool = False) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(
-            DateTime(timezone=True),
-            nullable=nullable,
-            server_default=func.now() if now else None,
-        ),
-    )
+# medley_core's columns, with ingestion's defaults (text may be NULL, counts are bigint).
+_time = timestamp
 
 
 def _text(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+    return text_column(nullable=nullable)
 
 
 def _count() -> Any:
-    return Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    return counter(big=True)
 
 
 class ImportJob(IngestionModel, table=True):
@@ -178,11 +165,7 @@ class ImportRejection(IngestionModel, table=True):
     __tablename__ = "import_rejections"
 
     job_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey(f"{SCHEMA}.import_jobs.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
+        sa_column=uuid_fk(f"{SCHEMA}.import_jobs.id", ondelete="CASCADE", primary_key=True)
     )
     seq: int = Field(sa_column=Column(Integer, primary_key=True))
     entry: str = Field(sa_column=Column(Text, nullable=False))

@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from uuid_utils import uuid7
 
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import driver_connection, transaction
 from medley_core.errors import ServiceUnavailable
 from medley_ingestion import events
-from medley_ingestion.catalog_client import CatalogClient
 from medley_ingestion.connector_tracks import ConnectorTracks, Known
 from medley_ingestion.importers import EMPTY, HEAD_BYTES, Kind, detect
 from medley_ingestion.importers.archive import ArchiveLimits, Entry, Upload, open_upload

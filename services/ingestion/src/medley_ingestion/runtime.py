@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medley_core.app import ServiceRuntime
-from medley_ingestion.catalog_client import CatalogClient
+from medley_core.catalog_client import CatalogClient
 from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers, catalog_client
 

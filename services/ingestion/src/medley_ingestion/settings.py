@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
 
 from medley_core.registry import CATALOG, INGESTION
-from medley_core.settings import ServiceSettings, env_prefix_for
+from medley_core.settings import ServiceSettings
 
 # Its name, schema and port are its entry in the registry of services.
 SERVICE_NAME = INGESTION.name
@@ -19,12 +17,7 @@ DEFAULT_PORT = INGESTION.dev_port
 GIB = 1024**3
 
 
-class IngestionSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix=env_prefix_for(SERVICE_NAME), extra="ignore")
-
-    schema_name: ClassVar[str] = SCHEMA
-    service_name: ClassVar[str] = SERVICE_NAME
-
+class IngestionSettings(ServiceSettings, service=INGESTION):
     port: int = DEFAULT_PORT
     # A submission of 1,000 listens of 10,240 bytes each is ListenBrainz's largest body.
     max_body_bytes: int = Field(default=11 * 1_048_576, ge=1024)

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.aio import cancel_and_wait, wait_event
+from medley_core.catalog_client import CatalogClient
 from medley_core.db import create_engine, create_session_factory
 from medley_core.logs import configure_logging
 from medley_core.registry import CATALOG_RESOLVE
-from medley_core.service_tokens import AuthorizationSource, ServiceTokens, StaticAuthorization
-from medley_ingestion.catalog_client import CatalogClient
+from medley_core.service_tokens import AuthorizationSource, service_authorization
 from medley_ingestion.jobs import claim
 from medley_ingestion.pipeline import JobRun, LeaseLost
 from medley_ingestion.settings import IngestionSettings
@@ -35,9 +35,7 @@ FAILURE_PAUSE_S = 5.0
 
 def catalog_authorization(settings: IngestionSettings) -> AuthorizationSource:
     """A fixed token when one is configured, else client credentials from users."""
-    if settings.catalog_token is not None:
-        return StaticAuthorization(settings.catalog_token.get_secret_value())
-    return ServiceTokens.from_settings(settings, scope=CATALOG_RESOLVE)
+    return service_authorization(settings, token=settings.catalog_token, scopes=[CATALOG_RESOLVE])
 
 
 def catalog_client(settings: IngestionSettings) -> CatalogClient:
@@ -118,7 +116,12 @@ class ImportWorkers:
 
 async def serve_workers(settings: IngestionSettings) -> None:
     """Run this process's workers until SIGTERM or SIGINT."""
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
     engine = create_engine(settings)
     catalog = catalog_client(settings)
     workers = ImportWorkers(settings, create_session_factory(engine), catalog)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.conditional import if_none_match_hits
@@ -58,6 +59,25 @@ class Changed:
 # --- reading -------------------------------------------------------------------------------
 
 
+# A page of items: each one's JSON as the items table keeps it (``shown_json``, a stored
+# generated column), in order. Only the position is added here, in Python: a whole
+# 10,000-item playlist is one index range of ready text, with no row decoded into objects
+# and no JSON built per read.
+PAGE_JSON = """
+SELECT ARRAY(
+    SELECT shown_json FROM items
+    WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
+    ORDER BY sort_key LIMIT $3 + 1
+)
+"""
+# The key of the last item of a page that has a next one (the cursor after it).
+NTH_KEY = """
+SELECT sort_key FROM items
+WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
+ORDER BY sort_key OFFSET $3 - 1 LIMIT 1
+"""
+
+
 async def page(
     session: AsyncSession,
     playlist_id: uuid.UUID,
@@ -68,7 +88,7 @@ async def page(
     if_none_match: str | None = None,
 ) -> Versioned:
     """Items in order with their tracks' details from the projection; a deleted track's
-    items stay, ``available: false``."""
+    items stay, ``available: false``. The body is the answer's JSON, already encoded."""
     conn = await driver_connection(session)
     seen = await access.readable(conn, playlist_id, viewer)
     snapshot = str(seen.playlist["snapshot_id"])
@@ -83,42 +103,25 @@ async def page(
             playlist_id,
             after,
         )
-    records = await conn.fetch(
-        """
-        SELECT id, track_id, sort_key, added_by, added_at, title, artist_names, album_id,
-            album_title, duration_ms, available
-        FROM items
-        WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
-        ORDER BY sort_key
-        LIMIT $3
-        """,
-        playlist_id,
-        after,
-        limit + 1,
+    shown: list[str] = await conn.fetchval(PAGE_JSON, playlist_id, after, limit)
+    next_cursor = None
+    if len(shown) > limit:
+        shown = shown[:limit]
+        last = await conn.fetchval(NTH_KEY, playlist_id, after, limit)
+        next_cursor = IN_ORDER.cursor_after({"sort_key": last})
+    # The answer's bytes, as ItemsPage would encode them.
+    listed = ",".join([f'{{"position":{start + i},{one}' for i, one in enumerate(shown)])
+    body = b"".join(
+        (
+            b'{"items":[',
+            listed.encode(),
+            b'],"next_cursor":',
+            msgspec.json.encode(next_cursor),
+            b',"snapshot_id":',
+            msgspec.json.encode(snapshot),
+            b"}",
+        )
     )
-    more = len(records) > limit
-    records = records[:limit]
-    # Positional fields: this runs ten thousand times for a whole playlist.
-    items = [
-        {
-            "id": r[0],
-            "track_id": r[1],
-            "position": start + index,
-            "available": r[10],
-            "added_by": r[3],
-            "added_at": r[4],
-            "track": {
-                "title": r[5],
-                "artist_names": r[6],
-                "album_id": r[7],
-                "album_title": r[8],
-                "duration_ms": r[9],
-            },
-        }
-        for index, r in enumerate(records)
-    ]
-    next_cursor = IN_ORDER.cursor_after(dict(records[-1])) if more else None
-    body = {"items": items, "next_cursor": next_cursor, "snapshot_id": snapshot}
     return Versioned(snapshot, body)
 
 
@@ -379,6 +382,36 @@ async def remove(
     )
 
 
+# What a move reads, in one statement: the ids of the range and the keys on either side of
+# where it goes. Finding the key at a position walks the (playlist_id, sort_key) index from
+# the nearer end (an index-only walk of at most half the playlist); only the rows moved are
+# fetched. Nothing else of the playlist is read.
+KEY_AT = (
+    "(SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key{} OFFSET ${} LIMIT 1)"
+)
+
+
+def _moving(count: int, range_start: int, insert_before: int) -> tuple[str, list[int]]:
+    """The statement and its offsets (parameters from $3)."""
+    offsets: list[int] = []
+
+    def key_at(position: int) -> str:
+        if not 0 <= position < count:
+            return "NULL"
+        backwards = position >= count / 2
+        offsets.append(count - 1 - position if backwards else position)
+        return KEY_AT.format(" DESC" if backwards else "", len(offsets) + 2)
+
+    start, low, high = key_at(range_start), key_at(insert_before - 1), key_at(insert_before)
+    query = f"""
+        SELECT ARRAY(
+            SELECT id FROM items WHERE playlist_id = $1 AND sort_key >= {start}
+            ORDER BY sort_key LIMIT $2
+        ) AS moved, {low}::text AS low, {high}::text AS high
+    """  # noqa: S608 -- fixed fragments; values are bind parameters
+    return query, offsets
+
+
 async def move(
     session: AsyncSession,
     playlist_id: uuid.UUID,
@@ -411,16 +444,15 @@ async def move(
         raise Unprocessable(f"insert_before must be between 0 and {count}", field="insert_before")
     if range_start <= insert_before <= range_start + range_length:
         return Changed(str(seen.playlist["snapshot_id"]))
-    moved = [
-        r["id"]
-        for r in await conn.fetch(
-            "SELECT id FROM items WHERE playlist_id = $1 ORDER BY sort_key OFFSET $2 LIMIT $3",
-            playlist_id,
-            range_start,
-            range_length,
-        )
-    ]
-    keys = await _keys_at(conn, playlist_id, insert_before, len(moved))
+    query, offsets = _moving(count, range_start, insert_before)
+    found = await conn.fetchrow(query, playlist_id, range_length, *offsets)
+    assert found is not None
+    moved: list[uuid.UUID] = found["moved"]
+    low, high = found["low"], found["high"]
+    keys = ordering.keys_between(low, high, len(moved))
+    if ordering.needs_rebalance(keys):
+        await rebalance(conn, playlist_id)
+        keys = await _keys_at(conn, playlist_id, insert_before, len(moved))
     await conn.execute(
         """
         UPDATE items SET sort_key = k.sort_key

@@ -23,27 +23,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
+    Computed,
     ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
-from medley_core.db import schema_metadata
+from medley_core.db import one_of, schema_metadata
 from medley_core.events.tables import event_tables
-from medley_core.ids import new_id
+from medley_core.models import counter, text_column, timestamp, uuid_pk
 from medley_playlists.ordering import MAX_KEY_BYTES
 from medley_playlists.settings import MAX_ITEMS, SCHEMA
 
@@ -62,12 +60,11 @@ class PlaylistsModel(SQLModel):
     metadata = schema_metadata(SCHEMA)
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _id() -> Any:
-    return Field(default_factory=new_id, sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+# medley_core's columns, with the playlists' defaults (instants NOT NULL, set on insert).
+_one_of = one_of
+_id = uuid_pk
+_str = text_column
+_count = counter
 
 
 def _uuid(*, nullable: bool = False, references: str | None = None) -> Any:
@@ -76,32 +73,7 @@ def _uuid(*, nullable: bool = False, references: str | None = None) -> Any:
 
 
 def _when(*, nullable: bool = False, now: bool = True) -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(
-            DateTime(timezone=True),
-            nullable=nullable,
-            server_default=func.now() if now else None,
-        ),
-    )
-
-
-def _str(*, nullable: bool = False, default: str | None = None) -> Any:
-    return Field(
-        default=default,
-        sa_column=Column(
-            Text,
-            nullable=nullable,
-            server_default=text(repr(default)) if default is not None else None,
-        ),
-    )
-
-
-def _count(*, big: bool = False) -> Any:
-    return Field(
-        default=0,
-        sa_column=Column(BigInteger if big else Integer, nullable=False, server_default="0"),
-    )
+    return timestamp(nullable=nullable, now=now)
 
 
 # --- what users own ------------------------------------------------------------------------
@@ -151,6 +123,24 @@ class Playlist(PlaylistsModel, table=True):
     deleted_at: datetime | None = _when(nullable=True, now=False)
 
 
+# An item as its page answers it, but for its position (which only the order gives): kept
+# by PostgreSQL itself on every write of the row (a stored generated column), so a whole
+# playlist reads as one index range of ready text, with no JSON built per read. The
+# functions are the schema's own (migration 0003): to_json made IMMUTABLE for text and a
+# UTC timestamp, written as msgspec writes one ("…Z").
+ITEM_JSON = (
+    """'"id":"' || id::text || '","track_id":"' || track_id::text"""
+    """ || '","available":' || available::text"""
+    """ || ',"added_by":' || coalesce('"' || added_by::text || '"', 'null')"""
+    """ || ',"added_at":' || coalesce(playlists.json_utc(added_at), 'null')"""
+    """ || ',"track":{"title":' || playlists.json_text(title)"""
+    """ || ',"artist_names":' || playlists.json_text(artist_names)"""
+    """ || ',"album_id":' || coalesce('"' || album_id::text || '"', 'null')"""
+    """ || ',"album_title":' || coalesce(playlists.json_text(album_title), 'null')"""
+    """ || ',"duration_ms":' || coalesce(duration_ms::text, 'null') || '}}'"""
+)
+
+
 class Item(PlaylistsModel, table=True):
     __tablename__ = "items"
     __table_args__ = (
@@ -187,6 +177,9 @@ class Item(PlaylistsModel, table=True):
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     available: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
+    shown_json: str | None = Field(
+        default=None, sa_column=Column(Text, Computed(ITEM_JSON, persisted=True), nullable=True)
     )
 
 
@@ -388,6 +381,20 @@ class Like(PlaylistsModel, table=True):
     user_id: uuid.UUID = _uuid()
     track_id: uuid.UUID = _uuid()
     liked_at: datetime | None = _when(now=False)
+
+
+class CatalogBackfill(PlaylistsModel, table=True):
+    """A backfill of the catalog projection from the catalog's export: why it ran, and
+    whether it finished (a finished one is not needed again after the stream lost its
+    start)."""
+
+    __tablename__ = "catalog_backfills"
+
+    id: uuid.UUID = _id()
+    reason: str = _str()
+    tracks: int = _count()
+    started_at: datetime | None = _when()
+    completed_at: datetime | None = _when(nullable=True, now=False)
 
 
 # outbox, inbox, dead_letters: the events machinery of medley_core, in this schema.

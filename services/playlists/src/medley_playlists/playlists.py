@@ -63,10 +63,10 @@ ANYTHING = Expected()
 @dataclass(frozen=True)
 class Versioned:
     """A read's answer and the snapshot it shows; ``body`` is None when the caller's
-    ``If-None-Match`` still holds (304)."""
+    ``If-None-Match`` still holds (304), bytes when it is the answer's JSON already."""
 
     snapshot_id: str
-    body: dict[str, Any] | None
+    body: dict[str, Any] | bytes | None
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 
-from medley_core.app import ServiceRuntime, create_service_app
+from medley_core.app import ServiceRuntime, create_service_app, provide_value
 from medley_core.db import transaction
 from medley_core.verification import StaticKeySource, TokenVerifier
 from medley_users import bootstrap, events, service_clients
@@ -18,9 +17,6 @@ def create_app(settings: UsersSettings | None = None) -> Litestar:
     """Build the app from the environment (``MEDLEY_USERS_*``, ``MEDLEY_*``)."""
     settings = settings or UsersSettings()
     users = UsersContext.from_settings(settings)
-
-    def provide_users() -> UsersContext:
-        return users
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         async with transaction(runtime.sessions) as session:
@@ -36,7 +32,7 @@ def create_app(settings: UsersSettings | None = None) -> Litestar:
     return create_service_app(
         settings,
         route_handlers=ROUTE_HANDLERS,
-        dependencies={"users": Provide(provide_users, sync_to_thread=False, use_cache=True)},
+        dependencies={"users": provide_value(users)},
         event_handlers=events.handlers(settings.erasure_contexts),
         on_startup=[on_startup],
         title="Medley users",

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Double,
-    ForeignKey,
     LargeBinary,
     String,
     Text,
@@ -30,6 +29,7 @@ from sqlmodel import Field, SQLModel
 from medley_core.db import schema_metadata
 from medley_core.events.tables import event_tables
 from medley_core.ids import new_id, utcnow
+from medley_core.models import uuid_fk
 
 ROLE_USER = "user"
 ROLE_ADMIN = "admin"
@@ -52,12 +52,8 @@ def _ts(*, nullable: bool = False, server_now: bool = False) -> Column[datetime]
 
 
 def _user_fk(*, primary_key: bool = False) -> Column[uuid.UUID]:
-    return Column(
-        PG_UUID(as_uuid=True),
-        ForeignKey("users.users.id", ondelete="CASCADE"),
-        nullable=False,
-        primary_key=primary_key,
-        index=not primary_key,
+    return uuid_fk(
+        "users.users.id", ondelete="CASCADE", primary_key=primary_key, index=not primary_key
     )
 
 
@@ -153,12 +149,7 @@ class RefreshToken(UsersModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     family_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey("users.refresh_families.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
+        sa_column=uuid_fk("users.refresh_families.id", ondelete="CASCADE", index=True)
     )
     token_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(server_now=True))
@@ -192,13 +183,7 @@ class Integration(UsersModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    user_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey("users.users.id", ondelete="CASCADE"),
-            nullable=False,
-        )
-    )
+    user_id: uuid.UUID = Field(sa_column=uuid_fk("users.users.id", ondelete="CASCADE"))
     provider: str = Field(sa_column=Column(String(32), nullable=False))
     external_user_id: str = Field(sa_column=Column(String(255), nullable=False))
     scopes: list[str] = Field(
@@ -250,11 +235,7 @@ class ErasureStep(UsersModel, table=True):
     __tablename__ = "erasure_steps"
 
     erasure_id: uuid.UUID = Field(
-        sa_column=Column(
-            PG_UUID(as_uuid=True),
-            ForeignKey("users.erasures.id", ondelete="CASCADE"),
-            primary_key=True,
-        )
+        sa_column=uuid_fk("users.erasures.id", ondelete="CASCADE", primary_key=True)
     )
     context: str = Field(sa_column=Column(String(64), primary_key=True))
     completed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -26,11 +26,11 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
 
+from medley_core.registry import USERS
 from medley_core.settings import ServiceSettings
 
 DEFAULT_ERASURE_CONTEXTS = ("catalog", "ingestion", "playlists")
@@ -92,13 +92,8 @@ class ServiceClientSpec(BaseModel):
         return value
 
 
-class UsersSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDLEY_USERS_", extra="ignore")
-
-    schema_name: ClassVar[str] = "users"
-    service_name: ClassVar[str] = "users"
-
-    port: int = 8101
+class UsersSettings(ServiceSettings, service=USERS):
+    port: int = USERS.dev_port
 
     # Token signing (Ed25519). Empty: generated into the data dir when generate_dev_keys.
     signing_keys: list[SecretStr] = Field(default_factory=list)

@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 import msgspec
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope
@@ -220,6 +220,53 @@ async def get_dead_letter(
     return DeadLetter.from_row(row) if row is not None else None
 
 
+async def _locked_for_replay(
+    conn: AsyncConnection, dead_letters: Table, dead_letter_id: uuid.UUID
+) -> DeadLetter:
+    """The dead letter, locked for this transaction; :class:`NotFound` if there is none,
+    :class:`Conflict` if it was already replayed."""
+    row = (
+        (
+            await conn.execute(
+                select(dead_letters).where(dead_letters.c.id == dead_letter_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no dead letter {dead_letter_id}")
+    letter = DeadLetter.from_row(row)
+    if letter.replayed_at is not None:
+        raise Conflict(
+            f"dead letter {dead_letter_id} was already replayed",
+            slug="already-replayed",
+            replayed_at=letter.replayed_at.isoformat(),
+        )
+    return letter
+
+
+def _replayable(
+    letter: DeadLetter, handlers: Mapping[str, EventHandler]
+) -> tuple[EventEnvelope, EventHandler]:
+    """The letter's event and the handler it goes to again; :class:`NotReplayable` if it
+    holds no valid envelope, or this service no longer handles its type."""
+    try:
+        envelope = EventEnvelope.model_validate(letter.envelope)
+    except ValidationError as exc:
+        raise NotReplayable(
+            f"dead letter {letter.id} does not hold a valid event envelope",
+            error=str(exc)[:MAX_ERROR_CHARS],
+        ) from exc
+    handler = handlers.get(envelope.type)
+    if handler is None:
+        raise NotReplayable(
+            f"this service no longer handles {envelope.type} events",
+            event_type=envelope.type,
+        )
+    return envelope, handler
+
+
 async def replay_dead_letter(
     sessions: async_sessionmaker[AsyncSession],
     handlers: Mapping[str, EventHandler],
@@ -239,39 +286,8 @@ async def replay_dead_letter(
     applied = False
     async with sessions() as session, session.begin():
         conn = await session.connection()
-        row = (
-            (
-                await conn.execute(
-                    select(dead_letters)
-                    .where(dead_letters.c.id == dead_letter_id)
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise NotFound(f"no dead letter {dead_letter_id}")
-        letter = DeadLetter.from_row(row)
-        if letter.replayed_at is not None:
-            raise Conflict(
-                f"dead letter {dead_letter_id} was already replayed",
-                slug="already-replayed",
-                replayed_at=letter.replayed_at.isoformat(),
-            )
-        try:
-            envelope = EventEnvelope.model_validate(letter.envelope)
-        except ValidationError as exc:
-            raise NotReplayable(
-                f"dead letter {dead_letter_id} does not hold a valid event envelope",
-                error=str(exc)[:MAX_ERROR_CHARS],
-            ) from exc
-        handler = handlers.get(envelope.type)
-        if handler is None:
-            raise NotReplayable(
-                f"this service no longer handles {envelope.type} events",
-                event_type=envelope.type,
-            )
+        letter = await _locked_for_replay(conn, dead_letters, dead_letter_id)
+        envelope, handler = _replayable(letter, handlers)
         try:
             # A savepoint: a failing handler leaves the transaction usable to record why.
             async with session.begin_nested():

@@ -40,6 +40,8 @@ from medley_core.db import schema_metadata
 OUTBOX = "outbox"
 INBOX = "inbox"
 DEAD_LETTERS = "dead_letters"
+#: The names of the three, as a service's list of its own tables includes them.
+EVENT_TABLE_NAMES = frozenset({OUTBOX, INBOX, DEAD_LETTERS})
 
 
 @dataclass(frozen=True)

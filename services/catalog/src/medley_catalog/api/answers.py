@@ -290,5 +290,40 @@ class Resolved(Answer):
 
 
 class Resolutions(Answer):
-    results: Annotated[list[Resolved], msgspec.Meta(description="one per candidate, in order")]
-    methods: Annotated[dict[str, int], msgspec.Meta(description="how many each method resolved")]
+    results: Annotated[
+        list[Resolved],
+        msgspec.Meta(
+            description="one per candidate, in order (with `create: false`, only those the "
+            "catalog knows)"
+        ),
+    ]
+    methods: Annotated[
+        dict[str, int],
+        msgspec.Meta(description="how many each method resolved (and `unmatched`)"),
+    ]
+
+
+# --- the export a projection backfills from --------------------------------------------------
+
+
+class ExportedTrack(Answer):
+    id: uuid.UUID
+    title: str
+    artist_names: str
+    primary_artist_id: uuid.UUID | None
+    album_id: uuid.UUID | None
+    album_title: str | None
+    album_year: int | None
+    genres: Annotated[list[str], msgspec.Meta(description="genre names, ordered by slug")]
+    duration_ms: int | None
+    status: Literal["active", "deleted", "merged"]
+    merged_into: uuid.UUID | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class ExportPage(Answer):
+    items: list[ExportedTrack]
+    next_cursor: Annotated[
+        str | None, msgspec.Meta(description="`after` for the next page; null after the last")
+    ]

@@ -8,15 +8,15 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_catalog.settings import CatalogSettings
+from medley_core.app import Session as Session
 from medley_core.auth import authenticate
 from medley_core.errors import Forbidden
 from medley_core.registry import CATALOG_WRITE
 
-# Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
-Session: TypeAlias = NamedDependency[AsyncSession]
+# Explicit markers for everything injected (Litestar 3 drops inferred dependencies); the
+# app's own (Session…) are medley_core.app's.
 Settings: TypeAlias = NamedDependency[CatalogSettings]
 
 

@@ -8,8 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
@@ -17,6 +15,7 @@ from pydantic import (
 
 from medley_catalog import artists, editing, external_ids, resolution
 from medley_catalog.normalize import normalize_external_id
+from medley_core.bodies import PatchBody, RequestBody
 from medley_core.params import storable
 
 MAX_INT = 2_147_483_647
@@ -39,8 +38,7 @@ Position = Annotated[int, Field(gt=0, le=32767)]
 Year = Annotated[int, Field(ge=1, le=9999)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Body = RequestBody
 
 
 class ExternalIdIn(_Body):
@@ -141,7 +139,7 @@ class TrackIn(_Body):
         )
 
 
-class _Patch(_Body):
+class _Patch(PatchBody):
     def changes(self) -> editing.Changes:
         values: dict[str, Any] = {}
         for name in self.model_fields_set:
@@ -160,12 +158,7 @@ class ArtistPatch(_Patch):
     external_ids: ExternalIds | None = None
     genres: Genres | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> ArtistPatch:
-        for name in ("name", "sort_name", "external_ids", "genres"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    not_nullable = ("name", "sort_name", "external_ids", "genres")
 
 
 class AlbumPatch(_Patch):
@@ -179,12 +172,7 @@ class AlbumPatch(_Patch):
     external_ids: ExternalIds | None = None
     genres: Genres | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> AlbumPatch:
-        for name in ("title", "credits", "album_type", "external_ids", "genres"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    not_nullable = ("title", "credits", "album_type", "external_ids", "genres")
 
 
 class TrackPatch(_Patch):
@@ -198,12 +186,7 @@ class TrackPatch(_Patch):
     external_ids: ExternalIds | None = None
     genres: Genres | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> TrackPatch:
-        for name in ("title", "credits", "explicit", "external_ids", "genres"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    not_nullable = ("title", "credits", "explicit", "external_ids", "genres")
 
 
 class GenresIn(_Body):
@@ -290,7 +273,10 @@ class CandidateIn(_Body):
 
 class ResolveIn(_Body):
     """Up to ``resolve_max_candidates`` candidates (1,000 by default); ``source`` is recorded
-    on what gets created (``spotify``, ``lastfm``…)."""
+    on what gets created (``spotify``, ``lastfm``…). ``create: false`` only matches: what the
+    catalog does not know is left out of the results (a playlist import reports it
+    unmatched rather than filling the catalog with a file's guesses)."""
 
     candidates: list[CandidateIn]
     source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
+    create: bool = True

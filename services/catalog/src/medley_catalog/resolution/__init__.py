@@ -41,7 +41,7 @@ confidence) and :mod:`.plan` (what to create) are pure and tested without Postgr
 creation) and :mod:`.pipeline` (the whole) talk to the database.
 """
 
-from medley_catalog.resolution.pipeline import Method, Resolution, resolve
+from medley_catalog.resolution.pipeline import Method, Resolution, resolve, resolve_known
 from medley_catalog.resolution.prepare import (
     ALBUM_TYPES,
     Candidate,
@@ -65,4 +65,5 @@ __all__ = [
     "prepare",
     "ratio",
     "resolve",
+    "resolve_known",
 ]

@@ -87,9 +87,40 @@ class _Run:
         return [
             (ns, v, self.results[p.index].track_id)
             for p in self.prepared
-            if self.results[p.index].method in ("external_id", "exact")
+            if p.index in self.results and self.results[p.index].method in ("external_id", "exact")
             for ns, v in p.external_keys
         ]
+
+
+async def _resolve(
+    session: AsyncSession,
+    candidates: Sequence[Candidate],
+    source: str | None,
+    config: ResolutionConfig | None,
+    create: bool,
+) -> list[Resolution | None]:
+    prepared = [prepare(i, c) for i, c in enumerate(candidates)]
+    if not prepared:
+        return []
+    conn = await driver_connection(session)
+    run = _Run(conn, prepared, config or ResolutionConfig())
+    # Before the first look: holding the lock, nothing can be created behind our back.
+    locked = await try_write_lock(conn)
+    await stages.stage(conn, prepared)
+    await run.look()
+    await run.fuzzy()
+    if run.unresolved() and create:
+        if not locked:
+            # Create under the write lock, after looking again: the resolver that held it
+            # may have created some of these tracks since the first look.
+            await take_write_lock(conn)
+            await run.look()
+        await run.create(source)
+    enriched = await external_ids.insert_missing(conn, "track", run.learned())
+    collect_many(session, run.events)
+    if enriched:
+        await events.collect_changed(session, "track", sorted(set(enriched)))
+    return [run.results.get(p.index) for p in prepared]
 
 
 async def resolve(
@@ -101,25 +132,16 @@ async def resolve(
 ) -> list[Resolution]:
     """Resolve ``candidates`` to catalog tracks, creating what is missing, in the session's
     transaction (commit it to keep what was created). Results are in candidate order."""
-    prepared = [prepare(i, c) for i, c in enumerate(candidates)]
-    if not prepared:
-        return []
-    conn = await driver_connection(session)
-    run = _Run(conn, prepared, config or ResolutionConfig())
-    # Before the first look: holding the lock, nothing can be created behind our back.
-    locked = await try_write_lock(conn)
-    await stages.stage(conn, prepared)
-    await run.look()
-    await run.fuzzy()
-    if run.unresolved():
-        if not locked:
-            # Create under the write lock, after looking again: the resolver that held it
-            # may have created some of these tracks since the first look.
-            await take_write_lock(conn)
-            await run.look()
-        await run.create(source)
-    enriched = await external_ids.insert_missing(conn, "track", run.learned())
-    collect_many(session, run.events)
-    if enriched:
-        await events.collect_changed(session, "track", sorted(set(enriched)))
-    return [run.results[p.index] for p in prepared]
+    results = await _resolve(session, candidates, source, config, create=True)
+    return [r for r in results if r is not None]
+
+
+async def resolve_known(
+    session: AsyncSession,
+    candidates: Sequence[Candidate],
+    *,
+    config: ResolutionConfig | None = None,
+) -> list[Resolution | None]:
+    """Stages 1 to 3 only: the catalog track each candidate is, None where the catalog does
+    not know it (nothing is created). In candidate order."""
+    return await _resolve(session, candidates, None, config, create=False)

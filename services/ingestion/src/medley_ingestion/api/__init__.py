@@ -11,11 +11,13 @@ from litestar.types import ControllerRouterHandler
 from medley_ingestion.api.imports import ImportsController
 from medley_ingestion.api.listenbrainz import listenbrainz_router
 from medley_ingestion.api.me import LikesController, ListensController, StatsController
+from medley_ingestion.api.plays import PlaysController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ImportsController,
     ListensController,
     LikesController,
     StatsController,
+    PlaysController,
     listenbrainz_router(),
 ]

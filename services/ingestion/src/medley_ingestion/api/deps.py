@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from litestar.di import NamedDependency
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.app import ServiceRuntime
-from medley_core.verification import Principal
+from medley_core.app import Caller as Caller
+from medley_core.app import Runtime as _ServiceRuntime
+from medley_core.app import Session as Session
 from medley_ingestion.runtime import Ingestion
 from medley_ingestion.settings import IngestionSettings
 
-# Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
-Session: TypeAlias = NamedDependency[AsyncSession]
+# Explicit markers for everything injected (Litestar 3 drops inferred dependencies); the
+# app's own (Session, Caller, ServiceRt) are medley_core.app's.
 Settings: TypeAlias = NamedDependency[IngestionSettings]
 Runtime: TypeAlias = NamedDependency[Ingestion]
-Caller: TypeAlias = NamedDependency[Principal]
-ServiceRt: TypeAlias = NamedDependency[ServiceRuntime]
+# The service's runtime (its events, sessions), beside ingestion's own Runtime.
+ServiceRt: TypeAlias = _ServiceRuntime

@@ -11,6 +11,8 @@ from litestar.types import ControllerRouterHandler
 
 from medley_playlists.api.collaborators import CollaboratorsController
 from medley_playlists.api.collections import CollectionsController
+from medley_playlists.api.containing import ContainingController
+from medley_playlists.api.expanded import ExpandedController
 from medley_playlists.api.items import ItemsController
 from medley_playlists.api.playlists import PlaylistController, UserPlaylistsController
 from medley_playlists.api.smart import SmartPlaylistsController
@@ -22,6 +24,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemsController,
     CollaboratorsController,
     CollectionsController,
+    ContainingController,
+    ExpandedController,
     SmartPlaylistsController,
     TransferController,
 ]

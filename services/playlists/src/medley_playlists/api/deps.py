@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from litestar import Request, Response
-from litestar.di import NamedDependency
+from litestar import MediaType, Request, Response
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.app import Session as Session
 from medley_core.auth import authenticate, require_user
 from medley_core.conditional import entity_tag
 from medley_playlists.api.answers import shaped
 from medley_playlists.playlists import Expected, Versioned
 
 T = TypeVar("T")
-
-# Explicit markers for everything injected (Litestar 3 drops inferred dependencies).
-Session: TypeAlias = NamedDependency[AsyncSession]
 
 # Documented as UUIDs; checked by medley_core.params.parse_id: a malformed id is a 422
 # naming it.
@@ -52,6 +48,9 @@ def versioned(result: Versioned, answer: type[T]) -> Response[T]:
     headers = {"ETag": entity_tag(result.snapshot_id)}
     if result.body is None:
         return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
+    if isinstance(result.body, bytes):
+        # Encoded already (a page of 10,000 items): sent as is, documented as ``answer``.
+        return Response(result.body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type]
     return Response(shaped(result.body, answer), headers=headers)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from medley_core.bodies import PatchBody, RequestBody
 from medley_playlists import items, playlists
 from medley_playlists.collaboration import CollaboratorRole
 from medley_playlists.settings import MAX_ITEMS
@@ -21,8 +22,7 @@ Index = Annotated[int, Field(ge=0, le=MAX_ITEMS)]
 TrackIds = list[uuid.UUID]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Body = RequestBody
 
 
 class PlaylistIn(_Body):
@@ -42,7 +42,7 @@ class PlaylistIn(_Body):
         )
 
 
-class PlaylistPatch(_Body):
+class PlaylistPatch(PatchBody):
     """Only the fields given change; ``description`` and ``cover_url`` may be null (cleared)."""
 
     name: Name | None = None
@@ -52,12 +52,7 @@ class PlaylistPatch(_Body):
     cover_url: Url | None = None
     snapshot_id: Snapshot | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> PlaylistPatch:
-        for name in ("name", "visibility", "collaborative"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    not_nullable = ("name", "visibility", "collaborative")
 
     def fields(self) -> playlists.Fields:
         cleared = {

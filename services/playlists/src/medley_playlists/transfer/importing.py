@@ -124,7 +124,7 @@ async def import_file(
             shown = playlists.present(earlier, "owner")
             results.append({"playlist": shown, "existing": True, "report": None})
             continue
-        matches = await match(conn, found.entries, resolver)
+        matches = await match(conn, found.entries, resolver, owner=owner)
         chosen = [m for m in matches if m.track_id is not None]
 
         async def fill(

@@ -14,7 +14,14 @@ from medley_core.auth import require_user
 from medley_core.db import transaction
 from medley_core.errors import Forbidden, Problem, Unauthorized, Unprocessable
 from medley_users import accounts
-from medley_users.api.deps import Me, Runtime, Session, Users, provide_current_user
+from medley_users.api.deps import (
+    Me,
+    Runtime,
+    Session,
+    Users,
+    provide_current_user,
+    provide_current_user_to_read,
+)
 from medley_users.api.schemas import (
     DeleteMeIn,
     ErasureStartedOut,
@@ -97,7 +104,11 @@ class MeController(Controller):
     guards = [require_user()]
     dependencies = {"me": Provide(provide_current_user)}
 
-    @get("/", summary="The caller's account")
+    @get(
+        "/",
+        summary="The caller's account",
+        dependencies={"me": Provide(provide_current_user_to_read)},
+    )
     async def me(self, me: Me) -> UserOut:
         return UserOut.of(me)
 

@@ -3,27 +3,36 @@ explicit markers for every injected parameter (Litestar 3 drops inferred depende
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
+from litestar import Request
 from litestar.di import NamedDependency
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.app import ServiceRuntime
-from medley_core.verification import Principal
+from medley_core.app import Caller as Caller
+from medley_core.app import Runtime as Runtime
+from medley_core.app import Session as Session
+from medley_core.app import read_session
+from medley_core.auth import authenticate
 from medley_users import accounts
 from medley_users.context import UsersContext
 from medley_users.models import User
 
-Session: TypeAlias = NamedDependency[AsyncSession]
 Users: TypeAlias = NamedDependency[UsersContext]
-Runtime: TypeAlias = NamedDependency[ServiceRuntime]
 Me: TypeAlias = NamedDependency[User]
 
 
-async def provide_current_user(principal: NamedDependency[Principal], db_session: Session) -> User:
+async def provide_current_user(principal: Caller, db_session: Session) -> User:
     """The caller's account, still existing and enabled (a token outlives neither).
 
     403 for a service token; 401 if the account was deleted or disabled since the token
     was issued.
     """
     return await accounts.active_user(db_session, principal.user_id)
+
+
+async def provide_current_user_to_read(request: Request[Any, Any, Any]) -> User:
+    """:func:`provide_current_user` for a handler that only reads the account: the same
+    checks, one statement and no transaction around it (one dependency, not three)."""
+    principal = await authenticate(request)
+    async with read_session(request) as session:
+        return await accounts.active_user(session, principal.user_id)

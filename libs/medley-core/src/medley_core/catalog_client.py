@@ -1,10 +1,18 @@
-"""The catalog's ``POST /internal/resolve``, called with ingestion's service token.
+"""The catalog's internal endpoints, called with a service token: one client for every
+service that needs them (ingestion resolves connector tracks, playlists resolves imported
+entries and backfills its projection).
 
-Candidates go in batches of at most ``resolve_batch_size`` (1,000), never one call per
-listen. The catalog refuses a whole batch when one candidate is unusable (422 naming
-``candidates.<i>``): that candidate is set aside as refused, with the catalog's reason, and
-the rest is sent again. What the catalog cannot take is never dropped silently: its
-listens are counted as unmatched.
+* ``POST /internal/resolve`` (``catalog:resolve``): candidates go in batches of at most
+  ``batch_size`` (1,000), never one call per entry. With ``create`` (ingestion) the catalog
+  creates what it does not know; without (a playlist import) that comes back
+  :class:`Refused` ("not in the catalog"). The catalog refuses a whole batch when
+  one candidate is unusable (422 naming ``candidates.<i>``): that candidate is set aside as
+  refused, with the catalog's reason, and the rest is sent again. What the catalog cannot
+  take is never dropped silently: it comes back :class:`Refused`.
+* ``GET /internal/tracks`` (``catalog:export``): every track as a projection holds it, a
+  keyset page at a time.
+
+Framework-free apart from httpx (through :class:`medley_core.http.UpstreamClient`).
 """
 
 from __future__ import annotations
@@ -12,18 +20,19 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from medley_core.errors import ServiceUnavailable
 from medley_core.http import UpstreamClient
 from medley_core.service_tokens import AuthorizationSource
-from medley_ingestion.importers.records import SourceTrack
 
-log = logging.getLogger("medley.ingestion.catalog")
+log = logging.getLogger("medley.catalog_client")
 
 RESOLVE_PATH = "/internal/resolve"
+EXPORT_PATH = "/internal/tracks"
+NOT_IN_CATALOG = "not in the catalog"
 MAX_TEXT = 1000
 MAX_DURATION_MS = 2_147_483_647
 _CANDIDATE_FIELD = re.compile(r"candidates\.(\d+)")
@@ -46,8 +55,17 @@ class Refused:
 Resolution = Resolved | Refused
 
 
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of ``GET /internal/tracks``: the tracks (as the catalog answers them) and
+    the cursor of the next page (None after the last)."""
+
+    tracks: list[dict[str, Any]]
+    next_cursor: str | None
+
+
 class CatalogError(ServiceUnavailable):
-    """The catalog answered something resolution cannot use (retried later)."""
+    """The catalog answered something the caller cannot use (try again later)."""
 
     slug = "catalog-unavailable"
 
@@ -64,28 +82,35 @@ def _storable(value: str | None) -> bool:
     return True
 
 
-def candidate(track: SourceTrack) -> dict[str, Any] | str:
-    """The catalog candidate for ``track``, or why the catalog would refuse it."""
+def candidate(
+    title: str | None,
+    artist: str | None,
+    *,
+    album: str | None = None,
+    album_artist: str | None = None,
+    duration_ms: int | None = None,
+    isrc: str | None = None,
+    mbid: str | None = None,
+    spotify_id: str | None = None,
+) -> dict[str, Any] | str:
+    """The catalog candidate for a track as a source names it, or why the catalog would
+    refuse it (what :meth:`CatalogClient.resolve` takes)."""
     for label, value in (
-        ("title", track.title),
-        ("artist", track.artist),
-        ("album", track.album),
-        ("album artist", track.album_artist),
+        ("title", title),
+        ("artist", artist),
+        ("album", album),
+        ("album artist", album_artist),
     ):
         if not _storable(value):
             return f"the {label} is longer than {MAX_TEXT} characters or holds NUL"
-    body: dict[str, Any] = {"title": track.title, "artist": track.artist}
-    if track.album:
-        body["album"] = track.album
-        if track.album_artist:
-            body["album_artist"] = track.album_artist
-    if track.duration_ms and 0 < track.duration_ms <= MAX_DURATION_MS:
-        body["duration_ms"] = track.duration_ms
-    for field, value in (
-        ("isrc", track.isrc),
-        ("mbid", track.recording_mbid),
-        ("spotify_id", track.spotify_id),
-    ):
+    body: dict[str, Any] = {"title": title, "artist": artist}
+    if album:
+        body["album"] = album
+        if album_artist:
+            body["album_artist"] = album_artist
+    if duration_ms and 0 < duration_ms <= MAX_DURATION_MS:
+        body["duration_ms"] = duration_ms
+    for field, value in (("isrc", isrc), ("mbid", mbid), ("spotify_id", spotify_id)):
         if value:
             body[field] = value
     return body
@@ -112,7 +137,7 @@ def _reason(problem: dict[str, Any]) -> str:
 
 
 class CatalogClient:
-    """Resolution through the catalog; one client per process."""
+    """The catalog's internal endpoints; one client per process."""
 
     def __init__(
         self,
@@ -131,31 +156,34 @@ class CatalogClient:
     async def aclose(self) -> None:
         await self.upstream.aclose()
 
-    async def resolve(self, tracks: Sequence[SourceTrack], source: str) -> list[Resolution]:
-        """One resolution per track, in order."""
-        results: list[Resolution | None] = [None] * len(tracks)
-        pending: list[tuple[int, dict[str, Any]]] = []
-        for index, track in enumerate(tracks):
-            body = candidate(track)
+    async def resolve(
+        self, candidates: Sequence[Mapping[str, Any] | str], source: str, *, create: bool = True
+    ) -> list[Resolution]:
+        """One resolution per candidate, in order. A candidate given as a string is one
+        already known to be refused (:func:`candidate`'s reason): it is not sent."""
+        results: list[Resolution | None] = [None] * len(candidates)
+        pending: list[tuple[int, Mapping[str, Any]]] = []
+        for index, body in enumerate(candidates):
             if isinstance(body, str):
                 results[index] = Refused(body)
             else:
                 pending.append((index, body))
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
-            for index, outcome in await self._resolve_batch(batch, source):
+            for index, outcome in await self._resolve_batch(batch, source, create):
                 results[index] = outcome
-        return [r if r is not None else Refused("not resolved") for r in results]
+        return [r if r is not None else Refused(NOT_IN_CATALOG) for r in results]
 
     async def _resolve_batch(
-        self, batch: list[tuple[int, dict[str, Any]]], source: str
+        self, batch: list[tuple[int, Mapping[str, Any]]], source: str, create: bool
     ) -> list[tuple[int, Resolution]]:
         outcomes: list[tuple[int, Resolution]] = []
         retried_auth = False
+        body: dict[str, Any] = {"source": source} if create else {"source": source, "create": False}
         while batch:
             response = await self.upstream.post(
                 RESOLVE_PATH,
-                json={"candidates": [body for _, body in batch], "source": source},
+                json={"candidates": [dict(c) for _, c in batch], **body},
                 authorization=await self.authorization.authorization(),
                 timeout=self.timeout_s,
             )
@@ -192,3 +220,24 @@ class CatalogClient:
                 )
             return outcomes
         return outcomes
+
+    async def export_tracks(self, after: str | None = None, limit: int = 1000) -> ExportPage:
+        """The page of every track (deleted and merged ones too) after cursor ``after``."""
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        for attempt in range(2):
+            response = await self.upstream.get(
+                EXPORT_PATH,
+                params=params,
+                authorization=await self.authorization.authorization(),
+                timeout=self.timeout_s,
+            )
+            if response.status_code == 401 and attempt == 0:
+                self.authorization.invalidate()
+                continue
+            break
+        if response.status_code != 200:
+            raise CatalogError(f"the catalog answered {response.status_code} to an export page")
+        body = response.json()
+        return ExportPage(tracks=list(body["items"]), next_cursor=body.get("next_cursor"))

@@ -1,0 +1,43 @@
+"""``/playlists/{id}/expanded``: a playlist and its items in one answer, read in one session:
+what the gateway's composed playlist read asks for (one call to this service, not two)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from medley_core.params import parse_id
+from medley_playlists import items, playlists
+from medley_playlists.api.answers import Answer, ItemsPage, PlaylistOut, shaped
+from medley_playlists.api.deps import PlaylistId, Session
+
+Viewer = NamedDependency[uuid.UUID | None]
+
+
+class PlaylistWithItems(Answer):
+    playlist: PlaylistOut
+    items: ItemsPage
+
+
+class ExpandedController(Controller):
+    path = "/playlists/{playlist_id:str}/expanded"
+    tags = ["playlists"]
+
+    @get("/", summary="A playlist and its items (one page of up to 10,000), in one answer")
+    async def read(
+        self,
+        playlist_id: PlaylistId,
+        db_session: Session,
+        viewer: Viewer,
+        limit: Annotated[int, QueryParameter(ge=1, le=items.MAX_PAGE)] = 100,
+    ) -> PlaylistWithItems:
+        ident = parse_id(playlist_id, "playlist_id")
+        playlist = await playlists.read(db_session, ident, viewer)
+        page = await items.page(db_session, ident, viewer, limit=limit)
+        return PlaylistWithItems(
+            playlist=shaped(playlist.body, PlaylistOut), items=shaped(page.body, ItemsPage)
+        )
