@@ -12,8 +12,8 @@ stored with one statement that:
 * inserts the rest and adds them to the rollups (per user and track, per user and hour) in
   the same statement (for an import chunk, :func:`store_and_record_plays`, also its
   ``ingestion.listens.recorded`` events). Only the user's stored plays around the batch's
-  span are read to judge duplicates. Stats over a range read the plays themselves, through an index that
-  covers them (user, start time → track, time played).
+  span are read to judge duplicates. Stats over a range read the plays themselves, through
+  an index that covers them (user, start time → track, time played).
 
 Writers of one user's plays take that user's advisory lock for their transaction, so a live
 submission and an import chunk cannot both decide the other is absent.
