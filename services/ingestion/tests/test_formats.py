@@ -330,3 +330,48 @@ def test_a_corrupt_zip_is_refused(tmp_path: Path) -> None:
     limits = archive.ArchiveLimits(1 << 30, 200.0, 100)
     with pytest.raises(FileError, match="corrupt"), archive.open_upload(path, "upload.zip", limits):
         pass
+
+
+def test_an_older_listenbrainz_export_is_read_one_listen_at_a_time() -> None:
+    """``listens.json`` is one array: its listens are decoded as they are read (the reader
+    holds each element's bytes, not a tree of the whole file), from a resumed position too."""
+    listens = [samples.lb_listen(BASE + minutes(5 * i), "Björk", f"Song {i}") for i in range(6)]
+    data = samples.json_bytes(listens)
+    reader = importers.listenbrainz.read_listens_json(data, ReadContext(NOW, 30_000, skip=2))
+    first = next(reader)
+    assert isinstance(first, Listen)
+    assert first.position == "index 2"
+    assert first.listened_at == BASE + minutes(10)
+    rest = list(reader)
+    assert [o.position for o in rest if isinstance(o, Listen)] == ["index 3", "index 4", "index 5"]
+
+
+def test_typed_spotify_rows_are_read_exactly_as_the_general_rule_reads_them() -> None:
+    """A well-typed file takes the fast path (decoded into a struct, each track described
+    once); every outcome is the one the row-by-row rule gives, at every edge."""
+    rows = [
+        extended_row(BASE, 100_000),
+        extended_row(BASE + minutes(5), 100_000),  # the same track again: described once
+        extended_row(BASE + minutes(6), 29_999, reason_end="fwdbtn"),
+        extended_row(BASE + minutes(7), 12_000, TRACKS[2], reason_end="trackdone"),
+        extended_row(BASE + minutes(8), 0, TRACKS[2], reason_end="trackdone"),
+        extended_row(BASE + minutes(9), 200_000, TRACKS[3], incognito=True),
+        extended_row(BASE + minutes(10), 900_000, None, episode=True),
+        extended_row(BASE + minutes(11), 900_000, None, audiobook=True),
+        {**extended_row(BASE, 100_000), "ts": "yesterday"},
+        {**extended_row(BASE, 100_000), "ts": None},
+        {**extended_row(BASE, 100_000, TRACKS[1]), "master_metadata_track_name": "   "},
+        {**extended_row(BASE, 100_000, TRACKS[1]), "master_metadata_album_artist_name": None},
+        {**extended_row(BASE, 100_000), "spotify_track_uri": "spotify:local:x"},
+        extended_row(datetime(2001, 5, 1, tzinfo=UTC), 100_000),
+        extended_row(NOW + timedelta(days=2), 100_000),
+    ]
+    data = samples.extended_history(rows)
+    ctx = ReadContext(NOW, 30_000)
+    fast = list(importers.spotify.read_extended(data, ctx))
+    general = [importers.spotify.extended_row(row, f"index {i}", ctx) for i, row in enumerate(rows)]
+    assert fast == general
+    listens = [o for o in fast if isinstance(o, Listen)]
+    assert listens[0].track is listens[1].track
+    resumed = list(importers.spotify.read_extended(data, ReadContext(NOW, 30_000, skip=3)))
+    assert resumed == general[3:]

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_core.db import driver_connection
 from medley_ingestion.plays import PRUNE_ROLLUPS, lock_user, rollup_ctes, same_listen
 
+# A track's listeners are those with its per-track total (plays has no track index).
 AFFECTED_USERS = """
-SELECT DISTINCT user_id FROM plays WHERE track_id = $1
+SELECT user_id FROM user_track_totals WHERE track_id = $1
 UNION SELECT DISTINCT user_id FROM likes WHERE track_id = $1
 ORDER BY 1
 """
@@ -30,7 +31,8 @@ DROP_DUPLICATES = (
 WITH removed AS (
     DELETE FROM plays f
     USING plays i
-    WHERE f.track_id = $1 AND i.track_id = $2 AND i.user_id = f.user_id
+    WHERE f.user_id = ANY($4::uuid[]) AND f.track_id = $1 AND i.track_id = $2
+      AND i.user_id = f.user_id
       AND """
     + same_listen("i", "f", "$3")
     + """
@@ -43,7 +45,8 @@ SELECT count(*) FROM removed
 )
 
 MOVE_PLAYS = """
-WITH moved AS (UPDATE plays SET track_id = $2 WHERE track_id = $1 RETURNING 1),
+WITH moved AS (UPDATE plays SET track_id = $2
+               WHERE user_id = ANY($3::uuid[]) AND track_id = $1 RETURNING 1),
      totals AS (DELETE FROM user_track_totals WHERE track_id = $1
                 RETURNING user_id, plays, ms_played),
      added_totals AS (
@@ -73,8 +76,10 @@ async def merge_tracks(
     users = [row["user_id"] for row in await conn.fetch(AFFECTED_USERS, from_id)]
     for user_id in users:  # in id order: two merges never wait on each other in a cycle
         await lock_user(conn, user_id)
-    duplicates = await conn.fetchval(DROP_DUPLICATES, from_id, into_id, float(duplicate_window_s))
-    moved = await conn.fetchval(MOVE_PLAYS, from_id, into_id)
+    duplicates = await conn.fetchval(
+        DROP_DUPLICATES, from_id, into_id, float(duplicate_window_s), users
+    )
+    moved = await conn.fetchval(MOVE_PLAYS, from_id, into_id, users)
     await conn.execute(MOVE_LIKES, from_id, into_id)
     await conn.execute(
         "UPDATE connector_tracks SET track_id = $2 WHERE track_id = $1", from_id, into_id

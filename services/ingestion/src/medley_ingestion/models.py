@@ -242,8 +242,8 @@ class Play(IngestionModel, table=True):
             "id",
             postgresql_include=["track_id", "ms_played"],
         ),
-        Index("ix_plays_track_id", "track_id"),
-        Index("ix_plays_import_job_id", "import_job_id"),
+        # No foreign keys and no other index: each is paid on every imported row. Merges
+        # find a track's plays through user_track_totals and the unique key.
     )
 
     id: uuid.UUID = _uuid(primary_key=True)
@@ -252,10 +252,11 @@ class Play(IngestionModel, table=True):
     listened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     ms_played: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     source: str = Field(sa_column=Column(Text, nullable=False))
-    import_job_id: uuid.UUID | None = _fk("import_jobs.id", nullable=True, ondelete="SET NULL")
+    # The import it came from (kept when the job is deleted: the listens stay).
+    import_job_id: uuid.UUID | None = _uuid(nullable=True)
     # The submitting client (ListenBrainz's submission_client / listening_from).
     client: str | None = _text()
-    connector_track_id: uuid.UUID = _fk("connector_tracks.id")
+    connector_track_id: uuid.UUID = _uuid()
     inserted_at: datetime | None = _time(nullable=False, now=True)
 
 
@@ -335,6 +336,8 @@ class UserTrackTotal(IngestionModel, table=True):
     """Each user's plays of each track, all time (kept with every write to the plays)."""
 
     __tablename__ = "user_track_totals"
+    # A merged track's listeners (merges reach its plays through them and the unique key).
+    __table_args__ = (Index("ix_user_track_totals_track_id", "track_id"),)
 
     user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
     track_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))

@@ -10,8 +10,10 @@ stored with one statement that:
   an import over live scrobbles does not double (the first stays; the other is counted as
   a duplicate). Genuine repeats from one source (a short track on repeat) stay distinct;
 * inserts the rest and adds them to the rollups (per user and track, per user and hour) in
-  the same statement. Stats over a range read the plays themselves, through an index that
-  covers them (user, start time → track, time played).
+  the same statement (for an import chunk, :func:`store_and_record_plays`, also its
+  ``ingestion.listens.recorded`` events). Only the user's stored plays around the batch's
+  span are read to judge duplicates. Stats over a range read the plays themselves, through
+  an index that covers them (user, start time → track, time played).
 
 Writers of one user's plays take that user's advisory lock for their transaction, so a live
 submission and an import chunk cannot both decide the other is absent.
@@ -21,13 +23,19 @@ submission and an import chunk cannot both decide the other is absent.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from uuid_utils import uuid7
+
+from medley_contracts.ingestion import LISTENS_RECORDED, MAX_LISTENS_PER_EVENT
+from medley_core.events.outbox import NOTIFY_SUFFIX
+from medley_core.tracing import propagation_headers
 
 PLAY_COLUMNS = (
     "id",
@@ -100,16 +108,27 @@ CREATE TEMP TABLE IF NOT EXISTS incoming_plays (
 ) ON COMMIT DELETE ROWS
 """
 
-STORE = (
+STORE_CTES = (
     """
 WITH candidates AS (
     SELECT DISTINCT ON (track_id, listened_at) *
     FROM incoming_plays ORDER BY track_id, listened_at, id
+), nearby AS MATERIALIZED (
+    -- The user's stored plays around the batch's span, read once through the index on
+    -- (user, start time): an export's chunk covers days, not the whole history.
+    SELECT p.track_id, p.listened_at, p.ms_played, p.source FROM plays p
+    WHERE p.user_id = $2
+      AND p.listened_at > (SELECT min(listened_at) FROM incoming_plays) - interval '"""
+    + OVERLAP_HORIZON
+    + """'
+      AND p.listened_at < (SELECT max(listened_at) FROM incoming_plays) + interval '"""
+    + OVERLAP_HORIZON
+    + """'
 ), fresh AS (
     SELECT c.* FROM candidates c
     WHERE NOT EXISTS (
-        SELECT 1 FROM plays p
-        WHERE p.user_id = c.user_id AND p.track_id = c.track_id
+        SELECT 1 FROM nearby p
+        WHERE p.track_id = c.track_id
           AND p.listened_at > c.listened_at - interval '"""
     + OVERLAP_HORIZON
     + """'
@@ -130,8 +149,40 @@ WITH candidates AS (
     RETURNING id, user_id, track_id, listened_at, coalesce(ms_played, 0)::bigint AS ms
 )"""
     + rollup_ctes("inserted", sign=1)
+)
+STORE = (
+    STORE_CTES
     + """
 SELECT id, track_id, listened_at FROM inserted ORDER BY listened_at, id
+"""
+)
+
+# The import path: the ``ingestion.listens.recorded`` events of what was stored are built by
+# PostgreSQL in the same statement and written to the outbox in the same transaction (at most
+# $4 listens each; $3 their ids, $5 the time, $6 the writer's propagated headers). A
+# million listens never become Python objects: building them cost more than storing them.
+STORE_AND_RECORD = (
+    STORE_CTES
+    + f"""
+, numbered AS (
+    SELECT track_id, listened_at, id,
+           (row_number() OVER (ORDER BY listened_at, id) - 1) / $4 AS batch
+    FROM inserted
+), batches AS (
+    SELECT batch, count(*) AS listens, max(listened_at) AS latest,
+           jsonb_agg(jsonb_build_object('track_id', track_id, 'listened_at', listened_at)
+                     ORDER BY listened_at, id) AS items
+    FROM numbered GROUP BY batch
+), recorded AS (
+    INSERT INTO outbox (id, type, version, subject, data, headers, occurred_at)
+    SELECT ($3::uuid[])[batch + 1], '{LISTENS_RECORDED.name}', {LISTENS_RECORDED.version},
+           ($3::uuid[])[batch + 1]::text,
+           jsonb_build_object('batch_id', ($3::uuid[])[batch + 1], 'user_id', $2::uuid,
+                              'recorded_at', $5::timestamptz, 'listens', items),
+           $6::jsonb, $5::timestamptz
+    FROM batches
+)
+SELECT coalesce(sum(listens), 0)::bigint AS stored, max(latest) AS latest FROM batches
 """
 )
 
@@ -150,6 +201,18 @@ async def lock_user(conn: asyncpg.Connection[Any], user_id: uuid.UUID) -> None:
     )
 
 
+async def _stage(
+    conn: asyncpg.Connection[Any], user_id: uuid.UUID, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """The user's lock taken and ``rows`` COPYed into the (emptied) temporary table."""
+    await lock_user(conn, user_id)
+    await conn.execute(CREATE_INCOMING)
+    await conn.execute("TRUNCATE incoming_plays")
+    # An import chunk's sorts and hashes stay in memory (the default spills at 4 MB).
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
+
+
 async def store_plays(
     conn: asyncpg.Connection[Any],
     user_id: uuid.UUID,
@@ -161,12 +224,39 @@ async def store_plays(
     transaction; the plays newly stored, oldest first."""
     if not rows:
         return []
-    await lock_user(conn, user_id)
-    await conn.execute(CREATE_INCOMING)
-    await conn.execute("TRUNCATE incoming_plays")
-    await conn.copy_records_to_table("incoming_plays", records=rows, columns=PLAY_COLUMNS)
-    records = await conn.fetch(STORE, float(duplicate_window_s))
+    await _stage(conn, user_id, rows)
+    records = await conn.fetch(STORE, float(duplicate_window_s), user_id)
     return [StoredPlay(r["id"], r["track_id"], r["listened_at"]) for r in records]
+
+
+async def store_and_record_plays(
+    conn: asyncpg.Connection[Any],
+    user_id: uuid.UUID,
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    duplicate_window_s: int,
+) -> tuple[int, datetime | None]:
+    """:func:`store_plays` for an import chunk, its ``ingestion.listens.recorded`` events
+    written to the outbox by the same statement; (how many plays were stored, the latest
+    start among them)."""
+    if not rows:
+        return 0, None
+    await _stage(conn, user_id, rows)
+    event_ids = [uuid7() for _ in range(0, len(rows), MAX_LISTENS_PER_EVENT)]
+    row = await conn.fetchrow(
+        STORE_AND_RECORD,
+        float(duplicate_window_s),
+        user_id,
+        event_ids,
+        MAX_LISTENS_PER_EVENT,
+        datetime.now(UTC),
+        json.dumps(propagation_headers()),
+    )
+    assert row is not None
+    if row["stored"]:
+        # The relay wakes at commit, as for the events the unit of work writes.
+        await conn.execute("SELECT pg_notify(current_schema() || $1, '')", NOTIFY_SUFFIX)
+    return int(row["stored"]), row["latest"]
 
 
 DELETE_PLAYS = (

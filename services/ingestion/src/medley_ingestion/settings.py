@@ -41,7 +41,7 @@ class IngestionSettings(ServiceSettings, service=INGESTION):
     import_workers: int = Field(default=1, ge=0, le=16)
     worker_poll_interval_s: float = Field(default=2.0, gt=0)
     # Records per checkpoint: one transaction writes a chunk's plays, counters and position.
-    import_chunk_records: int = Field(default=25_000, ge=1)
+    import_chunk_records: int = Field(default=50_000, ge=1)
     # Rejected records listed on a job (every one is counted).
     rejections_kept: int = Field(default=100, ge=0, le=10_000)
 

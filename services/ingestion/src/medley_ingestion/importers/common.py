@@ -68,6 +68,19 @@ def decode_json_array(data: bytes) -> list[Any]:
     return document
 
 
+def raw_json_array(data: bytes) -> list[msgspec.Raw]:
+    """The elements of a JSON array, each left as its own bytes (a view into ``data``) until
+    it is decoded: a large file is never one tree of objects at once."""
+    data = strip_bom(data)
+    try:
+        return msgspec.json.decode(data, type=list[msgspec.Raw])
+    except msgspec.ValidationError:
+        raise FileError("expected a JSON array of records") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        decode_json(data)  # raises naming where it broke
+        raise
+
+
 def decode_json_object(data: bytes) -> dict[str, Any]:
     document = decode_json(data)
     if not isinstance(document, dict):

@@ -20,7 +20,7 @@ import msgspec
 from medley_ingestion.importers.common import (
     ReadContext,
     check_utf8,
-    decode_json_array,
+    raw_json_array,
     strip_bom,
 )
 from medley_ingestion.importers.common import valid_mbid as mbid
@@ -189,10 +189,17 @@ def read_listens_jsonl(data: bytes, ctx: ReadContext) -> Iterator[Outcome]:
         yield listen_row(row, f"line {number}", ctx)
 
 
+EMPTY_RAW = msgspec.Raw(b"null")
+
+
 def read_listens_json(data: bytes, ctx: ReadContext) -> Iterator[Outcome]:
-    for index, row in enumerate(decode_json_array(data)):
-        if index < ctx.skip:
-            continue
+    """The older export's ``listens.json`` (one JSON array): its listens decoded one at a
+    time, never the whole file as one tree of objects."""
+    elements = raw_json_array(data)
+    decoder = msgspec.json.Decoder()
+    for index in range(ctx.skip, len(elements)):
+        row = decoder.decode(elements[index])
+        elements[index] = EMPTY_RAW  # a read listen is not kept
         yield listen_row(row, f"index {index}", ctx)
 
 

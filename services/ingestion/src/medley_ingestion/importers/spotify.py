@@ -17,8 +17,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medley_ingestion.importers.common import ReadContext, decode_json_array, decode_json_object
+import msgspec
+
+from medley_ingestion.importers.common import (
+    ReadContext,
+    decode_json_array,
+    decode_json_object,
+    strip_bom,
+)
 from medley_ingestion.importers.records import (
+    EARLIEST_LISTEN,
+    FUTURE_SLACK,
     Liked,
     Listen,
     Outcome,
@@ -111,7 +120,108 @@ def extended_row(row: Any, position: str, ctx: ReadContext) -> Outcome:
     return Listen(track, started, ms_played, position=position)
 
 
+class ExtendedRow(msgspec.Struct):
+    """The fields of an Extended Streaming History row Medley reads (the rest are skipped
+    unbuilt). A file whose rows do not fit these types is read the general way instead."""
+
+    ts: str | None = None
+    ms_played: int | None = None
+    master_metadata_track_name: str | None = None
+    master_metadata_album_artist_name: str | None = None
+    master_metadata_album_album_name: str | None = None
+    spotify_track_uri: str | None = None
+    reason_end: str | None = None
+    incognito_mode: bool | None = None
+    episode_name: str | None = None
+    episode_show_name: str | None = None
+    spotify_episode_uri: str | None = None
+    audiobook_title: str | None = None
+    audiobook_uri: str | None = None
+    audiobook_chapter_uri: str | None = None
+    audiobook_chapter_title: str | None = None
+
+
+_EXTENDED_ROWS = msgspec.json.Decoder(list[ExtendedRow])
+
+
 def read_extended(data: bytes, ctx: ReadContext) -> Iterator[Outcome]:
+    """The rows of one file: decoded into :class:`ExtendedRow` (fast: unread fields are never
+    built), each row's track described once per file; a file of other shapes (a row that is
+    not an object, a field of another type) is read row by row as plain JSON."""
+    try:
+        rows = _EXTENDED_ROWS.decode(strip_bom(data))
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        yield from _read_extended_plain(data, ctx)
+        return
+    described: dict[tuple[Any, ...], SourceTrack] = {}
+    min_ms, now = ctx.min_listen_ms, ctx.now
+    for index in range(ctx.skip, len(rows)):
+        row = rows[index]
+        rows[index] = None  # type: ignore[call-overload]  # a read row is not kept
+        yield _fast_extended_row(row, index, min_ms, now, described) or extended_row(
+            msgspec.structs.asdict(row), f"index {index}", ctx
+        )
+
+
+def _fast_extended_row(
+    row: ExtendedRow,
+    index: int,
+    min_ms: int,
+    now: datetime,
+    described: dict[tuple[Any, ...], SourceTrack],
+) -> Outcome | None:
+    """:func:`extended_row` for the common row, its track looked up among those already
+    described; None for anything unusual (the general rule then decides)."""
+    if row.incognito_mode is True:
+        return Skipped("incognito")
+    if (
+        row.episode_name
+        or row.episode_show_name
+        or row.spotify_episode_uri
+        or row.audiobook_title
+        or row.audiobook_uri
+        or row.audiobook_chapter_uri
+        or row.audiobook_chapter_title
+    ):
+        return Skipped("not_music")
+    ms_played, ts = row.ms_played, row.ts
+    if ms_played is None or ms_played < 0 or ts is None or not row.master_metadata_track_name:
+        return None
+    ended = _parse_ts(ts)
+    if ended is None:
+        return None
+    played_to_end = row.reason_end == "trackdone"
+    if ms_played < min_ms and not played_to_end:
+        return Skipped("too_short")
+    started = ended - timedelta(milliseconds=ms_played)
+    if started < EARLIEST_LISTEN or started > now + FUTURE_SLACK:
+        return None
+    duration = ms_played if played_to_end and ms_played > 0 else None
+    raw = (
+        row.master_metadata_track_name,
+        row.master_metadata_album_artist_name,
+        row.master_metadata_album_album_name,
+        row.spotify_track_uri,
+        duration,
+    )
+    track = described.get(raw)
+    if track is None:
+        title, artist = text_or_none(raw[0]), text_or_none(raw[1])
+        if title is None or artist is None:
+            return None
+        track = SourceTrack(
+            title=title,
+            artist=artist,
+            album=text_or_none(raw[2]),
+            album_artist=artist,
+            duration_ms=duration,
+            spotify_id=spotify_id(raw[3]),
+        )
+        described[raw] = track
+    return Listen(track, started, ms_played, position=f"index {index}")
+
+
+def _read_extended_plain(data: bytes, ctx: ReadContext) -> Iterator[Outcome]:
     for index, row in enumerate(decode_json_array(data)):
         if index < ctx.skip:
             continue
