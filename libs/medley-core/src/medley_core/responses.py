@@ -73,7 +73,11 @@ class ServiceResponse(Response[Any]):
         ):
             self.headers["Location"] = location
         reads = request.method == "GET" and status == 200
-        if reads and "link" not in present and (cursor := self.next_cursor or next_cursor_of(self.content)):
+        if (
+            reads
+            and "link" not in present
+            and (cursor := self.next_cursor or next_cursor_of(self.content))
+        ):
             self.headers["Link"] = next_link(request.url.path, request.url.query, cursor)
         answer = super().to_asgi_response(app, request, **kwargs)
         if not reads or "etag" in answer.headers:
