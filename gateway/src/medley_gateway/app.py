@@ -54,7 +54,7 @@ from medley_gateway.ratelimit import (
     RequestRateLimits,
 )
 from medley_gateway.routes import DOCUMENT_ONLY, HAND_WRITTEN, ROUTES
-from medley_gateway.routing import Route
+from medley_gateway.routing import PublicPaths, Route
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import UPSTREAMS_STATE_KEY, Upstreams
 
@@ -133,7 +133,9 @@ def create_app(
     )
     revocations = follow_revocations(token_verifier, settings)
     composer = Composer.from_settings(settings, upstreams)
-    routes = without_composed(routes)  # a composed read answers at their paths instead
+    # A composed read answers at its routes' paths instead; a Location still points there.
+    public_paths = PublicPaths(routes)
+    routes = without_composed(routes)
     # NATS to follow revocations and catalog changes (the cache of composed reads) and for
     # the rate limits' shared counts: the gateway publishes and consumes no events.
     nc = NATS()
@@ -162,7 +164,7 @@ def create_app(
     metrics = _metrics()
     config = AppConfig(
         route_handlers=[
-            *route_handlers(routes),
+            *route_handlers(routes, public_paths),
             *composer.handlers(),
             _MetricsController,
             static_files_router(),

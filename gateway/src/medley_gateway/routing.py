@@ -264,13 +264,17 @@ def handler(route: Route, public_paths: PublicPaths | None = None) -> HTTPRouteH
     )(pass_through)
 
 
-def handlers(routes: Iterable[Route]) -> list[HTTPRouteHandler]:
-    """One handler per route; refuses a table naming an unknown upstream or a route twice."""
+def handlers(
+    routes: Iterable[Route], public_paths: PublicPaths | None = None
+) -> list[HTTPRouteHandler]:
+    """One handler per route; refuses a table naming an unknown upstream or a route twice.
+    ``public_paths`` (where a ``Location`` points publicly) defaults to these routes' reads;
+    a gateway whose composed reads replaced some pass-throughs passes the whole table's."""
     known = {spec.name for spec in UPSTREAMS}
     seen: set[str] = set()
     made = []
     routes = list(routes)
-    public_paths = PublicPaths(routes)
+    public_paths = public_paths or PublicPaths(routes)
     for route in routes:
         if route.upstream not in known:
             raise ValueError(f"{route.key}: no upstream named {route.upstream!r}")

@@ -11,8 +11,10 @@ from medley_gateway.api.auth import AuthController
 from medley_gateway.api.health import health, liveness
 from medley_gateway.api.listenbrainz import listenbrainz
 from medley_gateway.routes import ROUTES
-from medley_gateway.routing import Route, handlers
+from medley_gateway.routing import PublicPaths, Route, handlers
 
 
-def route_handlers(routes: Iterable[Route] = ROUTES) -> list[ControllerRouterHandler]:
-    return [AuthController, health, liveness, listenbrainz, *handlers(routes)]
+def route_handlers(
+    routes: Iterable[Route] = ROUTES, public_paths: PublicPaths | None = None
+) -> list[ControllerRouterHandler]:
+    return [AuthController, health, liveness, listenbrainz, *handlers(routes, public_paths)]
