@@ -40,10 +40,12 @@ from medley_core.ids import new_id, utcnow
 # empty one) outruns autovacuum: planned from "0 rows" statistics, the stages scan every
 # live track per candidate (``deleted_at IS NULL`` is guessed 0.5% selective without
 # statistics), and each batch costs more than the last. Refreshed when they grew by more
-# than a quarter since last analysed: about 15 times over a 50,000-track import, almost
-# never on a catalog at rest.
+# than a quarter since last analysed: a dozen times over a 50,000-track import (by
+# 1,000s), never on a catalog at rest.
 _PLANNED_TABLES = ("artists", "albums", "tracks", "external_ids", "album_credits", "track_credits")
 _GROWTH_TO_REANALYSE = 0.25
+# Below this many new tracks a batch leaves it to autovacuum (a few rows cannot mislead).
+_FEW_TRACKS = 100
 
 # What a COPY of new rows writes, per entity: its table and columns, its credits table.
 _TABLES = {
@@ -125,13 +127,20 @@ async def _albums(
 
 
 async def _refresh_statistics(conn: asyncpg.Connection[Any], created_tracks: int) -> None:
-    """ANALYZE the planned tables when this batch grew the catalog's tracks by more than
-    ``_GROWTH_TO_REANALYSE`` of what the planner believes (the new rows of this transaction
-    count: ANALYZE sees them). Invalidates the plans cached on every connection."""
-    believed = await conn.fetchval(
-        "SELECT reltuples FROM pg_class WHERE oid = to_regclass('tracks')"
+    """ANALYZE the planned tables when the tracks changed since last analysed (earlier
+    batches, committed, and this one's: ANALYZE sees them) are more than
+    ``_GROWTH_TO_REANALYSE`` of what the planner believes. Invalidates cached plans."""
+    if created_tracks < _FEW_TRACKS:
+        return
+    # reltuples -1: never analysed (an empty catalog, or autovacuum has not come by yet).
+    believed, changed = await conn.fetchrow(
+        """
+        SELECT c.reltuples, COALESCE(s.n_mod_since_analyze, 0)
+        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+        WHERE c.oid = 'tracks'::regclass
+        """
     )
-    if believed is not None and 0 <= believed and created_tracks <= believed * _GROWTH_TO_REANALYSE:
+    if believed >= 0 and changed + created_tracks <= believed * _GROWTH_TO_REANALYSE:
         return
     await conn.execute(f"ANALYZE {', '.join(_PLANNED_TABLES)}")
 
