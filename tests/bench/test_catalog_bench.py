@@ -10,7 +10,10 @@ Figures (target → baseline):
   → one candidate per call;
 * search: p95 ≤ 20 ms → ``ILIKE '%…%'``;
 * a keyset page of 100 albums at any depth: p95 ≤ 5 ms → ``OFFSET`` at depth 50,000;
-* all 10,000 albums of one source: ≤ 100 ms → the same through OFFSET pages.
+* all 10,000 albums of one source: ≤ 100 ms → the same through OFFSET pages;
+* creating unknown tracks into an EMPTY catalog, 1,000 per call as ingestion sends them
+  (title, artist, album, Spotify id, duration), 10 calls: candidates/s, and the slowest
+  call (it should not grow with the catalog) → one candidate per call.
 
 The figures are printed (``-s``); nothing here fails on a timing: benchmarks report, the
 targets are for people to read.
@@ -497,3 +500,81 @@ async def test_catalog_figures(catalog: Generated) -> None:
         await stack.aclose()
         await conn.close()
         await engine.dispose()
+
+
+def import_candidates(rng: random.Random, tracks: int) -> list[Candidate]:
+    """New tracks shaped as a Spotify import sends them: ten tracks an artist, four an album
+    title, names drawn from one skewed vocabulary (so many are alike: fuzzy work)."""
+    vocabulary = list(dict.fromkeys(word(rng) for _ in range(20_000)))
+
+    def distinct(count: int, words: tuple[int, ...]) -> list[str]:
+        found: dict[str, None] = {}
+        while len(found) < count:
+            found[title(rng, vocabulary, rng.choice(words))] = None
+        return list(found)
+
+    titles = distinct(tracks, (1, 2, 2, 3, 4))
+    artists = distinct(max(tracks // 10, 1), (1, 2, 2, 3))
+    albums = distinct(max(tracks // 4, 1), (1, 2, 3))
+    return [
+        Candidate(
+            title=titles[n],
+            artist=artists[n % len(artists)],
+            album=albums[n % len(albums)],
+            album_artist=artists[n % len(artists)],
+            duration_ms=rng.randint(100_000, 300_000),
+            spotify_id=f"{n:022d}",
+        )
+        for n in range(tracks)
+    ]
+
+
+async def test_catalog_create_figures(bench_server: tuple[str, str]) -> None:
+    """Issue #8: an import into an empty catalog creates every track it sends."""
+    server_url, suffix = bench_server
+    name = f"medley_catalog_create_bench_{uuid.uuid4().hex[:8]}"
+    admin_url = await create_database(server_url, name)
+    role = f"medley_catalog_create_bench{suffix}"
+    service_url = await provision(
+        admin_url, ServiceDatabase("catalog", role, role, MIGRATIONS_DIR, EXTENSIONS)
+    )
+    engine = create_engine(CatalogSettings(database_url=service_url, db_pool_size=2))
+    sessions = create_session_factory(engine)
+    print()
+    try:
+        batch = import_candidates(random.Random(SEED + 2), 10_200)
+        per_call: list[float] = []
+        created = 0
+
+        async def create_batches() -> None:
+            nonlocal created
+            for start in range(0, 10_000, 1_000):
+                started = time.perf_counter()
+                async with sessions() as session, session.begin():
+                    results = await resolve(session, batch[start : start + 1_000], source="b")
+                per_call.append((time.perf_counter() - started) * 1000)
+                created += sum(r.created for r in results)
+
+        rate = 10_000 / await timed(create_batches)
+        singles = batch[10_000:]
+
+        async def create_singly() -> None:
+            for candidate in singles:
+                async with sessions() as session, session.begin():
+                    await resolve(session, [candidate], source="b")
+
+        baseline_rate = len(singles) / await timed(create_singly)
+        report(
+            "creating unknown tracks, empty catalog, 1,000/call",
+            f"{rate:,.0f}/s",
+            f"{baseline_rate:,.0f}/s",
+            rate / baseline_rate,
+        )
+        print(
+            f"{'':49}per call of 1,000: first {per_call[0]:.0f} ms, "
+            f"median {statistics.median(per_call):.0f} ms, last {per_call[-1]:.0f} ms "
+            f"({created:,} of 10,000 created)"
+        )
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, name)
