@@ -140,16 +140,10 @@ _GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
-async def top(
-    conn: asyncpg.Connection[Any],
-    user_id: uuid.UUID,
-    entity: Entity,
-    p: Period,
-    *,
-    limit: int,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    """The user's most played tracks, artists or albums over ``p``, and how many there are."""
+def top_query(
+    user_id: uuid.UUID, entity: Entity, p: Period, *, limit: int, offset: int = 0
+) -> tuple[str, list[Any]]:
+    """The statement :func:`top` runs and its arguments (the benchmark EXPLAINs it)."""
     key, columns = _GROUPS[entity]
     where = "WHERE t.album_title IS NOT NULL" if entity == "albums" else ""
     args = _args(user_id, p)
@@ -167,8 +161,22 @@ async def top(
         ORDER BY listen_count DESC, key
         LIMIT ${n + 1} OFFSET ${n + 2}
     """
-    rows = await conn.fetch(query, *args, limit, offset)
-    total = int(rows[0]["total"]) if rows else await _count(conn, entity, p, args)
+    return query, [*args, limit, offset]
+
+
+async def top(
+    conn: asyncpg.Connection[Any],
+    user_id: uuid.UUID,
+    entity: Entity,
+    p: Period,
+    *,
+    limit: int,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The user's most played tracks, artists or albums over ``p``, and how many there are."""
+    query, args = top_query(user_id, entity, p, limit=limit, offset=offset)
+    rows = await conn.fetch(query, *args)
+    total = int(rows[0]["total"]) if rows else await _count(conn, entity, p, args[:-2])
     return [{k: v for k, v in r.items() if k not in ("key", "total")} for r in rows], total
 
 
