@@ -24,9 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field, SecretStr
+
 from medley_core.errors import ServiceUnavailable
 from medley_core.http import UpstreamClient
+from medley_core.registry import CATALOG
 from medley_core.service_tokens import AuthorizationSource
+from medley_core.settings import ServiceSettings
 
 log = logging.getLogger("medley.catalog_client")
 
@@ -35,6 +39,8 @@ EXPORT_PATH = "/internal/tracks"
 NOT_IN_CATALOG = "not in the catalog"
 MAX_TEXT = 1000
 MAX_DURATION_MS = 2_147_483_647
+# The most candidates the catalog's POST /internal/resolve takes in one call.
+MAX_CANDIDATES_PER_CALL = 1_000
 _CANDIDATE_FIELD = re.compile(r"candidates\.(\d+)")
 
 
@@ -144,7 +150,7 @@ class CatalogClient:
         base_url: str,
         authorization: AuthorizationSource,
         *,
-        batch_size: int = 1000,
+        batch_size: int = MAX_CANDIDATES_PER_CALL,
         timeout_s: float = 120.0,
     ) -> None:
         self.upstream = UpstreamClient("catalog", base_url, retries=2)
@@ -241,3 +247,18 @@ class CatalogClient:
             raise CatalogError(f"the catalog answered {response.status_code} to an export page")
         body = response.json()
         return ExportPage(tracks=list(body["items"]), next_cursor=body.get("next_cursor"))
+
+
+class CatalogCallerSettings(ServiceSettings):
+    """The settings of a service that calls the catalog's internal endpoints (ingestion,
+    playlists): where it answers and how it is called, under the service's own prefix."""
+
+    # Where the catalog answers (the launcher, compose and Koyeb set it).
+    catalog_url: str = f"http://127.0.0.1:{CATALOG.dev_port}"
+    # A fixed service token for the catalog instead of client credentials from the users
+    # service (a process started on its own in tests; never needed with the launcher).
+    catalog_token: SecretStr | None = None
+    # ≤ the catalog's resolve_max_candidates: one call per this many candidates.
+    resolve_batch_size: int = Field(
+        default=MAX_CANDIDATES_PER_CALL, ge=1, le=MAX_CANDIDATES_PER_CALL
+    )

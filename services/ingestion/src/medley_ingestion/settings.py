@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from medley_core.registry import CATALOG, INGESTION
-from medley_core.settings import ServiceSettings
+from medley_core.catalog_client import CatalogCallerSettings
+from medley_core.registry import INGESTION
 
 # Its name, schema and port are its entry in the registry of services.
 SERVICE_NAME = INGESTION.name
@@ -17,18 +17,11 @@ DEFAULT_PORT = INGESTION.dev_port
 GIB = 1024**3
 
 
-class IngestionSettings(ServiceSettings, service=INGESTION):
+class IngestionSettings(CatalogCallerSettings, service=INGESTION):
     port: int = DEFAULT_PORT
     # A submission of 1,000 listens of 10,240 bytes each is ListenBrainz's largest body.
     max_body_bytes: int = Field(default=11 * 1_048_576, ge=1024)
 
-    # Where the catalog answers POST /internal/resolve (the launcher and compose set it).
-    catalog_url: str = f"http://127.0.0.1:{CATALOG.dev_port}"
-    # A fixed service token for the catalog instead of client credentials from the users
-    # service (a worker started on its own in tests; never needed with the launcher).
-    catalog_token: SecretStr | None = None
-    # ≤ the catalog's resolve_max_candidates.
-    resolve_batch_size: int = Field(default=1_000, ge=1, le=1_000)
     resolve_timeout_s: float = Field(default=120.0, gt=0)
 
     # --- imports -------------------------------------------------------------------------
