@@ -411,6 +411,20 @@ GROUP BY 1 ORDER BY 2 DESC LIMIT 25
 """
 
 
+# MEDLEY_BENCH_EXPLAIN=1: print the plan of each stats statement as the service runs it.
+EXPLAIN = os.environ.get("MEDLEY_BENCH_EXPLAIN") == "1"
+
+
+async def explain(conn: asyncpg.Connection, user_id: uuid.UUID, range_name: str) -> None:
+    from medley_ingestion import stats
+
+    query, args = stats.top_query(user_id, "artists", stats.period(range_name), limit=25)
+    plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + query, *args)
+    print(f"  plan of top artists {range_name}:")
+    for row in plan:
+        print("    " + row[0])
+
+
 async def stats_figures(ingestion: str, token: str, service_url: str, user_id: uuid.UUID) -> None:
     ps.heading(f"stats of a user with {LISTENS:,} listens")
     headers = {"Authorization": f"Bearer {token}"}
@@ -432,6 +446,8 @@ async def stats_figures(ingestion: str, token: str, service_url: str, user_id: u
                     await conn.fetch(GROUP_BY_ARTISTS, user_id, since)
 
                 await ps.sequential(answer, 5, budget_s=30)  # warm
+                if EXPLAIN:
+                    await explain(conn, user_id, range_name)
                 figure = await ps.sequential(answer, 200, budget_s=60)
                 baseline = await ps.sequential(group_by, 20, budget_s=120)
                 ps.report(

@@ -202,7 +202,39 @@ async def fresh(ingestion_db: ServiceDb) -> ServiceDb:
 
 
 Headers = Callable[[uuid.UUID], dict[str, str]]
-__all__ = ["Headers", "Tokens", "assert_problem", "eventually", "publish_event"]
+__all__ = [
+    "Headers",
+    "Tokens",
+    "assert_problem",
+    "assert_rollups_exact",
+    "eventually",
+    "publish_event",
+]
+
+# Each rollup next to the same figures computed from the plays themselves: the rows either
+# side has and the other lacks (none when the rollups are exact).
+ROLLUP_DRIFT = {
+    "user_track_totals": """
+        WITH rollup AS (SELECT user_id, track_id, plays, ms_played FROM user_track_totals),
+        truth AS (SELECT user_id, track_id, count(*) AS plays,
+                         sum(coalesce(ms_played, 0)) AS ms_played
+                  FROM plays GROUP BY 1, 2)
+        (TABLE rollup EXCEPT ALL TABLE truth) UNION ALL (TABLE truth EXCEPT ALL TABLE rollup)
+    """,
+    "user_hours": """
+        WITH rollup AS (SELECT user_id, hour, plays, ms_played FROM user_hours),
+        truth AS (SELECT user_id, date_trunc('hour', listened_at, 'UTC') AS hour,
+                         count(*) AS plays, sum(coalesce(ms_played, 0)) AS ms_played
+                  FROM plays GROUP BY 1, 2)
+        (TABLE rollup EXCEPT ALL TABLE truth) UNION ALL (TABLE truth EXCEPT ALL TABLE rollup)
+    """,
+}
+
+
+async def assert_rollups_exact(db: ServiceDb) -> None:
+    """Every rollup holds exactly what the stored plays add up to (no row left at zero)."""
+    for table, drift in ROLLUP_DRIFT.items():
+        assert [tuple(r) for r in await db.fetch(drift)] == [], table
 
 
 @pytest.fixture(scope="session")

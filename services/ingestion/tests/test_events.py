@@ -19,7 +19,7 @@ from medley_ingestion.worker import ImportWorkers
 from medley_local.pytest_plugin import ServiceDb
 
 from . import samples
-from .conftest import Headers, Tokens, eventually, publish_event
+from .conftest import Headers, Tokens, assert_rollups_exact, eventually, publish_event
 from .samples import BASE, TRACKS, extended_row, minutes
 from .test_imports import import_file, spotify_sample
 
@@ -143,6 +143,7 @@ async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
     )
     assert await fresh.fetchval("SELECT track_id FROM likes WHERE user_id = $1", user) == kept
     assert await fresh.fetchval("SELECT merged_into FROM tracks WHERE track_id = $1", gone) == kept
+    await assert_rollups_exact(fresh)
 
 
 async def test_a_deleted_track_keeps_its_plays_shown_as_unavailable(
@@ -230,6 +231,7 @@ async def test_an_erased_user_leaves_nothing_behind_and_the_saga_hears_of_it(
         assert await fresh.fetchval(query, user) == 0, table
     assert not (settings.uploads_dir / upload_path).exists()
     assert await fresh.fetchval("SELECT count(*) FROM plays WHERE user_id = $1", bystander) == 5
+    await assert_rollups_exact(fresh)  # the bystander's rollups untouched
 
 
 async def test_listens_recorded_are_batched_per_chunk_and_only_new(

@@ -13,7 +13,7 @@ from medley_ingestion.worker import ImportWorkers
 from medley_local.pytest_plugin import ServiceDb
 
 from . import samples
-from .conftest import Headers, assert_problem
+from .conftest import Headers, assert_problem, assert_rollups_exact
 from .samples import TRACKS, extended_row
 from .test_imports import import_file
 
@@ -88,6 +88,7 @@ async def test_deleting_a_listen_takes_it_out_of_the_stats(
     totals = (await client.get("/api/v1/me/stats/totals", headers=as_user(user))).json()
     assert totals["listens"] == 7
     assert totals["ms_played"] == 7 * 200_000
+    await assert_rollups_exact(fresh)
 
 
 async def test_stats_answer_top_lists_activity_and_totals(

@@ -42,7 +42,7 @@ from medley_core.catalog_client import CatalogClient
 from medley_core.db import driver_connection, transaction
 from medley_core.errors import ServiceUnavailable
 from medley_core.metrics import count_listens_imported
-from medley_ingestion import events
+from medley_ingestion import events, stats
 from medley_ingestion.connector_tracks import ConnectorTracks, Known
 from medley_ingestion.importers import EMPTY, HEAD_BYTES, Kind, detect
 from medley_ingestion.importers.archive import ArchiveLimits, Entry, Upload, open_upload
@@ -186,6 +186,7 @@ class JobRun:
         self.lease = lease
         self.job = lease.job
         self.connectors: dict[str, ConnectorTracks] = {}
+        self._stored_any = False  # this run stored plays: the stats' statistics need a refresh
 
     def _connectors(self, source: str) -> ConnectorTracks:
         if source not in self.connectors:
@@ -254,7 +255,16 @@ class JobRun:
             finally:
                 # The reader must be done with the upload before it is closed.
                 await asyncio.wait([ahead])
+        if self._stored_any:
+            await self._refresh_statistics()
         return await self._finish("completed")
+
+    async def _refresh_statistics(self) -> None:
+        """Fresh planner statistics for the stats this import changed (see
+        :func:`medley_ingestion.stats.refresh_planner_statistics`)."""
+        async with transaction(self.sessions) as session:
+            if not await stats.refresh_planner_statistics(await driver_connection(session)):
+                log.info("import %s: statistics left to autovacuum (a table was busy)", self.job.id)
 
     # -- a chunk --------------------------------------------------------------------------
 
@@ -374,6 +384,7 @@ class JobRun:
             if changes:
                 events.likes_changed(session, job.user_id, changes)
         count_listens_imported(chunk.kind.source, stored)  # committed: throughput metric
+        self._stored_any = self._stored_any or stored > 0
         return True
 
     async def _list_rejections(
