@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -32,7 +32,7 @@ from medley_core.events.runtime import close_quietly, connect_forever
 from medley_core.logs import configure_logging
 from medley_core.problems import exception_handlers
 from medley_core.ratelimit import NatsCounters
-from medley_core.revocation import RevocationFeed
+from medley_core.revocation import RevocationFeed, RevocationList
 from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
 from medley_core.verification import (
     JwksKeySource,
@@ -101,6 +101,44 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
     )
 
 
+def _lifespan(
+    settings: GatewaySettings,
+    nc: NATS,
+    upstreams: Upstreams,
+    keys: JwksKeySource,
+    revocations: RevocationList,
+    composer: Composer,
+    *,
+    warm_keys: bool,
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """What the gateway starts and stops around serving: its NATS connection (kept trying),
+    the revocation and catalog feeds, the JWKS cache (warmed when ``warm_keys``); then the
+    upstream clients and keys closed."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
+        feed = RevocationFeed.for_settings(nc, revocations, settings)
+        feed.start()
+        catalog_feed = composer.feed(nc)
+        catalog_feed.start()
+        if warm_keys:
+            # Warm the key cache; if the users service is not up yet, the first request
+            # that needs a key tries again.
+            await keys.refresh()
+        try:
+            yield
+        finally:
+            await feed.stop()
+            await catalog_feed.stop()
+            await cancel_and_wait([connecting])
+            await close_quietly(nc)
+            await upstreams.aclose()
+            await keys.aclose()
+
+    return lifespan
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
@@ -140,26 +178,9 @@ def create_app(
     # the rate limits' shared counts: the gateway publishes and consumes no events.
     nc = NATS()
 
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(connect_forever(nc, settings), name="nats-connect")
-        feed = RevocationFeed.for_settings(nc, revocations, settings)
-        feed.start()
-        catalog_feed = composer.feed(nc)
-        catalog_feed.start()
-        if verifier is None:
-            # Warm the key cache; if the users service is not up yet, the first request
-            # that needs a key tries again.
-            await keys.refresh()
-        try:
-            yield
-        finally:
-            await feed.stop()
-            await catalog_feed.stop()
-            await cancel_and_wait([connecting])
-            await close_quietly(nc)
-            await upstreams.aclose()
-            await keys.aclose()
+    lifespan = _lifespan(
+        settings, nc, upstreams, keys, revocations, composer, warm_keys=verifier is None
+    )
 
     metrics = _metrics()
     config = AppConfig(
