@@ -29,11 +29,11 @@ from medley_core.auth import VERIFIER_STATE_KEY, bearer_token
 from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.errors import NotFound, Unauthorized
 from medley_core.events.runtime import close_quietly, connect_forever
-from medley_core.logs import configure_logging
+from medley_core.logs import configure_telemetry
 from medley_core.problems import exception_handlers
 from medley_core.ratelimit import NatsCounters
 from medley_core.revocation import RevocationFeed, RevocationList
-from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
+from medley_core.tracing import RequestContextMiddleware
 from medley_core.verification import (
     JwksKeySource,
     TokenVerifier,
@@ -150,14 +150,7 @@ def create_app(
     from the environment. ``verifier``, ``transports`` and ``routes`` (the pass-through
     table) are for tests."""
     settings = settings or GatewaySettings()
-    configure_logging(
-        settings.service_name,
-        settings.log_level,
-        settings.log_json,
-        upstream_calls=settings.log_upstream_calls,
-    )
-    # Before the upstream clients: they add their client spans only when tracing is on.
-    configure_tracing_from(settings)
+    configure_telemetry(settings)  # before the upstream clients: they add spans if on
 
     upstreams = Upstreams.from_settings(settings, transports=transports)
     keys = JwksKeySource(

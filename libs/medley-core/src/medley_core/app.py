@@ -33,13 +33,13 @@ from medley_core.decoding import DecodingGuardMiddleware
 from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
-from medley_core.logs import configure_logging
+from medley_core.logs import configure_telemetry
 from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
 from medley_core.problems import exception_handlers
 from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
 from medley_core.settings import ServiceSettings
-from medley_core.tracing import RequestContextMiddleware, configure_tracing_from
+from medley_core.tracing import RequestContextMiddleware
 from medley_core.verification import (
     Principal,
     TokenVerifier,
@@ -239,13 +239,7 @@ def create_service_app(
     ``verifier`` checks bearer tokens (the ``principal`` dependency, the auth guards); by
     default one over the users service's JWKS (``jwks_url``, else ``users_url``).
     """
-    configure_logging(
-        settings.service_name,
-        settings.log_level,
-        settings.log_json,
-        upstream_calls=settings.log_upstream_calls,
-    )
-    configure_tracing_from(settings)
+    configure_telemetry(settings)
     lifespan = service_lifespan(
         settings,
         verifier or verifier_from_settings(settings),

@@ -11,11 +11,14 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from medley_core.tracing import current_request_id, current_trace_id
+from medley_core.tracing import configure_tracing_from, current_request_id, current_trace_id
+
+if TYPE_CHECKING:
+    from medley_core.settings import ServiceSettings
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is kept.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -102,3 +105,16 @@ def configure_logging(
     # Access lines duplicate what the metrics already count.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.NOTSET if upstream_calls else logging.WARNING)
+
+
+def configure_telemetry(settings: ServiceSettings) -> None:
+    """Logs and traces as ``settings`` say, for a service or the gateway: first thing in an
+    app factory, before any upstream client is made (a client adds its spans only when
+    tracing is on by then)."""
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        upstream_calls=settings.log_upstream_calls,
+    )
+    configure_tracing_from(settings)
