@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +32,7 @@ from medley_core.problems import PROBLEM_MEDIA_TYPE
 from medley_core.settings import ServiceSettings
 from medley_core.testing.tokens import TokenMint
 from medley_core.testing.tokens import bearer as bearer_header
+from medley_local.pytest_plugin import Infra
 
 
 @asynccontextmanager
@@ -237,6 +237,7 @@ class ThingService:
     consumer handles (``handled`` is set then)."""
 
     database_url: str
+    nats_url: str
     schema: str
     keys: TokenMint
     handled: asyncio.Event = field(default_factory=asyncio.Event)
@@ -249,7 +250,7 @@ class ThingService:
 
         settings = ThingSettings(
             database_url=self.database_url,
-            nats_url=os.environ["MEDLEY_NATS_URL"],
+            nats_url=self.nats_url,
             event_prefix=f"tr{uuid.uuid4().hex[:10]}",
             relay_poll_interval_s=0.2,
             log_json=False,
@@ -273,11 +274,10 @@ class ThingService:
 
 
 @pytest.fixture
-async def thing_service(keys: TokenMint) -> AsyncIterator[ThingService]:
-    """A :class:`ThingService` over a fresh schema holding the event tables."""
-    url = os.environ.get("MEDLEY_DATABASE_URL")
-    if not url or not os.environ.get("MEDLEY_NATS_URL"):
-        pytest.skip("needs MEDLEY_DATABASE_URL and MEDLEY_NATS_URL")
+async def thing_service(keys: TokenMint, infra: Infra) -> AsyncIterator[ThingService]:
+    """A :class:`ThingService` over a fresh schema holding the event tables, on the test
+    plugin's servers (the machine's when MEDLEY_*_URL name them, else embedded ones)."""
+    url = infra.admin_url
     schema = f"trtest_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(asyncpg_dsn(url))
     await admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -287,7 +287,7 @@ async def thing_service(keys: TokenMint) -> AsyncIterator[ThingService]:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        yield ThingService(url, schema, keys)
+        yield ThingService(url, infra.nats_url, schema, keys)
     finally:
         await engine.dispose()
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
