@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from medley_contracts.envelope import stream_name
 from medley_core import tracing
-from medley_core.events.relay import OutboxRelay
+from medley_core.events.relay import OutboxRelay, publication_waves
 from medley_core.events.streams import DUPLICATE_WINDOW_S, ensure_stream
 from medley_core.events.unit_of_work import collect
 
@@ -287,3 +287,95 @@ async def test_a_batch_marks_exactly_the_acknowledged_events_and_retries_the_fai
     assert relay.published == 40
     assert relay.duplicates == 0
     assert (await js.stream_info(name)).state.messages == 40
+
+
+def test_publication_waves_put_a_subjects_nth_event_in_the_nth_wave() -> None:
+    rows = [{"id": i, "subject": s} for i, s in enumerate("abacbaa")]
+    waves = publication_waves(rows)
+    assert [[(r["id"], r["subject"]) for r in wave] for wave in waves] == [
+        [(0, "a"), (1, "b"), (3, "c")],
+        [(2, "a"), (4, "b")],
+        [(5, "a")],
+        [(6, "a")],
+    ]
+    assert publication_waves([]) == []
+
+
+async def record_notes(db: EventDb, events: list[tuple[str, str]]) -> None:
+    """One transaction per event, as separate requests would write them."""
+    for subject, note in events:
+        async with db.sessions() as session, session.begin():
+            collect(
+                session, THING_HAPPENED, ThingHappenedV1(key=subject, note=note), subject=subject
+            )
+
+
+async def stream_notes(js: object, settings: object, count: int) -> list[tuple[str, str]]:
+    """``(subject, note)`` of the first ``count`` messages, in stream order."""
+    sub = await js.subscribe(  # type: ignore[attr-defined]
+        f"{settings.event_prefix}.>",  # type: ignore[attr-defined]
+        ordered_consumer=True,
+    )
+    seen = []
+    for _ in range(count):
+        data = json.loads((await sub.next_msg(timeout=10)).data)["data"]
+        seen.append((data["key"], data["note"]))
+    await sub.unsubscribe()
+    return seen
+
+
+async def test_a_refused_event_holds_back_its_subjects_later_events_not_the_others(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    nc = await connect()
+    js = nc.jetstream()
+    relay = OutboxRelay(settings, db.sessions, nc, batch_size=50)
+    name = stream_name(CONTEXT, settings.event_prefix)
+    config = StreamConfig(
+        name=name,
+        subjects=[f"{settings.event_prefix}.{CONTEXT}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        max_msg_size=600,
+    )
+    await js.add_stream(config)
+    # "a" is created, then changed in a way the stream refuses, then changed again: its
+    # third event must not overtake the second. "b" has nothing to do with it.
+    await record_notes(
+        db, [("a", "1"), ("b", "1"), ("a", "2" + "x" * 1000), ("a", "3"), ("b", "2")]
+    )
+    assert not await relay.drain()
+    assert await stream_notes(js, settings, 3) == [("a", "1"), ("b", "1"), ("b", "2")]
+    outbox = db.tables.outbox
+    async with db.engine.connect() as conn:
+        waiting = (await conn.execute(select(outbox.c.data["note"].astext, outbox.c.attempts)
+            .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id))).all()  # fmt: skip
+    assert [(note[:1], attempts) for note, attempts in waiting] == [("2", 1), ("3", 0)]
+
+    config.max_msg_size = -1
+    await js.update_stream(config)
+    assert await relay.drain()
+    notes = await stream_notes(js, settings, 5)
+    assert [note[:1] for subject, note in notes if subject == "a"] == ["1", "2", "3"]
+    assert [note for subject, note in notes if subject == "b"] == ["1", "2"]
+
+
+async def test_two_relays_keep_each_subjects_events_in_the_order_they_were_written(
+    db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
+) -> None:
+    settings = make_settings()
+    relays = [OutboxRelay(settings, db.sessions, await connect(), batch_size=7) for _ in range(2)]
+    await ensure_stream(relays[0].js, CONTEXT, settings.event_prefix)
+    subjects = [f"entity-{i}" for i in range(12)]
+    # Interleaved, as concurrent requests would write them: round n of every subject.
+    written = [(subject, f"{n:03d}") for n in range(25) for subject in subjects]
+    await record_notes(db, written)
+
+    assert all(await asyncio.gather(*(relay.drain() for relay in relays)))
+
+    assert sum(relay.published for relay in relays) == len(written)
+    assert all(relay.published > 0 for relay in relays), "both relays should have worked"
+    seen = await stream_notes(relays[0].js, settings, len(written))
+    for subject in subjects:
+        assert [note for s, note in seen if s == subject] == [f"{n:03d}" for n in range(25)]

@@ -7,6 +7,13 @@ replicas can relay side by side, each publishing a different batch. A row is mar
 the transaction that claimed it, after JetStream acknowledged it; it is published with
 ``Nats-Msg-Id`` = event id, so a republish after a crash between the two is dropped by the
 stream's duplicate window (and by the consumers' inboxes beyond it).
+
+Events of one subject (one entity) reach the stream in the order they were written, which
+the consumers rely on (a track created, then renamed, then merged). The passes of a relay
+and the relays of several replicas each hold a share of the subjects at a time (a hash
+partition, held with an advisory lock), so no two publishers interleave a subject; within a batch a
+subject's events go out one wave after another, and a failed event holds its subject's
+later events back until it is sent.
 """
 
 from __future__ import annotations
@@ -15,16 +22,16 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as NATS
-from nats.js.errors import NoStreamResponseError
+from nats.js.errors import APIError, NoStreamResponseError
 from opentelemetry.trace import SpanKind
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Integer, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,6 +57,34 @@ PRUNE_EVERY_S = 3600.0
 PRUNE_BATCH = 10_000
 MAX_ERROR_CHARS = 2000
 DRAIN_PASSES = 2
+# Subjects are spread over this many shares; a publisher holds one share per batch. More
+# shares than publishers, so passes and replicas seldom wait for each other.
+SUBJECT_SHARES = 16
+# How many of the oldest unpublished events a publisher looks through for a free share.
+SHARE_CANDIDATES = 1000
+
+
+def subject_share(subject: ColumnElement[str]) -> ColumnElement[int]:
+    """Which of the ``SUBJECT_SHARES`` a subject belongs to (a stable hash)."""
+    hashed = func.hashtext(subject).op("&", return_type=Integer)(0x7FFFFFFF)
+    return hashed % SUBJECT_SHARES
+
+
+def publication_waves(rows: Sequence[Mapping[Any, Any]]) -> list[list[Mapping[Any, Any]]]:
+    """Rows in claim order, split into waves: a subject's n-th row goes in wave n.
+
+    A wave is published with every publish in flight at once; the next wave starts when
+    its acks are back, so a subject's events reach the stream in order.
+    """
+    waves: list[list[Mapping[Any, Any]]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        wave = seen.get(row["subject"], 0)
+        seen[row["subject"]] = wave + 1
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append(row)
+    return waves
 
 
 @dataclass(frozen=True)
@@ -58,7 +93,11 @@ class BatchOutcome:
 
     claimed: int
     published: int
+    # NATS unreachable or failing (back off), or only some events refused by JetStream.
     failed: bool
+    refused: bool
+    # The share of the subjects it worked on; None when no share had work it could take.
+    share: int | None
 
 
 def build_envelope(row: Mapping[Any, Any], source: str) -> EventEnvelope:
@@ -106,6 +145,7 @@ class OutboxRelay:
         self.retry_cap_s = retry_cap_s
         self.outbox = tables_for(settings.schema_name).outbox
         self.channel = notify_channel(settings.schema_name)
+        self.share_lock_key = f"{settings.schema_name}.outbox-relay"
         self.source = settings.service_name
         # How many events this relay got JetStream to store (duplicates excluded), and how
         # many JetStream reported as duplicates: what tests and metrics look at.
@@ -148,35 +188,57 @@ class OutboxRelay:
     async def drain(self) -> bool:
         """Publish until the outbox is empty; False if a publish failed (back off).
 
-        Two passes run side by side (SKIP LOCKED gives each its own rows), so one batch is
-        claimed and marked in PostgreSQL while the other is in flight to JetStream. Like
-        relays in several replicas, they do not keep events of different batches in order.
+        Two passes run side by side, each on a share of the subjects it holds, so one batch
+        is claimed and marked in PostgreSQL while the other is in flight to JetStream.
         """
-        results = await asyncio.gather(*(self._drain_pass() for _ in range(DRAIN_PASSES)))
+        # Shares a pass emptied, or in which an event was refused: not taken again in this
+        # drain by either pass (the next wake-up or poll looks again).
+        finished: list[int] = []
+        # Events JetStream refused in this drain: not offered again until the next one.
+        refused_ids: set[uuid.UUID] = set()
+        results = await asyncio.gather(
+            *(self._drain_pass(finished, refused_ids) for _ in range(DRAIN_PASSES))
+        )
         return all(results)
 
-    async def _drain_pass(self) -> bool:
+    async def _drain_pass(self, finished: list[int], refused_ids: set[uuid.UUID]) -> bool:
+        refused = False
         while True:
-            outcome = await self.publish_batch()
+            outcome = await self.publish_batch(skip_shares=finished, refused_ids=refused_ids)
             if outcome.failed:
-                return False
-            if outcome.claimed < self.batch_size:
-                return True
+                return False  # NATS unreachable or failing: stop, back off
+            if outcome.share is None:
+                return not refused
+            refused = refused or outcome.refused
+            if outcome.claimed < self.batch_size or outcome.published == 0 or outcome.refused:
+                finished.append(outcome.share)
 
-    async def publish_batch(self) -> BatchOutcome:
-        """Claim up to ``batch_size`` unpublished rows, publish them, mark them, commit."""
+    async def publish_batch(
+        self, skip_shares: Sequence[int] = (), refused_ids: set[uuid.UUID] | None = None
+    ) -> BatchOutcome:
+        """Take a share of the subjects, claim up to ``batch_size`` of its unpublished rows,
+        publish them, mark the acknowledged ones, commit.
+
+        The share is the one of the oldest unpublished event whose share nobody holds; it
+        is held with a transaction-scoped advisory lock, so a second pass or a relay in
+        another replica takes another share rather than interleave a subject's events.
+        """
         if not self.nc.is_connected:
             # Nothing can go out; the events wait in the outbox, the runtime wakes us on
             # reconnect. Not a failure: no backoff needed.
-            return BatchOutcome(claimed=0, published=0, failed=False)
+            return BatchOutcome(claimed=0, published=0, failed=False, refused=False, share=None)
         outbox = self.outbox
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
+            share = await conn.scalar(self._take_share(skip_shares))
+            if share is None:
+                return BatchOutcome(claimed=0, published=0, failed=False, refused=False, share=None)
             rows = (
                 (
                     await conn.execute(
                         select(outbox)
                         .where(outbox.c.published_at.is_(None))
+                        .where(subject_share(outbox.c.subject) == share)
                         .order_by(outbox.c.id)
                         .limit(self.batch_size)
                         .with_for_update(skip_locked=True)
@@ -185,21 +247,18 @@ class OutboxRelay:
                 .mappings()
                 .all()
             )
-            # Pipelined: every publish of the batch is in flight at once and the acks come
-            # back together, instead of one round trip (and, with sync_interval always, one
-            # fsync wait) per event. The PUBs leave in claim order; only a failure can
-            # reorder (the failed ones go out again on a later pass).
-            outcomes = await asyncio.gather(*(self._publish(row) for row in rows))
-            sent = [row["id"] for row, error in zip(rows, outcomes, strict=True) if error is None]
-            failures = [(row, e) for row, e in zip(rows, outcomes, strict=True) if e is not None]
+            sent, failures = await self._publish_in_waves(
+                rows, refused_ids if refused_ids is not None else set()
+            )
             for row, exc in failures:
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id == row["id"])
                     .values(attempts=outbox.c.attempts + 1, last_error=exc.error[:MAX_ERROR_CHARS])
                 )
-            # NATS unreachable or refusing: back off rather than retry at once.
+            # NATS unreachable or failing: back off rather than retry at once.
             failed = any(exc.transport for _row, exc in failures)
+            refused = any(not exc.transport for _row, exc in failures)
             if sent:
                 await conn.execute(
                     update(outbox)
@@ -208,7 +267,62 @@ class OutboxRelay:
                 )
         if rows:
             log.debug("relayed %d of %d claimed events", len(sent), len(rows))
-        return BatchOutcome(claimed=len(rows), published=len(sent), failed=failed)
+        return BatchOutcome(
+            claimed=len(rows), published=len(sent), failed=failed, refused=refused, share=share
+        )
+
+    def _take_share(self, skip_shares: Sequence[int]) -> Select[Any]:
+        """The share of the oldest unpublished event that this transaction could lock.
+
+        The oldest ``SHARE_CANDIDATES`` events not in a skipped share are listed first, in
+        order, and their shares' locks tried one after the other until one is taken: the
+        lock call sits outside the ordered, limited list, so PostgreSQL cannot try (and
+        take) the lock of every share while it sorts.
+        """
+        outbox = self.outbox
+        candidates = (
+            select(subject_share(outbox.c.subject).label("share"))
+            .where(outbox.c.published_at.is_(None))
+            .where(subject_share(outbox.c.subject).not_in(list(skip_shares)))
+            .order_by(outbox.c.id)
+            .limit(SHARE_CANDIDATES)
+            .subquery()
+        )
+        return (
+            select(candidates.c.share)
+            .where(
+                func.pg_try_advisory_xact_lock(
+                    func.hashtext(self.share_lock_key), candidates.c.share
+                )
+            )
+            .limit(1)
+        )
+
+    async def _publish_in_waves(
+        self, rows: Sequence[Mapping[Any, Any]], refused_ids: set[uuid.UUID]
+    ) -> tuple[list[uuid.UUID], list[tuple[Mapping[Any, Any], _PublishFailed]]]:
+        """Publish ``rows``: the ids JetStream acknowledged, and the rows that failed.
+
+        Pipelined: every publish of a wave is in flight at once and the acks come back
+        together, instead of one round trip (and, with sync_interval always, one fsync
+        wait) per event. A subject whose event failed sends nothing more in this batch: its
+        later events stay in the outbox, behind the failed one.
+        """
+        sent: list[uuid.UUID] = []
+        failures: list[tuple[Mapping[Any, Any], _PublishFailed]] = []
+        held_back = {row["subject"] for row in rows if row["id"] in refused_ids}
+        for wave in publication_waves(rows):
+            ready = [row for row in wave if row["subject"] not in held_back]
+            outcomes = await asyncio.gather(*(self._publish(row) for row in ready))
+            for row, error in zip(ready, outcomes, strict=True):
+                if error is None:
+                    sent.append(row["id"])
+                else:
+                    failures.append((row, error))
+                    held_back.add(row["subject"])
+                    if not error.transport:
+                        refused_ids.add(row["id"])
+        return sent, failures
 
     async def _publish(self, row: Mapping[Any, Any]) -> _PublishFailed | None:
         """Publish one row: None once JetStream acknowledged it, else why it did not go out."""
@@ -241,7 +355,11 @@ class OutboxRelay:
                 ack = await self.js.publish(subject, body, headers=dict(headers))
         except Exception as exc:
             log.warning("publishing event %s failed: %s", envelope.id, exc)
-            raise _PublishFailed(f"{type(exc).__name__}: {exc}", transport=True) from exc
+            # A 4xx from JetStream refuses this one message (too big, say); anything else
+            # (timeouts, a lost connection, a 5xx) is NATS itself failing.
+            code = getattr(exc, "code", None) if isinstance(exc, APIError) else None
+            refusal = isinstance(code, int) and 400 <= code < 500
+            raise _PublishFailed(f"{type(exc).__name__}: {exc}", transport=not refusal) from exc
         if ack.duplicate:
             self.duplicates += 1
         else:
