@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
+import nats
 import pytest
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope, nats_subject, stream_name
 from medley_core import tracing
@@ -17,8 +21,10 @@ from medley_core.events.deadletters import (
     list_dead_letters,
 )
 from medley_core.events.runtime import EventRuntime
+from medley_core.events.streams import ensure_stream
 from medley_core.events.unit_of_work import collect
 from medley_core.ids import new_id, utcnow
+from medley_core.settings import ServiceSettings
 
 from .conftest import (
     CONTEXT,
@@ -285,3 +291,81 @@ async def _get(db: EventDb, dead_letter_id: uuid.UUID):  # type: ignore[no-untyp
 
 
 _ = EventRuntime
+
+
+async def publish_before_consuming(
+    event_infra: object, settings: ServiceSettings, envelopes: list[EventEnvelope]
+) -> None:
+    """The events stored in the stream before any consumer exists: one fetch takes them all."""
+    nc = await nats.connect(event_infra.nats_url)  # type: ignore[attr-defined]
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, CONTEXT, settings.event_prefix)
+        for envelope in envelopes:
+            await js.publish(
+                nats_subject(envelope.type, settings.event_prefix),
+                envelope.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": str(envelope.id)},
+            )
+    finally:
+        await nc.close()
+
+
+def recording_handler(
+    seen: list[tuple[str, int]], *, refuse: str | None = None
+) -> Callable[[AsyncSession, EventEnvelope], Awaitable[None]]:
+    """Counts like ``counting_handler`` and records (key, transaction id); refuses ``refuse``."""
+    count = counting_handler(fail=lambda envelope: envelope.data["key"] == refuse)
+
+    async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
+        conn = await session.connection()
+        xid = int(await conn.scalar(text("SELECT txid_current()")))
+        await count(session, envelope)
+        seen.append((envelope.data["key"], xid))
+
+    return handle
+
+
+async def test_a_fetched_batch_is_applied_in_order_in_one_transaction(
+    db: EventDb, make_settings: SettingsFactory, start_runtime: RuntimeFactory, event_infra: object
+) -> None:
+    settings = make_settings()
+    keys = [f"batch-{i}" for i in range(10)]
+    await publish_before_consuming(event_infra, settings, [envelope_of(k) for k in keys])
+    seen: list[tuple[str, int]] = []
+    runtime = await start_runtime(settings, {THING_HAPPENED.name: recording_handler(seen)})
+    [consumer] = runtime.consumers
+
+    async def all_applied() -> bool:
+        return consumer.applied == len(keys)
+
+    await eventually(all_applied)
+    assert [key for key, _xid in seen] == keys
+    assert len({xid for _key, xid in seen}) == 1, "one commit for the fetched batch"
+    assert [await db.count(k) for k in keys] == [1] * len(keys)
+    assert await inbox_count(db) == len(keys)
+
+
+async def test_a_failing_event_in_a_batch_is_retried_alone_and_the_others_apply_once(
+    db: EventDb, make_settings: SettingsFactory, start_runtime: RuntimeFactory, event_infra: object
+) -> None:
+    settings = make_settings(consumer_max_deliver=2)
+    keys = [f"mixed-{i}" for i in range(10)]
+    await publish_before_consuming(event_infra, settings, [envelope_of(k) for k in keys])
+    seen: list[tuple[str, int]] = []
+    handler = recording_handler(seen, refuse="mixed-4")
+    runtime = await start_runtime(settings, {THING_HAPPENED.name: handler})
+    [consumer] = runtime.consumers
+
+    async def settled() -> bool:
+        return consumer.applied == 9 and consumer.dead_lettered == 1
+
+    await eventually(settled)
+    assert [await db.count(k) for k in keys] == [1, 1, 1, 1, 0, 1, 1, 1, 1, 1]
+    assert await inbox_count(db) == 9
+    [letter] = await _dead_letters(db)
+    assert letter.envelope["data"]["key"] == "mixed-4"
+    assert letter.deliveries == 2
+    # The batch was rolled back and its events handled one by one, in order.
+    applied_order = [key for key, _xid in seen if key != "mixed-4"]
+    assert applied_order[-9:] == [k for k in keys if k != "mixed-4"]

@@ -1,7 +1,8 @@
 """Durable pull consumers: one per (service, stream), shared by the service's replicas.
 
 Each message is applied through the inbox (:func:`apply_once`), so a redelivery changes
-nothing; a failing handler is retried with exponential backoff (``nak(delay=…)``) and, on
+nothing; a fetched batch is applied in one transaction, in order (one commit, not one per
+message); a failing handler is retried with exponential backoff (``nak(delay=…)``) and, on
 its last allowed delivery, written to ``dead_letters`` and terminated. A message that is
 not an envelope is dead-lettered at once. As a backstop for deliveries that never came
 back (the process died mid-handler), the server's max-deliveries advisory names the stream
@@ -165,18 +166,17 @@ class StreamConsumer:
                     await asyncio.sleep(delay)
                     continue
                 failures = 0
-                for message in messages:
-                    if self.stopping:
-                        break  # unacked: redelivered after ack_wait, to us or a replica
-                    self._handling = True
-                    try:
-                        await self.handle(message)
-                    except Exception:
-                        # Database down while dead-lettering, say. Leave the message
-                        # unacked: it comes back after ack_wait.
-                        log.exception("handling a message from %s failed", self.stream)
-                    finally:
-                        self._handling = False
+                if self.stopping:
+                    break  # unacked: redelivered after ack_wait, to us or a replica
+                self._handling = True
+                try:
+                    await self.handle_batch(messages)
+                except Exception:
+                    # Database down while dead-lettering, say. What is left unacked comes
+                    # back after ack_wait.
+                    log.exception("handling messages from %s failed", self.stream)
+                finally:
+                    self._handling = False
         finally:
             await self._drop_subscription()
 
@@ -253,47 +253,112 @@ class StreamConsumer:
             with contextlib.suppress(Exception):
                 await advisories.unsubscribe()
 
+    # -- a fetched batch --------------------------------------------------------------------
+
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        """Apply a fetched batch in one transaction, in order, then ack it.
+
+        One commit for the batch instead of one per message: a consumer keeps up with a
+        relay publishing thousands of events a second. Should any message of the batch
+        fail, the transaction is rolled back and every message is handled on its own, so
+        a failing event is retried or dead-lettered alone and the others still apply.
+        """
+        ready: list[tuple[Msg, EventEnvelope, EventHandler]] = []
+        for msg in messages:
+            parsed = await self._parse(msg)
+            if parsed is not None:
+                ready.append((msg, *parsed))
+        if len(ready) == 1:
+            await self.handle(ready[0][0])
+            return
+        if not ready:
+            return
+        in_hand = [msg for msg, _envelope, _handler in ready]
+        keep_alive = asyncio.create_task(self._keep_alive(*in_hand))
+        try:
+            async with self.sessions() as session, session.begin():
+                outcomes = [
+                    await self._apply(session, msg, envelope, handler)
+                    for msg, envelope, handler in ready
+                ]
+        except Exception as exc:
+            keep_alive.cancel()
+            log.info(
+                "a batch of %d events from %s failed (%s: %s); handling them one by one",
+                len(ready),
+                self.stream,
+                type(exc).__name__,
+                exc,
+            )
+            for msg, _envelope, _handler in ready:
+                await self.handle(msg)
+            return
+        finally:
+            keep_alive.cancel()
+        for (msg, envelope, _handler), applied in zip(ready, outcomes, strict=True):
+            self._count(envelope, applied, msg.metadata.num_delivered)
+            await msg.ack()
+
     # -- one message -----------------------------------------------------------------------
 
     async def handle(self, msg: Msg) -> None:
         """Apply one message at most once; retry, dead-letter or skip it otherwise."""
-        metadata = msg.metadata
-        deliveries = metadata.num_delivered
-        headers = msg.headers or {}
-        try:
-            envelope = EventEnvelope.model_validate_json(msg.data)
-        except ValidationError as exc:
-            log.error(
-                "message %d on %s is not an event envelope", metadata.sequence.stream, msg.subject
-            )
-            await self._dead_letter(msg, None, f"not a valid event envelope: {exc}", deliveries)
-            await msg.term()
+        parsed = await self._parse(msg)
+        if parsed is None:
             return
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            # Only when the server could not filter for us (before 2.10): not ours.
-            await msg.ack()
-            return
-        tracing.bind(headers.get("X-Request-ID"), headers.get("traceparent"))
+        envelope, handler = parsed
+        deliveries = msg.metadata.num_delivered
         keep_alive = asyncio.create_task(self._keep_alive(msg))
         try:
-            # A consumer span, child of the publish, when tracing is on; nothing when off.
-            with tracing.span(
-                f"process {envelope.type}",
-                SpanKind.CONSUMER,
-                parent=headers.get("traceparent"),
-                attributes={"messaging.consumer.group.name": self.durable},
-            ):
-                async with self.sessions() as session, session.begin():
-                    applied = await apply_once(
-                        session, self.durable, envelope, handler, schema=self.schema
-                    )
+            async with self.sessions() as session, session.begin():
+                applied = await self._apply(session, msg, envelope, handler)
         except Exception as exc:
             keep_alive.cancel()
             await self._failed(msg, envelope, exc, deliveries)
             return
         finally:
             keep_alive.cancel()
+        self._count(envelope, applied, deliveries)
+        await msg.ack()
+
+    async def _parse(self, msg: Msg) -> tuple[EventEnvelope, EventHandler] | None:
+        """The message's envelope and handler; None when it was dealt with here (not an
+        envelope: dead-lettered; no handler for its type: acked)."""
+        try:
+            envelope = EventEnvelope.model_validate_json(msg.data)
+        except ValidationError as exc:
+            metadata = msg.metadata
+            log.error(
+                "message %d on %s is not an event envelope", metadata.sequence.stream, msg.subject
+            )
+            await self._dead_letter(
+                msg, None, f"not a valid event envelope: {exc}", metadata.num_delivered
+            )
+            await msg.term()
+            return None
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            # Only when the server could not filter for us (before 2.10): not ours.
+            await msg.ack()
+            return None
+        return envelope, handler
+
+    async def _apply(
+        self, session: AsyncSession, msg: Msg, envelope: EventEnvelope, handler: EventHandler
+    ) -> bool:
+        """The event applied through the inbox in the caller's transaction; True if it ran."""
+        headers = msg.headers or {}
+        tracing.bind(headers.get("X-Request-ID"), headers.get("traceparent"))
+        # A consumer span, child of the publish, when tracing is on; nothing when off.
+        with tracing.span(
+            f"process {envelope.type}",
+            SpanKind.CONSUMER,
+            parent=headers.get("traceparent"),
+            attributes={"messaging.consumer.group.name": self.durable},
+        ):
+            return await apply_once(session, self.durable, envelope, handler, schema=self.schema)
+
+    def _count(self, envelope: EventEnvelope, applied: bool, deliveries: int) -> None:
         log.debug(
             "event %s (%s) delivery %d: %s",
             envelope.id,
@@ -306,7 +371,6 @@ class StreamConsumer:
         else:
             self.duplicates += 1
             log.info("event %s (%s) was already applied; skipping", envelope.id, envelope.type)
-        await msg.ack()
 
     async def _failed(
         self, msg: Msg, envelope: EventEnvelope, exc: Exception, deliveries: int
@@ -359,13 +423,14 @@ class StreamConsumer:
             )
         self.dead_lettered += 1
 
-    async def _keep_alive(self, msg: Msg) -> None:
+    async def _keep_alive(self, *messages: Msg) -> None:
         """Tell JetStream a slow handler is still working, so it does not redeliver."""
         interval = max(self.settings.consumer_ack_wait_s / 2, 0.1)
         with contextlib.suppress(Exception):
             while True:
                 await asyncio.sleep(interval)
-                await msg.in_progress()
+                for msg in messages:
+                    await msg.in_progress()
 
     async def _on_max_deliveries(self, advisory: Msg) -> None:
         """Backstop: a message ran out of deliveries without us dead-lettering it."""

@@ -10,10 +10,10 @@ stream's duplicate window (and by the consumers' inboxes beyond it).
 
 Events of one subject (one entity) reach the stream in the order they were written, which
 the consumers rely on (a track created, then renamed, then merged). The passes of a relay
-and the relays of several replicas each hold a share of the subjects at a time (a hash
-partition, held with an advisory lock), so no two publishers interleave a subject; within a batch a
-subject's events go out one wave after another, and a failed event holds its subject's
-later events back until it is sent.
+and the relays of several replicas each hold some of 16 shares of the subjects per batch (a
+hash partition, held with advisory locks), so no two publishers interleave a subject;
+within a batch a subject's events go out one wave after another, and an event JetStream
+refuses holds its subject's later events back until it is sent.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from nats.js.errors import APIError, NoStreamResponseError
 from opentelemetry.trace import SpanKind
-from sqlalchemy import ColumnElement, Integer, Select, delete, func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import ColumnElement, Integer, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_contracts.envelope import EventEnvelope, context_of, nats_subject
@@ -57,11 +57,17 @@ PRUNE_EVERY_S = 3600.0
 PRUNE_BATCH = 10_000
 MAX_ERROR_CHARS = 2000
 DRAIN_PASSES = 2
-# Subjects are spread over this many shares; a publisher holds one share per batch. More
-# shares than publishers, so passes and replicas seldom wait for each other.
+# Subjects are spread over this many shares; a batch holds at most a quarter of them, so
+# both passes of two replicas' relays can hold shares at once.
 SUBJECT_SHARES = 16
-# How many of the oldest unpublished events a publisher looks through for a free share.
-SHARE_CANDIDATES = 1000
+SHARES_PER_BATCH = SUBJECT_SHARES // 4
+# How many of the oldest unpublished events a batch is chosen from (a batch takes those of
+# its shares: about a quarter).
+SHARE_CANDIDATES = 2000
+TAKE_SHARES = text(
+    "SELECT s FROM unnest(CAST(:shares AS int[])) AS s "
+    "WHERE pg_try_advisory_xact_lock(hashtext(:key), s) LIMIT :most"
+)
 
 
 def subject_share(subject: ColumnElement[str]) -> ColumnElement[int]:
@@ -96,8 +102,6 @@ class BatchOutcome:
     # NATS unreachable or failing (back off), or only some events refused by JetStream.
     failed: bool
     refused: bool
-    # The share of the subjects it worked on; None when no share had work it could take.
-    share: int | None
 
 
 def build_envelope(row: Mapping[Any, Any], source: str) -> EventEnvelope:
@@ -188,68 +192,60 @@ class OutboxRelay:
     async def drain(self) -> bool:
         """Publish until the outbox is empty; False if a publish failed (back off).
 
-        Two passes run side by side, each on a share of the subjects it holds, so one batch
-        is claimed and marked in PostgreSQL while the other is in flight to JetStream.
+        Two passes run side by side, each holding its own shares of the subjects, so one
+        batch is claimed and marked in PostgreSQL while the other is in flight to JetStream.
         """
-        # Shares a pass emptied, or in which an event was refused: not taken again in this
-        # drain by either pass (the next wake-up or poll looks again).
-        finished: list[int] = []
-        # Events JetStream refused in this drain: not offered again until the next one.
-        refused_ids: set[uuid.UUID] = set()
-        results = await asyncio.gather(
-            *(self._drain_pass(finished, refused_ids) for _ in range(DRAIN_PASSES))
-        )
+        # Subjects with an event JetStream refused in this drain: their events wait for the
+        # next drain (the refused one first), and do not stand in the others' way.
+        held_back: set[str] = set()
+        results = await asyncio.gather(*(self._drain_pass(held_back) for _ in range(DRAIN_PASSES)))
         return all(results)
 
-    async def _drain_pass(self, finished: list[int], refused_ids: set[uuid.UUID]) -> bool:
+    async def _drain_pass(self, held_back: set[str]) -> bool:
         refused = False
         while True:
-            outcome = await self.publish_batch(skip_shares=finished, refused_ids=refused_ids)
+            outcome = await self.publish_batch(held_back)
             if outcome.failed:
                 return False  # NATS unreachable or failing: stop, back off
-            if outcome.share is None:
-                return not refused
             refused = refused or outcome.refused
-            if outcome.claimed < self.batch_size or outcome.published == 0 or outcome.refused:
-                finished.append(outcome.share)
+            if outcome.claimed == 0:
+                return not refused
 
-    async def publish_batch(
-        self, skip_shares: Sequence[int] = (), refused_ids: set[uuid.UUID] | None = None
-    ) -> BatchOutcome:
-        """Take a share of the subjects, claim up to ``batch_size`` of its unpublished rows,
-        publish them, mark the acknowledged ones, commit.
+    async def publish_batch(self, held_back: set[str] | None = None) -> BatchOutcome:
+        """Claim up to ``batch_size`` of the oldest unpublished rows in shares of the
+        subjects this transaction could lock, publish them, mark the acknowledged ones,
+        commit.
 
-        The share is the one of the oldest unpublished event whose share nobody holds; it
-        is held with a transaction-scoped advisory lock, so a second pass or a relay in
-        another replica takes another share rather than interleave a subject's events.
+        The shares are held with transaction-scoped advisory locks (at most
+        ``SHARES_PER_BATCH``): no two publishers have events of one subject in flight at
+        once, whichever pass or replica they run in.
         """
+        if held_back is None:
+            held_back = set()
         if not self.nc.is_connected:
             # Nothing can go out; the events wait in the outbox, the runtime wakes us on
             # reconnect. Not a failure: no backoff needed.
-            return BatchOutcome(claimed=0, published=0, failed=False, refused=False, share=None)
+            return BatchOutcome(claimed=0, published=0, failed=False, refused=False)
         outbox = self.outbox
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
-            share = await conn.scalar(self._take_share(skip_shares))
-            if share is None:
-                return BatchOutcome(claimed=0, published=0, failed=False, refused=False, share=None)
+            ids = await self._claimable(conn, held_back)
+            if not ids:
+                return BatchOutcome(claimed=0, published=0, failed=False, refused=False)
             rows = (
                 (
                     await conn.execute(
                         select(outbox)
+                        .where(outbox.c.id.in_(ids))
                         .where(outbox.c.published_at.is_(None))
-                        .where(subject_share(outbox.c.subject) == share)
                         .order_by(outbox.c.id)
-                        .limit(self.batch_size)
                         .with_for_update(skip_locked=True)
                     )
                 )
                 .mappings()
                 .all()
             )
-            sent, failures = await self._publish_in_waves(
-                rows, refused_ids if refused_ids is not None else set()
-            )
+            sent, failures = await self._publish_in_waves(rows, held_back)
             for row, exc in failures:
                 await conn.execute(
                     update(outbox)
@@ -267,39 +263,41 @@ class OutboxRelay:
                 )
         if rows:
             log.debug("relayed %d of %d claimed events", len(sent), len(rows))
-        return BatchOutcome(
-            claimed=len(rows), published=len(sent), failed=failed, refused=refused, share=share
-        )
+        return BatchOutcome(claimed=len(rows), published=len(sent), failed=failed, refused=refused)
 
-    def _take_share(self, skip_shares: Sequence[int]) -> Select[Any]:
-        """The share of the oldest unpublished event that this transaction could lock.
+    async def _claimable(self, conn: AsyncConnection, held_back: set[str]) -> list[uuid.UUID]:
+        """Ids of up to ``batch_size`` of the oldest unpublished events whose shares this
+        transaction now holds, in order.
 
-        The oldest ``SHARE_CANDIDATES`` events not in a skipped share are listed first, in
-        order, and their shares' locks tried one after the other until one is taken: the
-        lock call sits outside the ordered, limited list, so PostgreSQL cannot try (and
-        take) the lock of every share while it sorts.
+        The oldest ``SHARE_CANDIDATES`` events are listed, their shares tried in the order
+        they first appear, and the locks of the first ``SHARES_PER_BATCH`` free ones taken
+        (``unnest`` yields in order and LIMIT ends the tries: no lock is taken beyond).
         """
         outbox = self.outbox
         candidates = (
-            select(subject_share(outbox.c.subject).label("share"))
-            .where(outbox.c.published_at.is_(None))
-            .where(subject_share(outbox.c.subject).not_in(list(skip_shares)))
-            .order_by(outbox.c.id)
-            .limit(SHARE_CANDIDATES)
-            .subquery()
-        )
-        return (
-            select(candidates.c.share)
-            .where(
-                func.pg_try_advisory_xact_lock(
-                    func.hashtext(self.share_lock_key), candidates.c.share
-                )
+            await conn.execute(
+                select(outbox.c.id, subject_share(outbox.c.subject))
+                .where(outbox.c.published_at.is_(None))
+                .where(outbox.c.subject.not_in(list(held_back)))
+                .order_by(outbox.c.id)
+                .limit(SHARE_CANDIDATES)
             )
-            .limit(1)
+        ).all()
+        if not candidates:
+            return []
+        in_order = list(dict.fromkeys(int(share) for _id, share in candidates))
+        held = set(
+            (
+                await conn.execute(
+                    TAKE_SHARES,
+                    {"key": self.share_lock_key, "shares": in_order, "most": SHARES_PER_BATCH},
+                )
+            ).scalars()
         )
+        return [event_id for event_id, share in candidates if share in held][: self.batch_size]
 
     async def _publish_in_waves(
-        self, rows: Sequence[Mapping[Any, Any]], refused_ids: set[uuid.UUID]
+        self, rows: Sequence[Mapping[Any, Any]], held_back: set[str]
     ) -> tuple[list[uuid.UUID], list[tuple[Mapping[Any, Any], _PublishFailed]]]:
         """Publish ``rows``: the ids JetStream acknowledged, and the rows that failed.
 
@@ -310,7 +308,6 @@ class OutboxRelay:
         """
         sent: list[uuid.UUID] = []
         failures: list[tuple[Mapping[Any, Any], _PublishFailed]] = []
-        held_back = {row["subject"] for row in rows if row["id"] in refused_ids}
         for wave in publication_waves(rows):
             ready = [row for row in wave if row["subject"] not in held_back]
             outcomes = await asyncio.gather(*(self._publish(row) for row in ready))
@@ -320,8 +317,6 @@ class OutboxRelay:
                 else:
                     failures.append((row, error))
                     held_back.add(row["subject"])
-                    if not error.transport:
-                        refused_ids.add(row["id"])
         return sent, failures
 
     async def _publish(self, row: Mapping[Any, Any]) -> _PublishFailed | None:
