@@ -3,8 +3,9 @@
 What every app gets: problem details for every error, the request-context middleware, the
 request-decoding guard (:mod:`medley_core.decoding`), JSON logs, Prometheus ``/metrics``,
 ``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine, a
-transactional ``db_session`` dependency and a ``read_session`` one for read paths, and the
-events runtime (outbox relay, consumers, dead-letter admin endpoints).
+transactional ``db_session`` dependency, a ``read_session`` one for read paths and ``rows``
+(one row by primary key, :mod:`medley_core.rows`), and the events runtime (outbox relay,
+consumers, dead-letter admin endpoints).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from medley_core.metrics import sample_event_metrics, unwatch_events, watch_even
 from medley_core.problems import exception_handlers
 from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
+from medley_core.rows import RowReads
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
 from medley_core.verification import (
@@ -60,9 +62,12 @@ class ServiceRuntime:
     events: EventRuntime
     # Sessions without a transaction, for reads (``read_session``); made from the engine.
     reads: async_sessionmaker[AsyncSession] = field(init=False)
+    # One row by primary key, without a session (``rows``); on the engine's pool.
+    rows: RowReads = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = create_read_session_factory(self.engine)
+        self.rows = RowReads(self.engine)
 
     async def database_ready(self) -> bool:
         try:
@@ -117,6 +122,17 @@ def provide_runtime(request: Request[Any, Any, Any]) -> ServiceRuntime:
     return runtime_of(request)
 
 
+def rows_of(request: Request[Any, Any, Any]) -> RowReads:
+    """The app's :class:`~medley_core.rows.RowReads`: one row by primary key for a read
+    path, cheaper than a ``read_session``'s ``get`` (see :mod:`medley_core.rows`). As with
+    :func:`read_session`, a dependency that reads one row uses this directly."""
+    return runtime_of(request).rows
+
+
+def provide_rows(request: Request[Any, Any, Any]) -> RowReads:
+    return runtime_of(request).rows
+
+
 class Liveness(msgspec.Struct):
     status: Literal["ok"]
 
@@ -157,10 +173,11 @@ StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 
 # Explicit markers for what every service app injects (Litestar 3 drops inferred
 # dependencies): handlers declare ``db_session: Session``, ``principal: Caller``,
-# ``runtime: Runtime``.
+# ``runtime: Runtime``, ``rows: Rows``.
 Session: TypeAlias = NamedDependency[AsyncSession]
 Caller: TypeAlias = NamedDependency[Principal]
 Runtime: TypeAlias = NamedDependency[ServiceRuntime]
+Rows: TypeAlias = NamedDependency[RowReads]
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
@@ -266,6 +283,7 @@ def create_service_app(
             "db_session": Provide(provide_db_session),
             "read_session": Provide(provide_read_session),
             "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "rows": Provide(provide_rows, sync_to_thread=False),
             "principal": Provide(provide_principal),
             **(dependencies or {}),
         },
