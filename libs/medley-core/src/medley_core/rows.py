@@ -23,22 +23,26 @@ else is refused when first read, so it takes a read session instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
+from asyncpg.prepared_stmt import PreparedStatement
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapper, class_mapper
 from sqlalchemy.orm.attributes import instance_dict, instance_state
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.types import TypeEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 M = TypeVar("M")
+T = TypeVar("T")
 
-# What says the connection itself failed (rather than the statement): it is not pooled again.
+# What says the connection itself failed (rather than the statement): it is not pooled again
+# (nor is one the server closed on its side, e.g. an administrator's termination).
 _BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
@@ -49,27 +53,37 @@ class RowSource(Protocol):
     async def get(self, model: type[M], key: Any, /) -> M | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class _RowPlan:
-    """How one model's rows are read: the statement, and each column's attribute key and
-    result processor (None when the driver's value is already the attribute's)."""
+    """How one model's rows are read: the statement, each column's attribute key and type,
+    and (once the statement was first prepared, which tells the driver's types) each
+    column's result processor, None when the driver's value is already the attribute's."""
 
     sql: str
     mapper: Mapper[Any]
-    attributes: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    attributes: tuple[tuple[str, TypeEngine[Any]], ...]
     # The key's bind processor (None when the driver takes the value as it is).
     bind: Callable[[Any], Any] | None
     # The attribute of the primary key.
     key_attribute: str
+    processors: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def learn(self, statement: PreparedStatement, dialect: Dialect) -> None:
+        """The columns' result processors, for the types the driver answers them in."""
+        self.processors = tuple(
+            type_.dialect_impl(dialect).result_processor(dialect, found.type.oid)
+            for (_, type_), found in zip(self.attributes, statement.get_attributes(), strict=True)
+        )
 
     def instance(self, record: Sequence[Any]) -> Any:
         """A detached instance of the model holding ``record``, as a closed session leaves
         the instance it loaded: its identity key set, every column loaded, nothing
         modified."""
         mapper = self.mapper
+        processors = self.processors or ()
         obj = mapper.class_manager.new_instance()
         values = instance_dict(obj)
-        for (key, process), value in zip(self.attributes, record, strict=True):
+        for (key, _), process, value in zip(self.attributes, processors, record, strict=True):
             values[key] = value if process is None or value is None else process(value)
         state = instance_state(obj)
         state.key = mapper.identity_key_from_primary_key((values[self.key_attribute],))
@@ -90,14 +104,10 @@ def _plan(model: type[Any], dialect: Dialect) -> _RowPlan:
     compiled = (
         select(*columns).where(key == bindparam("key", type_=key.type)).compile(dialect=dialect)
     )
-    attributes = tuple(
-        (prop.key, col.type.dialect_impl(dialect).result_processor(dialect, None))
-        for prop, col in zip(props, columns, strict=True)
-    )
     return _RowPlan(
         sql=str(compiled),
         mapper=mapper,
-        attributes=attributes,
+        attributes=tuple((prop.key, col.type) for prop, col in zip(props, columns, strict=True)),
         bind=key.type.dialect_impl(dialect).bind_processor(dialect),
         key_attribute=mapper.get_property_by_column(key).key,
     )
@@ -127,7 +137,16 @@ class RowReads:
 
     async def get(self, model: type[M], key: Any) -> M | None:
         plan = self.plan(model)
-        record = await self.fetchrow(plan.sql, key if plan.bind is None else plan.bind(key))
+        value = key if plan.bind is None else plan.bind(key)
+
+        async def read(driver: asyncpg.Connection[Any]) -> asyncpg.Record | None:
+            if plan.processors is not None:
+                return await driver.fetchrow(plan.sql, value)
+            statement = await driver.prepare(plan.sql)
+            plan.learn(statement, self._dialect)
+            return await statement.fetchrow(value)
+
+        record = await self.on_connection(read)
         if record is None:
             return None
         found: M = plan.instance(record)
@@ -135,19 +154,24 @@ class RowReads:
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """``sql`` (with ``$n`` parameters) on a pooled connection, its first row."""
-        if self._slots is None:
-            return await self._fetchrow(sql, args)
-        async with self._slots:
-            return await self._fetchrow(sql, args)
+        return await self.on_connection(lambda driver: driver.fetchrow(sql, *args))
 
-    async def _fetchrow(self, sql: str, args: tuple[Any, ...]) -> asyncpg.Record | None:
+    async def on_connection(self, work: Callable[[asyncpg.Connection[Any]], Awaitable[T]]) -> T:
+        """``work`` on a pooled driver connection, one of at most the pool's size at once."""
+        if self._slots is None:
+            return await self._on_connection(work)
+        async with self._slots:
+            return await self._on_connection(work)
+
+    async def _on_connection(self, work: Callable[[asyncpg.Connection[Any]], Awaitable[T]]) -> T:
         fairy = await greenlet_spawn(self._pool.connect)
+        driver: asyncpg.Connection[Any] = fairy.driver_connection
         try:
-            driver: asyncpg.Connection[Any] = fairy.driver_connection
-            record: asyncpg.Record | None = await driver.fetchrow(sql, *args)
-        except _BROKEN as exc:
-            await greenlet_spawn(fairy.invalidate, exc)
+            answer = await work(driver)
+        except Exception as exc:
+            if isinstance(exc, _BROKEN) or driver.is_closed():
+                await greenlet_spawn(fairy.invalidate, exc)
             raise
         finally:
             await greenlet_spawn(fairy.close)
-        return record
+        return answer
