@@ -20,9 +20,10 @@ import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ControllerRouterHandler, Middleware
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -35,7 +36,12 @@ from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_telemetry
-from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
+from medley_core.metrics import (
+    RequestMetricsMiddleware,
+    sample_event_metrics,
+    unwatch_events,
+    watch_events,
+)
 from medley_core.problems import exception_handlers
 from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
@@ -265,10 +271,10 @@ def create_service_app(
         on_shutdown,
         owns_verifier=verifier is None,
     )
-    metrics = PrometheusConfig(
+    metrics = DefineMiddleware(
+        RequestMetricsMiddleware,
         app_name=f"medley_{settings.service_name}",
         prefix="medley",
-        group_path=True,
         exclude=["/metrics", "/health"],
     )
     config = AppConfig(
@@ -289,7 +295,7 @@ def create_service_app(
         },
         middleware=[
             RequestContextMiddleware,
-            metrics.middleware,
+            metrics,
             # Hostile strings and bodies are 4xx problems before any handler decodes them.
             DecodingGuardMiddleware,
             *middleware,
