@@ -41,9 +41,18 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 M = TypeVar("M")
 T = TypeVar("T")
 
-# What says the connection itself failed (rather than the statement): it is not pooled again
-# (nor is one the server closed on its side, e.g. an administrator's termination).
-_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# What says the connection itself failed (rather than the statement): it is not pooled again;
+# nor is one the server ended (an administrator's termination, a crash or shutdown), whose
+# closing the driver may not have noticed yet when the error arrives, nor one whose protocol
+# state the driver found inconsistent (its notice of such an end arrived between statements).
+_BROKEN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    OSError,
+)
 
 
 class RowSource(Protocol):
