@@ -3,8 +3,9 @@
 What every app gets: problem details for every error, the request-context middleware, the
 request-decoding guard (:mod:`medley_core.decoding`), JSON logs, Prometheus ``/metrics``,
 ``/health`` (liveness) and ``/health/ready`` (database and NATS), the database engine, a
-transactional ``db_session`` dependency and a ``read_session`` one for read paths, and the
-events runtime (outbox relay, consumers, dead-letter admin endpoints).
+transactional ``db_session`` dependency, a ``read_session`` one for read paths and ``rows``
+(one row by primary key, :mod:`medley_core.rows`), and the events runtime (outbox relay,
+consumers, dead-letter admin endpoints).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import msgspec
 from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ControllerRouterHandler, Middleware
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -34,10 +36,16 @@ from medley_core.errors import ServiceUnavailable
 from medley_core.events.admin import dead_letters_router
 from medley_core.events.runtime import EventHandler, EventRuntime
 from medley_core.logs import configure_telemetry
-from medley_core.metrics import sample_event_metrics, unwatch_events, watch_events
+from medley_core.metrics import (
+    RequestMetricsMiddleware,
+    sample_event_metrics,
+    unwatch_events,
+    watch_events,
+)
 from medley_core.problems import exception_handlers
 from medley_core.responses import ServiceResponse
 from medley_core.revocation import RevocationFeed
+from medley_core.rows import RowReads
 from medley_core.settings import ServiceSettings
 from medley_core.tracing import RequestContextMiddleware
 from medley_core.verification import (
@@ -60,9 +68,12 @@ class ServiceRuntime:
     events: EventRuntime
     # Sessions without a transaction, for reads (``read_session``); made from the engine.
     reads: async_sessionmaker[AsyncSession] = field(init=False)
+    # One row by primary key, without a session (``rows``); on the engine's pool.
+    rows: RowReads = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = create_read_session_factory(self.engine)
+        self.rows = RowReads(self.engine)
 
     async def database_ready(self) -> bool:
         try:
@@ -117,6 +128,17 @@ def provide_runtime(request: Request[Any, Any, Any]) -> ServiceRuntime:
     return runtime_of(request)
 
 
+def rows_of(request: Request[Any, Any, Any]) -> RowReads:
+    """The app's :class:`~medley_core.rows.RowReads`: one row by primary key for a read
+    path, cheaper than a ``read_session``'s ``get`` (see :mod:`medley_core.rows`). As with
+    :func:`read_session`, a dependency that reads one row uses this directly."""
+    return runtime_of(request).rows
+
+
+def provide_rows(request: Request[Any, Any, Any]) -> RowReads:
+    return runtime_of(request).rows
+
+
 class Liveness(msgspec.Struct):
     status: Literal["ok"]
 
@@ -157,10 +179,11 @@ StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
 
 # Explicit markers for what every service app injects (Litestar 3 drops inferred
 # dependencies): handlers declare ``db_session: Session``, ``principal: Caller``,
-# ``runtime: Runtime``.
+# ``runtime: Runtime``, ``rows: Rows``.
 Session: TypeAlias = NamedDependency[AsyncSession]
 Caller: TypeAlias = NamedDependency[Principal]
 Runtime: TypeAlias = NamedDependency[ServiceRuntime]
+Rows: TypeAlias = NamedDependency[RowReads]
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
@@ -248,10 +271,10 @@ def create_service_app(
         on_shutdown,
         owns_verifier=verifier is None,
     )
-    metrics = PrometheusConfig(
+    metrics = DefineMiddleware(
+        RequestMetricsMiddleware,
         app_name=f"medley_{settings.service_name}",
         prefix="medley",
-        group_path=True,
         exclude=["/metrics", "/health"],
     )
     config = AppConfig(
@@ -266,12 +289,13 @@ def create_service_app(
             "db_session": Provide(provide_db_session),
             "read_session": Provide(provide_read_session),
             "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "rows": Provide(provide_rows, sync_to_thread=False),
             "principal": Provide(provide_principal),
             **(dependencies or {}),
         },
         middleware=[
             RequestContextMiddleware,
-            metrics.middleware,
+            metrics,
             # Hostile strings and bodies are 4xx problems before any handler decodes them.
             DecodingGuardMiddleware,
             *middleware,

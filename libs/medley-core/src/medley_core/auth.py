@@ -47,14 +47,17 @@ def verifier_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenVerifier
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The verified caller (verified once per request, then kept on ``connection.state``)."""
-    cached = connection.state.get(PRINCIPAL_STATE_KEY)
+    # The scope's state dict itself (what ``connection.state`` wraps in a new object on
+    # every access): the guard and the dependency of one request look here.
+    state: dict[str, Any] = connection.scope.setdefault("state", {})
+    cached = state.get(PRINCIPAL_STATE_KEY)
     if isinstance(cached, Principal):
         return cached
     token = bearer_token(connection)
     if token is None:
         raise Unauthorized("a bearer token is required")
     principal = await verifier_of(connection).verify(token)
-    connection.state[PRINCIPAL_STATE_KEY] = principal
+    state[PRINCIPAL_STATE_KEY] = principal
     return principal
 
 

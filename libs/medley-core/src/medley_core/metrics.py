@@ -1,4 +1,10 @@
-"""Medley's own Prometheus metrics, beside the per-route request metrics of Litestar's plugin.
+"""Medley's own Prometheus metrics, and the per-route request metrics of every service.
+
+Per route (:class:`RequestMetricsMiddleware`, the families and labels of Litestar's
+Prometheus plugin, which the gateway uses): ``medley_requests_total``,
+``medley_request_duration_seconds``, ``medley_requests_in_progress`` and
+``medley_requests_error_total``, labelled ``method``, ``path`` (the route template),
+``status_code`` and ``app_name``.
 
 Families (every name is what ``/metrics`` shows and ``deploy/grafana/medley.json`` queries):
 
@@ -16,23 +22,28 @@ Families (every name is what ``/metrics`` shows and ``deploy/grafana/medley.json
 * ``medley_dead_letters{service}``: dead letters not replayed;
 * ``medley_listens_imported_total{source}``: listens stored by imports.
 
-Nothing here runs on a request's path while all is well: counters move on failures, per
-batch or per chunk; states and lags are read when Prometheus scrapes (the lags with one
-bounded query each, :func:`sample_event_metrics`).
+Besides the request metrics, nothing here runs on a request's path while all is well:
+counters move on failures, per batch or per chunk; states and lags are read when Prometheus
+scrapes (the lags with one bounded query each, :func:`sample_event_metrics`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from prometheus_client import REGISTRY, Counter
+from litestar.enums import ScopeType
+from litestar.plugins.prometheus.middleware import PrometheusMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -65,6 +76,111 @@ LISTENS_IMPORTED = Counter(
     "Listens stored by imports (duplicates skipped are not counted)",
     ["source"],
 )
+
+
+# --- requests, per route --------------------------------------------------------------------
+
+# The label names of Litestar's plugin, in its order (the gateway's requests share the families).
+_REQUEST_LABELS = ("method", "path", "status_code", "app_name")
+_Family = TypeVar("_Family", bound=MetricWrapperBase)
+
+
+def _request_family(kind: type[_Family], name: str, documentation: str, **kwargs: Any) -> _Family:
+    """One request family, registered once per process, and shared with Litestar's plugin
+    (which keeps its families by name on its middleware class): a process that serves both
+    a service and the gateway (tests) counts into the same families, never registers twice."""
+    families = PrometheusMiddleware._metrics
+    found = families.get(name)
+    if found is None:
+        found = families[name] = kind(
+            name=name, documentation=documentation, labelnames=_REQUEST_LABELS, **kwargs
+        )
+    if not isinstance(found, kind):  # pragma: no cover - a name taken by another kind
+        raise TypeError(f"{name} is already a {type(found).__name__}")
+    return found
+
+
+class RequestMetricsMiddleware:
+    """Request metrics per route template and status (see the module docstring), as
+    Litestar's ``PrometheusMiddleware`` counts them, in plain ASGI: no ``Request`` object
+    per request, and each route's labelled series looked up once, not four times a request.
+
+    ``exclude`` are regular expressions; a request whose path matches one is not counted
+    (``/metrics``, ``/health``).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, app_name: str, prefix: str, exclude: Sequence[str] = ()
+    ) -> None:
+        self.app = app
+        self.app_name = app_name
+        self._exclude = re.compile("|".join(exclude)) if exclude else None
+        self._count = _request_family(Counter, f"{prefix}_requests_total", "Total requests")
+        self._time = _request_family(
+            Histogram, f"{prefix}_request_duration_seconds", "Request duration, in seconds"
+        )
+        self._in_progress = _request_family(
+            Gauge,
+            f"{prefix}_requests_in_progress",
+            "Total requests currently in progress",
+            multiprocess_mode="livesum",
+        )
+        self._errors = _request_family(
+            Counter, f"{prefix}_requests_error_total", "Total errors in requests"
+        )
+        # (method, template, status) → (count, duration) series; (method, template) → gauge.
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._serving: dict[tuple[str, str], Gauge] = {}
+
+    def _series(self, method: str, path: str, status: int) -> tuple[Counter, Histogram]:
+        key = (method, path, status)
+        found = self._answered.get(key)
+        if found is None:
+            values = (method, path, str(status), self.app_name)
+            found = self._answered[key] = (
+                self._count.labels(*values),
+                self._time.labels(*values),
+            )
+        return found
+
+    def _gauge(self, method: str, path: str) -> Gauge:
+        found = self._serving.get((method, path))
+        if found is None:
+            # As the plugin labels it: the status is not known yet, so 200.
+            found = self._in_progress.labels(method, path, "200", self.app_name)
+            self._serving[(method, path)] = found
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or (
+            self._exclude is not None and self._exclude.search(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope.get("path_template") or scope["path"]
+        started = time.perf_counter()
+        answered = {"status": 200, "duration": 0.0}
+
+        async def send_measured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                answered["duration"] = time.perf_counter() - started
+            await send(message)
+
+        serving = self._gauge(method, path)
+        serving.inc()
+        try:
+            await self.app(scope, receive, send_measured)
+        finally:
+            serving.dec()
+            status = int(answered["status"])
+            if status >= 500:
+                self._errors.labels(method, path, str(status), self.app_name).inc()
+            count, duration = self._series(method, path, status)
+            count.inc()
+            duration.observe(answered["duration"])
 
 
 def count_upstream_error(upstream: str, reason: str) -> None:

@@ -53,6 +53,32 @@ def created_location(request: Request[Any, Any, Any], content: Any) -> str | Non
     return location
 
 
+# Whether an answer of a type may carry a ``next_cursor``, by type: a model or struct that
+# declares no such field never does (and asking a pydantic model for a missing attribute
+# raises and catches an AttributeError inside ``getattr``, on every read).
+_MAY_CARRY_CURSOR: dict[type, bool] = {}
+
+
+def _may_carry_cursor(kind: type) -> bool:
+    found = _MAY_CARRY_CURSOR.get(kind)
+    if found is None:
+        declared = getattr(kind, "__struct_fields__", None)  # a msgspec Struct
+        if declared is None:
+            fields = getattr(kind, "model_fields", None)  # a pydantic model
+            declared = tuple(fields) if isinstance(fields, Mapping) else None
+        found = declared is None or "next_cursor" in declared or hasattr(kind, "next_cursor")
+        _MAY_CARRY_CURSOR[kind] = found
+    return found
+
+
+def _cursor_of(content: Any) -> str | None:
+    if content is None or (
+        not isinstance(content, Mapping) and not _may_carry_cursor(type(content))
+    ):
+        return None
+    return next_cursor_of(content)
+
+
 class ServiceResponse(Response[Any]):
     def __init__(self, content: Any, *, next_cursor: str | None = None, **kwargs: Any) -> None:
         """``next_cursor`` names the next page of a ``content`` given as bytes (encoded
@@ -76,7 +102,7 @@ class ServiceResponse(Response[Any]):
         if (
             reads
             and "link" not in present
-            and (cursor := self.next_cursor or next_cursor_of(self.content))
+            and (cursor := self.next_cursor or _cursor_of(self.content))
         ):
             self.headers["Link"] = next_link(request.url.path, request.url.query, cursor)
         answer = super().to_asgi_response(app, request, **kwargs)

@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -264,6 +264,20 @@ def failed(span: Span, exc: BaseException) -> None:
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:512]))
 
 
+_CONTEXT_HEADERS = frozenset({REQUEST_ID_HEADER.encode(), TRACEPARENT_HEADER.encode()})
+
+
+def _context_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's ``X-Request-ID`` and ``traceparent`` (the last of each), by lower-case
+    name: only those two are decoded, not every header of every request."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in _CONTEXT_HEADERS:
+            found[lowered.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
 class RequestContextMiddleware:
     """Gives every request an id (the caller's ``X-Request-ID`` if sane) and a span.
 
@@ -277,7 +291,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]  # a str enum
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _context_headers(scope["headers"])
         incoming = headers.get(REQUEST_ID_HEADER)
         request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else None
         request_id = request_id or new_request_id()

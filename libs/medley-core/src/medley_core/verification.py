@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
@@ -95,9 +96,10 @@ class Principal:
     token: str
     issued_at: datetime
 
-    @property
+    @cached_property
     def user_id(self) -> uuid.UUID:
-        """The caller's user id; only for user tokens (a service token gets a 403 problem)."""
+        """The caller's user id; only for user tokens (a service token gets a 403 problem).
+        Parsed once per principal (a verified token's principal is reused while cached)."""
         if self.kind != "user":
             raise Forbidden("this operation needs a user token, not a service token")
         return uuid.UUID(self.subject)

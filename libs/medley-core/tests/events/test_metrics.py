@@ -65,6 +65,7 @@ async def test_a_service_exposes_requests_events_and_lags(
             return await db.count("k1") == 1 and dead == 1
 
         await eventually(settled, what="one event applied, one dead-lettered")
+        assert (await client.get("/health")).status_code == 200
         response = await client.get("/metrics")
         assert response.status_code == 200
         names, samples = scrape(response.text)
@@ -75,6 +76,12 @@ async def test_a_service_exposes_requests_events_and_lags(
     assert value(samples, "medley_requests_total", **route) == 2
     assert value(samples, "medley_request_duration_seconds_count", **route) == 2
     assert not any("k1" in dict(labels).get("path", "") for _n, labels in samples)
+    # The scrape itself and the health checks are not counted.
+    assert not any(
+        dict(labels).get("path", "").startswith(("/metrics", "/health"))
+        for n, labels in samples
+        if n.startswith("medley_request")
+    )
     # The outbox: the stuck row waits, an hour old; the two events went out.
     assert value(samples, "medley_outbox_unpublished_events", **service) == 1
     assert value(samples, "medley_outbox_oldest_unpublished_age_seconds", **service) >= 3600

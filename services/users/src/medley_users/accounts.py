@@ -30,6 +30,7 @@ from medley_core.errors import (
 )
 from medley_core.ids import utcnow
 from medley_core.pagination import Page, orm_page, sort_key
+from medley_core.rows import RowSource
 from medley_users import bootstrap, erasure, events, login_budget
 from medley_users.context import UsersContext
 from medley_users.models import ROLE_USER, Credential, Erasure, User
@@ -296,9 +297,12 @@ async def logout(session: AsyncSession, users: UsersContext, token: str) -> None
 # --- the caller ---------------------------------------------------------------------------
 
 
-async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    """The caller's account; a 401 if it was deleted or disabled since the token was made."""
-    user = await session.get(User, user_id)
+async def active_user(source: RowSource, user_id: uuid.UUID) -> User:
+    """The caller's account; a 401 if it was deleted or disabled since the token was made.
+
+    ``source`` is the session of a unit of work (the account is then part of it), or the
+    app's ``rows`` for a path that only reads it."""
+    user = await source.get(User, user_id)
     if user is None:
         raise Unauthorized("this account no longer exists", slug="account-gone")
     if user.disabled_at is not None:

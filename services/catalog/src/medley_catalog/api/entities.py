@@ -84,8 +84,8 @@ class EntityController(Controller):
         "/{entity_id:str}",
         summary="One entity with its details (a merged id answers with its survivor)",
     )
-    async def get_one(self, entity_id: EntityId, db_session: Session) -> EntityDetail:
-        return await self.read_detail(db_session, parse_id(entity_id))
+    async def get_one(self, entity_id: EntityId, read_session: Session) -> EntityDetail:
+        return await self.read_detail(read_session, parse_id(entity_id))
 
     @post("/batch", status_code=HTTP_200_OK, summary="Up to 1,000 entities by id, merges followed")
     async def get_batch(
@@ -104,12 +104,12 @@ class EntityController(Controller):
     @get("/lookup", summary="The entity carrying an external id (namespace and value)")
     async def lookup(
         self,
-        db_session: Session,
+        read_session: Session,
         namespace: FromQuery[Namespace],
         value: Annotated[str, QueryParameter(min_length=1, max_length=200)],
     ) -> EntityDetail:
         text_param(value, "value")
-        row = await queries.read_by_external_id(db_session, self.entity_type, namespace, value)
+        row = await queries.read_by_external_id(read_session, self.entity_type, namespace, value)
         return self.as_detail(row)
 
     @delete(
@@ -252,7 +252,7 @@ class TrackController(EntityController):
     @get("/", summary="Tracks, a keyset page at a time, with filters")
     async def list_tracks(
         self,
-        db_session: Session,
+        read_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
         sort: FromQuery[listing.TrackSort] = "title",
@@ -264,7 +264,7 @@ class TrackController(EntityController):
         source: Filter = None,
     ) -> Page[TrackRow]:
         page = await listing.list_tracks(
-            db_session,
+            read_session,
             limit=limit,
             cursor=cursor,
             sort=sort,
@@ -300,7 +300,7 @@ class AlbumController(EntityController):
     @get("/", summary="Albums, a keyset page at a time, with filters")
     async def list_albums(
         self,
-        db_session: Session,
+        read_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
         sort: FromQuery[listing.AlbumSort] = "title",
@@ -311,7 +311,7 @@ class AlbumController(EntityController):
         source: Filter = None,
     ) -> Page[AlbumRow]:
         page = await listing.list_albums(
-            db_session,
+            read_session,
             limit=limit,
             cursor=cursor,
             sort=sort,
@@ -346,7 +346,7 @@ class ArtistController(EntityController):
     @get("/", summary="Artists with their track and album counts, a keyset page at a time")
     async def list_artists(
         self,
-        db_session: Session,
+        read_session: Session,
         limit: Limit = 50,
         cursor: Cursor = None,
         sort: FromQuery[listing.ArtistSort] = "name",
@@ -354,7 +354,7 @@ class ArtistController(EntityController):
         source: Filter = None,
     ) -> Page[ArtistRow]:
         page = await listing.list_artists(
-            db_session,
+            read_session,
             limit=limit,
             cursor=cursor,
             sort=sort,

@@ -59,11 +59,11 @@ class GenreController(Controller):
     @get("/", summary="Genres by slug, with how many tracks, albums and artists carry each")
     async def list_genres(
         self,
-        db_session: Session,
+        read_session: Session,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         cursor: Cursor = None,
     ) -> Page[GenreRow]:
-        page = await listing.list_genres(db_session, limit=limit, cursor=cursor)
+        page = await listing.list_genres(read_session, limit=limit, cursor=cursor)
         return page.convert(GenreRow)
 
     @post("/", guards=[require_writer()], status_code=HTTP_201_CREATED, summary="Create a genre")

@@ -13,7 +13,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medley_core.auth import require_service, require_user
 from medley_core.registry import API_TOKENS_RESOLVE
 from medley_users import api_tokens
-from medley_users.api.deps import Me, Session, Users, provide_current_user
+from medley_users.api.deps import (
+    Me,
+    Session,
+    Users,
+    provide_current_user,
+    provide_current_user_to_read,
+)
 from medley_users.api.schemas import (
     ApiTokenCreatedOut,
     ApiTokenIn,
@@ -43,9 +49,13 @@ class ApiTokensController(Controller):
         )
         return ApiTokenCreatedOut(**ApiTokenOut.of(created.row).model_dump(), token=created.token)
 
-    @get("/", summary="The caller's API tokens (without the secrets)")
-    async def list_tokens(self, me: Me, db_session: Session) -> list[ApiTokenOut]:
-        return [ApiTokenOut.of(row) for row in await api_tokens.list_for(db_session, me.id)]
+    @get(
+        "/",
+        summary="The caller's API tokens (without the secrets)",
+        dependencies={"me": Provide(provide_current_user_to_read)},
+    )
+    async def list_tokens(self, me: Me, read_session: Session) -> list[ApiTokenOut]:
+        return [ApiTokenOut.of(row) for row in await api_tokens.list_for(read_session, me.id)]
 
     @delete("/{token_id:uuid}", summary="Revoke an API token")
     async def revoke(self, token_id: FromPath[uuid.UUID], me: Me, db_session: Session) -> None:

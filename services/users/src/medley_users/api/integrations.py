@@ -13,7 +13,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from medley_core.auth import require_service, require_user
 from medley_core.registry import INTEGRATIONS_READ
 from medley_users import integrations
-from medley_users.api.deps import Me, Session, Users, provide_current_user
+from medley_users.api.deps import (
+    Me,
+    Session,
+    Users,
+    provide_current_user,
+    provide_current_user_to_read,
+)
 from medley_users.api.schemas import IntegrationIn, IntegrationOut, IntegrationSecretsOut
 
 
@@ -23,9 +29,14 @@ class IntegrationsController(Controller):
     guards = [require_user()]
     dependencies = {"me": Provide(provide_current_user)}
 
-    @get("/", summary="The caller's connected integrations (without tokens)")
-    async def list_integrations(self, me: Me, db_session: Session) -> list[IntegrationOut]:
-        return [IntegrationOut.of(row) for row in await integrations.list_for(db_session, me.id)]
+    @get(
+        "/",
+        summary="The caller's connected integrations (without tokens)",
+        dependencies={"me": Provide(provide_current_user_to_read)},
+    )
+    async def list_integrations(self, me: Me, read_session: Session) -> list[IntegrationOut]:
+        rows = await integrations.list_for(read_session, me.id)
+        return [IntegrationOut.of(row) for row in rows]
 
     @put(
         "/{provider:str}",
