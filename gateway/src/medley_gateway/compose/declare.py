@@ -37,6 +37,10 @@ from medley_core.http import UpstreamClient, UpstreamTimeout, UpstreamUnavailabl
 from medley_gateway.compose.cache import CatalogCache
 
 _decode = msgspec.json.Decoder().decode
+#: How a part reads its upstream's answer (the body's bytes). Plain JSON unless declared:
+#: what a composition passes on as it is can stay :class:`msgspec.Raw` (never decoded
+#: into Python objects, written back as the upstream's bytes).
+Reader = Callable[[bytes], Any]
 # What reading an upstream's answer of an unexpected shape raises.
 UNREADABLE = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
@@ -62,6 +66,7 @@ class Batch:
     key: str
     index: Callable[[Any], dict[str, Any]]
     chunk: int = 1000
+    read: Reader = _decode
 
 
 Request = Call | Batch | None
@@ -98,6 +103,8 @@ class Part:
     #: The caller's Authorization goes along (``for_user`` parts always send it).
     authorize: bool = False
     cached: bool = False
+    #: How a :class:`Call`'s answer is read (a :class:`Batch` says its own).
+    read: Reader = _decode
 
 
 @dataclass(frozen=True)
@@ -258,7 +265,7 @@ class Runner:
             if found:
                 return value
         generation = self.cache.generation
-        value = await self._call(part, request, auth)
+        value = await self._call(part, request, auth, part.read)
         if cacheable:
             self.cache.put(key, value, generation)
         return value
@@ -271,7 +278,10 @@ class Runner:
         generation = self.cache.generation
         chunks = [asked[i : i + batch.chunk] for i in range(0, len(asked), batch.chunk)]
         answers = await asyncio.gather(
-            *(self._call(part, Call("POST", batch.path, json={batch.key: c}), auth) for c in chunks)
+            *(
+                self._call(part, Call("POST", batch.path, json={batch.key: c}), auth, batch.read)
+                for c in chunks
+            )
         )
         fetched: dict[str, Any] = {ident: None for ident in asked}
         for answer in answers:
@@ -280,7 +290,7 @@ class Runner:
             self.cache.put_many(part.upstream, batch.path, fetched, generation)
         return {**found, **fetched}
 
-    async def _call(self, part: Part, request: Call, auth: str | None) -> Any:
+    async def _call(self, part: Part, request: Call, auth: str | None, read: Reader) -> Any:
         client = self.clients[part.upstream]
         try:
             response = await client.request(
@@ -304,6 +314,9 @@ class Runner:
                 raise UpstreamAnswered(part.upstream, response)
             raise _Failed(f"the {part.upstream} service answered {response.status_code}")
         try:
-            return _decode(response.content)
+            return read(response.content)
+        except msgspec.ValidationError as exc:  # JSON, of another shape than declared
+            reason = f"the {part.upstream} service's answer was not understood ({exc})"
+            raise _Failed(reason) from None
         except msgspec.DecodeError:
             raise _Failed(f"the {part.upstream} service answered no JSON") from None
