@@ -449,7 +449,7 @@ class _Direct:
         self,
         method: str,
         payload: bytes,
-        timeout: httpx.Timeout | float | None,
+        timeout: httpx.Timeout | float | None,  # noqa: ASYNC109 (per-phase, as httpx)
     ) -> httpx.Response:
         timeouts = self.timeouts if timeout is None else httpx.Timeout(timeout).as_dict()
         return await self.transport.send(self.key, method.encode("ascii"), payload, timeouts)
