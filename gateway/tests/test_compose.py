@@ -186,6 +186,89 @@ async def test_a_batch_asks_once_per_chunk_and_the_cache_for_the_rest() -> None:
     assert again == body
 
 
+async def test_reads_missing_the_same_ids_share_one_call_unless_the_cache_was_emptied() -> None:
+    """Entries expiring under load: the reads in flight wait for the one call already
+    asking for their ids. A read begun after a catalog change never takes an answer
+    fetched before it (that answer may be what the change made stale)."""
+    calls: list[list[str]] = []
+    answer_now = asyncio.Event()
+
+    async def catalog(request: httpx.Request) -> httpx.Response:
+        ids = json.loads(request.content)["ids"]
+        calls.append(ids)
+        call = len(calls)
+        await answer_now.wait()
+        return ok({"items": [{"id": i, "call": call} for i in ids]})
+
+    tracks = Part(
+        name="tracks",
+        upstream="c",
+        call=lambda c: Batch("/tracks/batch", ["t1", "t2"], key="ids",
+                             index=lambda a: {i["id"]: i for i in a["items"]}),
+        fills=("details",),
+        after=("main",),
+        cached=True,
+    )  # fmt: skip
+    cache = live_cache()
+    runner = Runner({"a": client("a", lambda r: ok({})), "c": client("c", catalog)},
+                    cache, deadline_s=5)  # fmt: skip
+    read = composition(PRIMARY, tracks)
+
+    def run() -> asyncio.Task[Any]:
+        return asyncio.create_task(runner.run(read, Context({}, {}, False), None))
+
+    first, second = run(), run()
+    while len(calls) < 1:
+        await asyncio.sleep(0.01)
+    cache.clear()  # a catalog change: what the first call brings may be stale
+    third = run()
+    while len(calls) < 2:
+        await asyncio.sleep(0.01)
+    answer_now.set()
+    (a, _), (b, _), (c, _) = await asyncio.gather(first, second, third)
+    assert len(calls) == 2  # the second read waited for the first's call; the third asked
+    assert a["tracks"] == b["tracks"] == {"t1": {"id": "t1", "call": 1},
+                                          "t2": {"id": "t2", "call": 1}}  # fmt: skip
+    assert c["tracks"]["t1"] == {"id": "t1", "call": 2}
+
+
+async def test_a_read_waiting_on_a_failed_call_asks_itself() -> None:
+    calls = 0
+    go = asyncio.Event()
+
+    async def catalog(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        failing = calls == 1
+        await go.wait()
+        if failing:
+            return httpx.Response(500, json={"title": "broken"})
+        return ok({"items": [{"id": "t1"}]})
+
+    tracks = Part(name="tracks", upstream="c",
+                  call=lambda c: Batch("/tracks/batch", ["t1"], key="ids",
+                                       index=lambda a: {i["id"]: i for i in a["items"]}),
+                  fills=("details",), after=("main",), cached=True)  # fmt: skip
+    upstream = UpstreamClient("c", "http://c.test", transport=httpx.MockTransport(catalog),
+                              retries=0, breaker=CircuitBreaker(failure_threshold=100))  # fmt: skip
+    runner = Runner({"a": client("a", lambda r: ok({})), "c": upstream}, live_cache(),
+                    deadline_s=5)  # fmt: skip
+    read = composition(PRIMARY, tracks)
+    first = asyncio.create_task(runner.run(read, Context({}, {}, False), None))
+    while calls < 1:
+        await asyncio.sleep(0.01)
+    second = asyncio.create_task(runner.run(read, Context({}, {}, False), None))
+    await asyncio.sleep(0.05)
+    assert calls == 1  # waiting on the first's call
+    go.set()
+    (a, degraded_a), (b, degraded_b) = await asyncio.gather(first, second)
+    assert [d.part for d in degraded_a] == ["tracks"]
+    assert a["tracks"] is None
+    assert degraded_b == []
+    assert b["tracks"] == {"t1": {"id": "t1"}}
+    assert calls == 2
+
+
 def test_the_cache_keeps_nothing_fetched_before_it_was_emptied() -> None:
     cache = live_cache()
     started = cache.generation

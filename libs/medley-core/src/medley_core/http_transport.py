@@ -100,11 +100,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             return await self.fallback.handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         head = _request_head(request, method, body)
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection free in time", request=request) from None
+        await self._slot(timeouts, request)
         try:
             key = (request.url.host, request.url.port or 80)
             answer = await self._exchange(request, key, method, head + body, timeouts)
@@ -129,11 +125,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         UpstreamClient`, which writes the request itself instead of building an
         ``httpx.Request`` (URL parsing and header merging were most of a pass-through's
         client-side CPU). The errors are httpx's, as :meth:`handle_async_request`'s."""
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection free in time") from None
+        await self._slot(timeouts)
         try:
             answer = await self._exchange(None, key, method, payload, timeouts)
         finally:
@@ -177,6 +169,19 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 "the server closed the connection without answering", request=request
             ) from None
 
+    async def _slot(
+        self, timeouts: Mapping[str, float | None], request: httpx.Request | None = None
+    ) -> None:
+        """A connection slot; the pool timeout is armed only when none is free."""
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: taken at once, no timer to set and cancel
+            return
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no connection free in time", request=request) from None
+
     def _reused(self, key: tuple[str, int]) -> _Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
@@ -211,29 +216,39 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         parser = answer.parser = httptools.HttpResponseParser(answer)
         received = False
         try:
-            connection.writer.write(payload)
-            try:
-                async with asyncio.timeout(timeouts.get("write")):
-                    await connection.writer.drain()
-            except TimeoutError:
-                raise httpx.WriteTimeout("sending timed out", request=request) from None
-            while not answer.complete:
+            writer = connection.writer
+            writer.write(payload)
+            if writer.transport.get_write_buffer_size():
+                # Not all written at once (a large body): wait until it is, in time.
                 try:
-                    async with asyncio.timeout(timeouts.get("read")):
-                        data = await connection.reader.read(READ_CHUNK)
+                    async with asyncio.timeout(timeouts.get("write")):
+                        await writer.drain()
                 except TimeoutError:
-                    raise httpx.ReadTimeout("the answer timed out", request=request) from None
-                if not data:
-                    if not received:
-                        raise _Stale
-                    raise httpx.RemoteProtocolError(
-                        "the server closed the connection mid-answer", request=request
-                    )
-                received = True
-                try:
-                    parser.feed_data(data)
-                except httptools.HttpParserError as exc:
-                    raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                    raise httpx.WriteTimeout("sending timed out", request=request) from None
+            read_s = timeouts.get("read")
+            try:
+                # One timer for the answer, moved on at every chunk (httpx's read timeout
+                # is per chunk): most answers come in one.
+                async with asyncio.timeout(read_s) as deadline:
+                    while not answer.complete:
+                        data = await connection.reader.read(READ_CHUNK)
+                        if not data:
+                            break
+                        received = True
+                        try:
+                            parser.feed_data(data)
+                        except httptools.HttpParserError as exc:
+                            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                        if read_s is not None and not answer.complete:
+                            deadline.reschedule(asyncio.get_running_loop().time() + read_s)
+            except TimeoutError:
+                raise httpx.ReadTimeout("the answer timed out", request=request) from None
+            if not answer.complete:
+                if not received:
+                    raise _Stale
+                raise httpx.RemoteProtocolError(
+                    "the server closed the connection mid-answer", request=request
+                )
         except (ConnectionError, OSError) as exc:
             connection.close()
             if not received:
