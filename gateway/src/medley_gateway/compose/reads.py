@@ -166,18 +166,36 @@ def _playlist(context: Context) -> dict[str, Any]:
     expanded: Expanded = context["playlist"]
     answer: dict[str, Any] = dict(expanded.playlist)
     tracks, plays = context["tracks"] or {}, context["plays"]
-    items = []
+    # Each item as the playlists service wrote it, with ``details``, ``my_play_count`` and
+    # ``my_last_played_at`` written at its end (an item has none of them: they are the
+    # composition's), in one join: no item is decoded, and no byte copied but once.
+    pieces: list[Any] = [b"["]
     for item, track_id in zip(expanded.items, expanded.track_ids, strict=True):
-        added: dict[str, Any] = {"details": tracks.get(track_id)}
-        _with_plays(added, plays, track_id)
-        # The item as the playlists service wrote it, these fields added at its end (an
-        # item has none of them: they are the composition's).
-        written = bytes(item)
-        if not written.endswith(b"}"):
+        written = memoryview(item)
+        closing = len(written) - 1
+        if closing < 1 or written[closing] != 0x7D:  # "}"
             raise ValueError("a playlist item is not a JSON object")
-        comma = b"," if written[:-1].strip() != b"{" else b""
-        items.append(written[:-1] + comma + _encode(added)[1:])
-    answer["items"] = Raw(b"[" + b",".join(items) + b"]")
+        details = tracks.get(track_id)
+        if plays is None:
+            count, last = b"null", b"null"
+        elif (played := plays.get(track_id)) is not None:
+            count, last = str(played.play_count).encode(), played.last_played_at
+        else:
+            count, last = b"0", b"null"
+        pieces += (
+            written[:closing],
+            b',"details":' if closing > 1 else b'"details":',
+            b"null" if details is None else details,
+            b',"my_play_count":',
+            count,
+            b',"my_last_played_at":',
+            last,
+            b"},",
+        )
+    if len(pieces) > 1:
+        pieces[-1] = b"}"
+    pieces.append(b"]")
+    answer["items"] = Raw(b"".join(pieces))
     return answer
 
 
