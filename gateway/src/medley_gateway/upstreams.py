@@ -41,6 +41,7 @@ RELAYED_HEADERS = (
     "vary",
     "www-authenticate",
 )
+_RELAYED = frozenset(name.encode("ascii") for name in RELAYED_HEADERS)
 # Request headers worth forwarding to an upstream (besides Authorization, on request).
 FORWARDED_REQUEST_HEADERS = (
     "content-type",
@@ -170,13 +171,22 @@ def relay(upstream: str, response: httpx.Response) -> Response[bytes]:
     Problem details (and any JSON) pass through as they are. A 5xx answer that is not JSON
     (a proxy's error page, say) becomes a 503 problem naming the upstream instead.
     """
-    content_type = response.headers.get("content-type", "")
+    # One pass over the raw headers (``Headers.get`` scans them all at every call).
+    encoding = response.headers.encoding
+    types: list[str] = []
+    picked: dict[str, list[str]] = {}
+    for raw_name, raw_value in response.headers.raw:
+        name = raw_name.lower()
+        if name == b"content-type":
+            types.append(raw_value.decode(encoding))
+        elif name in _RELAYED:
+            picked.setdefault(name.decode("ascii"), []).append(raw_value.decode(encoding))
+    content_type = ", ".join(types)
     is_json = "json" in content_type
     if response.status_code >= 500 and not is_json:
         raise UpstreamUnavailable(upstream, f"the {upstream} service answered an error")
-    headers = {
-        name: value for name in RELAYED_HEADERS if (value := response.headers.get(name)) is not None
-    }
+    # A header sent more than once is relayed as httpx joins it (comma-separated).
+    headers = {name: ", ".join(values) for name, values in picked.items()}
     if response.status_code in (204, 304):
         return Response(content=b"", status_code=response.status_code, headers=headers)
     return Response(

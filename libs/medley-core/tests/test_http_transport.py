@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 
-from medley_core.http_transport import KeepAliveTransport
+from medley_core.http import UpstreamClient
+from medley_core.http_transport import KeepAliveTransport, keep_alive_transport
 
 Reply = Callable[[bytes, bytes], Awaitable[bytes | None]]
 
@@ -162,3 +164,50 @@ async def test_refused_and_slow_upstreams_raise_httpx_errors(serve) -> None:  # 
         with pytest.raises(httpx.ConnectError):
             await http.get("/")
     assert port > 0
+
+
+def _sent(request: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """A request as a server reads it: its line, its headers (any order, any case), body."""
+    head, _, body = request.partition(b"\r\n\r\n")
+    line, *headers = head.split(b"\r\n")
+    return line, sorted(h.lower() for h in headers), body
+
+
+async def test_the_upstream_client_writes_what_httpx_would(serve) -> None:  # type: ignore[no-untyped-def]
+    """UpstreamClient writes its requests itself onto this transport; a server must not
+    see a byte of difference from the same request sent through httpx."""
+
+    async def reply(head: bytes, body: bytes) -> bytes:
+        return ok(b'{"ok":true}', b'etag: "v1"', b"link: </next>; rel=next")
+
+    server = await serve(reply)
+    url = f"http://127.0.0.1:{server.port}"
+    direct = UpstreamClient("direct", url)
+    through_httpx = UpstreamClient(
+        "httpx", url, transport=keep_alive_transport(httpx.Limits(max_connections=4))
+    )
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/me", {"authorization": "Bearer abc"}),
+        ("GET", "/albums", {"params": {"artist": "a b&c", "limit": 100, "mine": True}}),
+        ("POST", "/tracks/batch", {"json": {"ids": ["1", "2"]}}),
+        ("POST", "/empty", {}),
+        ("PUT", "/x", {"json": [1], "headers": {"Content-Type": "application/merge-patch+json"}}),
+        ("DELETE", "/y?z=1", {"content": b"hi", "headers": {"accept": "text/plain"}}),
+        # What httpx re-encodes or rewrites: these go through httpx itself.
+        ("GET", "/a b/../c?q=|", {}),
+        ("GET", "/q?a=1", {"params": {"b": 2}}),
+    ]
+    try:
+        for method, path, options in calls:
+            server.requests.clear()
+            mine = await direct.request(method, path, **options)
+            theirs = await through_httpx.request(method, path, **options)
+            assert _sent(server.requests[0]) == _sent(server.requests[1]), (method, path)
+            assert (mine.status_code, mine.json()) == (theirs.status_code, theirs.json())
+            assert mine.headers["etag"] == theirs.headers["etag"] == '"v1"'
+            assert mine.headers.raw == theirs.headers.raw
+    finally:
+        await direct.aclose()
+        await through_httpx.aclose()
+    assert direct._direct is not None
+    assert through_httpx._direct is None

@@ -32,7 +32,7 @@ from medley_gateway.compose.cache import (
 from medley_gateway.compose.declare import Composition, Context, Runner, UpstreamAnswered
 from medley_gateway.compose.reads import COMPOSITIONS
 from medley_gateway.docs import BEARER, answer, problem_responses
-from medley_gateway.routing import Route, public_template
+from medley_gateway.routing import GuardedHandler, Route, public_template
 from medley_gateway.settings import GatewaySettings
 from medley_gateway.upstreams import forward, path_segment, relay
 
@@ -102,7 +102,7 @@ class Composer:
             return Response(content=_encode(body), media_type=JSON)
 
         problems = (401, 403) if composition.user_only else (401,)
-        return HTTPRouteHandler(
+        return GuardedHandler(
             path=composition.path,
             http_method="GET",
             name=f"composed {composition.path}",

@@ -37,6 +37,10 @@ from medley_core.http import UpstreamClient, UpstreamTimeout, UpstreamUnavailabl
 from medley_gateway.compose.cache import CatalogCache
 
 _decode = msgspec.json.Decoder().decode
+#: How a part reads its upstream's answer (the body's bytes). Plain JSON unless declared:
+#: what a composition passes on as it is can stay :class:`msgspec.Raw` (never decoded
+#: into Python objects, written back as the upstream's bytes).
+Reader = Callable[[bytes], Any]
 # What reading an upstream's answer of an unexpected shape raises.
 UNREADABLE = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
@@ -62,6 +66,7 @@ class Batch:
     key: str
     index: Callable[[Any], dict[str, Any]]
     chunk: int = 1000
+    read: Reader = _decode
 
 
 Request = Call | Batch | None
@@ -98,6 +103,8 @@ class Part:
     #: The caller's Authorization goes along (``for_user`` parts always send it).
     authorize: bool = False
     cached: bool = False
+    #: How a :class:`Call`'s answer is read (a :class:`Batch` says its own).
+    read: Reader = _decode
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,10 @@ class Runner:
     clients: Mapping[str, UpstreamClient]
     cache: CatalogCache
     deadline_s: float
+    #: The batch lookups of cached parts under way: (cache generation, their answer) by id.
+    _fetching: dict[tuple[str, str, str], tuple[int, asyncio.Future[dict[str, Any] | None]]] = (
+        field(default_factory=dict, init=False, repr=False)
+    )
 
     async def run(
         self, composition: Composition, context: Context, authorization: str | None
@@ -258,29 +269,83 @@ class Runner:
             if found:
                 return value
         generation = self.cache.generation
-        value = await self._call(part, request, auth)
+        value = await self._call(part, request, auth, part.read)
         if cacheable:
             self.cache.put(key, value, generation)
         return value
 
     async def _batch(self, part: Part, batch: Batch, auth: str | None) -> dict[str, Any]:
         asked = list(dict.fromkeys(batch.ids))
-        found: dict[str, Any] = {}
-        if part.cached:
-            found, asked = self.cache.get_many(part.upstream, batch.path, asked)
+        if not part.cached:
+            return await self._fetch(part, batch, asked, auth)
+        found, asked = self.cache.get_many(part.upstream, batch.path, asked)
+        if not asked:
+            return found
         generation = self.cache.generation
-        chunks = [asked[i : i + batch.chunk] for i in range(0, len(asked), batch.chunk)]
-        answers = await asyncio.gather(
-            *(self._call(part, Call("POST", batch.path, json={batch.key: c}), auth) for c in chunks)
-        )
-        fetched: dict[str, Any] = {ident: None for ident in asked}
-        for answer in answers:
-            fetched.update(batch.index(answer))
-        if part.cached:
-            self.cache.put_many(part.upstream, batch.path, fetched, generation)
+        # Ids another read is fetching already (since the cache was last emptied, and for
+        # nobody in particular): its answer is awaited rather than asked for again; when
+        # entries expire under load, one call refills them, not one per read in flight.
+        waits: dict[asyncio.Future[dict[str, Any] | None], list[str]] = {}
+        own: list[str] = []
+        for ident in asked:
+            pending = self._fetching.get((part.upstream, batch.path, ident))
+            if auth is None and pending is not None and pending[0] == generation:
+                waits.setdefault(pending[1], []).append(ident)
+            else:
+                own.append(ident)
+        fetched: dict[str, Any] = {}
+        if own:
+            # A copy: the dict itself is what the reads waiting on this one are given.
+            fetched = dict(await self._fetch_shared(part, batch, own, auth, generation))
+        again: list[str] = []
+        for pending_answer, idents in waits.items():
+            shared = await asyncio.shield(pending_answer)
+            if shared is None:  # that read's call failed or was cut short: ask ourselves
+                again += idents
+            else:
+                fetched.update({ident: shared.get(ident) for ident in idents})
+        if again:
+            fetched.update(await self._fetch_shared(part, batch, again, auth, generation))
         return {**found, **fetched}
 
-    async def _call(self, part: Part, request: Call, auth: str | None) -> Any:
+    async def _fetch_shared(
+        self, part: Part, batch: Batch, ids: list[str], auth: str | None, generation: int
+    ) -> dict[str, Any]:
+        """:meth:`_fetch` of a cached part, kept (``generation`` permitting), and offered
+        to the reads asking for the same ids meanwhile (None to them if it fails)."""
+        keys = [(part.upstream, batch.path, ident) for ident in ids] if auth is None else []
+        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._fetching[key] = (generation, answer)
+        try:
+            fetched = await self._fetch(part, batch, ids, auth)
+            answer.set_result(fetched)
+        finally:
+            for key in keys:
+                if self._fetching.get(key, (0, None))[1] is answer:
+                    del self._fetching[key]
+            if not answer.done():
+                answer.set_result(None)
+        self.cache.put_many(part.upstream, batch.path, fetched, generation)
+        return fetched
+
+    async def _fetch(
+        self, part: Part, batch: Batch, ids: list[str], auth: str | None
+    ) -> dict[str, Any]:
+        """``ids`` asked in chunks, concurrently: ``{id: item}`` (None: not known)."""
+        chunks = [ids[i : i + batch.chunk] for i in range(0, len(ids), batch.chunk)]
+        answers = await asyncio.gather(
+            *(
+                self._call(part, Call("POST", batch.path, json={batch.key: c}), auth, batch.read)
+                for c in chunks
+            )
+        )
+        fetched: dict[str, Any] = {ident: None for ident in ids}
+        for answer in answers:
+            fetched.update(batch.index(answer))
+        return fetched
+
+    async def _call(self, part: Part, request: Call, auth: str | None, read: Reader) -> Any:
         client = self.clients[part.upstream]
         try:
             response = await client.request(
@@ -304,6 +369,9 @@ class Runner:
                 raise UpstreamAnswered(part.upstream, response)
             raise _Failed(f"the {part.upstream} service answered {response.status_code}")
         try:
-            return _decode(response.content)
+            return read(response.content)
+        except msgspec.ValidationError as exc:  # JSON, of another shape than declared
+            reason = f"the {part.upstream} service's answer was not understood ({exc})"
+            raise _Failed(reason) from None
         except msgspec.DecodeError:
             raise _Failed(f"the {part.upstream} service answered no JSON") from None

@@ -26,16 +26,18 @@ import asyncio
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import httpx
+import msgspec
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from medley_core import tracing
 from medley_core.errors import Problem, ServiceUnavailable
-from medley_core.http_transport import keep_alive_transport
+from medley_core.http_transport import KeepAliveTransport, keep_alive_transport
 from medley_core.metrics import count_upstream_error, watch_breaker
 from medley_core.tracing import propagation_headers
 
@@ -181,15 +183,17 @@ class UpstreamClient:
         self.max_backoff_s = max_backoff_s
         self.breaker = breaker or CircuitBreaker()
         self._sleep = sleep
+        lean = keep_alive_transport(limits) if transport is None else None
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
             limits=limits,
             # The lean keep-alive transport unless a test brings its own.
-            transport=transport or keep_alive_transport(limits),
+            transport=transport or lean,
             follow_redirects=False,
             headers={"User-Agent": "medley-upstream-client"},
         )
+        self._direct = _Direct.over(lean, self._client) if lean is not None else None
         watch_breaker(name, self.breaker)
         if tracing.tracing_enabled():
             # A client span around each call, bound here (tracing is configured when the
@@ -253,15 +257,24 @@ class UpstreamClient:
             verdict_given = False
             try:
                 try:
-                    response = await self._client.request(
-                        method,
-                        path,
-                        params=params,
-                        json=json,
-                        content=content,
-                        headers=outgoing,
-                        **extra,
+                    direct = self._direct
+                    payload = (
+                        direct.payload(method, path, params, json, content, outgoing)
+                        if direct is not None
+                        else None
                     )
+                    if direct is not None and payload is not None:
+                        response = await direct.send(method, payload, timeout)
+                    else:
+                        response = await self._client.request(
+                            method,
+                            path,
+                            params=params,
+                            json=json,
+                            content=content,
+                            headers=outgoing,
+                            **extra,
+                        )
                 except httpx.TransportError as exc:
                     self._failed(use_breaker, exc)
                     verdict_given = True
@@ -343,6 +356,103 @@ class UpstreamClient:
 
     async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("DELETE", path, **kwargs)
+
+
+# What httpx sends as it is in a request target (it percent-encodes anything else, and
+# resolves dot segments: such targets still go through httpx).
+_PLAIN_TARGET = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*\Z")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class _Direct:
+    """The requests an :class:`UpstreamClient` writes itself onto its keep-alive transport:
+    the same bytes httpx would send (its default headers, the client's, ``Host``,
+    ``Content-Length``, a JSON body's ``Content-Type``) without building an
+    ``httpx.Request``. What it cannot write exactly as httpx would (a HEAD, a streamed
+    body, a target httpx would re-encode or normalise, a non-ASCII header, a path with a
+    query *and* ``params``) goes through the ``httpx.AsyncClient`` as before."""
+
+    def __init__(
+        self,
+        transport: KeepAliveTransport,
+        key: tuple[str, int],
+        prefix: str,
+        defaults: dict[str, str],
+        timeouts: dict[str, float | None],
+    ) -> None:
+        self.transport = transport
+        self.key = key
+        self.prefix = prefix
+        self.defaults = defaults
+        self.timeouts = timeouts
+
+    @classmethod
+    def over(cls, transport: KeepAliveTransport, client: httpx.AsyncClient) -> _Direct | None:
+        url = client.base_url
+        if url.scheme != "http" or not url.host or url.query:
+            return None
+        defaults = {"Host": url.netloc.decode("ascii")}
+        defaults.update(client.headers.items())
+        return cls(
+            transport,
+            (url.host, url.port or 80),
+            url.raw_path.decode("ascii").rstrip("/"),
+            defaults,
+            client.timeout.as_dict(),
+        )
+
+    def payload(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | AsyncIterable[bytes] | None,
+        headers: Mapping[str, str],
+    ) -> bytes | None:
+        """The request's bytes, or None when httpx should write it."""
+        if method == "HEAD" or (content is not None and not isinstance(content, bytes)):
+            return None
+        if params:
+            if "?" in path:
+                return None  # httpx merges the two queries: let it
+            query = str(httpx.QueryParams(params))
+            if query:
+                path = f"{path}?{query}"
+        if _PLAIN_TARGET.match(path) is None or "/." in path.partition("?")[0]:
+            return None
+        body = content
+        lines = dict(self.defaults)
+        lower = {name.lower(): name for name in lines}
+        if body is None and json is not None:
+            body = msgspec.json.encode(json)
+            lines["Content-Type"] = "application/json"
+            lower["content-type"] = "Content-Type"
+        for name, value in headers.items():
+            # A header given replaces the default of the same name, whatever its case.
+            if (known := lower.get(name.lower())) is not None and known != name:
+                del lines[known]
+            lines[name] = value
+            lower[name.lower()] = name
+        if body or method in _BODY_METHODS:
+            for name in [n for n in lines if n.lower() == "content-length"]:
+                del lines[name]
+            lines["Content-Length"] = str(len(body or b""))
+        head = "".join([f"{n}: {v}\r\n" for n, v in lines.items()])
+        try:
+            raw = f"{method} {self.prefix}{path} HTTP/1.1\r\n{head}\r\n".encode("ascii")
+        except UnicodeEncodeError:
+            return None  # httpx refuses or encodes such a header its own way
+        return raw + body if body else raw
+
+    async def send(
+        self,
+        method: str,
+        payload: bytes,
+        timeout: httpx.Timeout | float | None,  # noqa: ASYNC109 (per-phase, as httpx)
+    ) -> httpx.Response:
+        timeouts = self.timeouts if timeout is None else httpx.Timeout(timeout).as_dict()
+        return await self.transport.send(self.key, method.encode("ascii"), payload, timeouts)
 
 
 def _failure_reason(reason: object) -> str:

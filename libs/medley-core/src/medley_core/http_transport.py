@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import httptools
@@ -37,6 +38,7 @@ class _Answer:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.complete = False
+        self.encoded = False
         self.keep_alive = False
         self.status = 0
         self.parser: Any = None
@@ -48,6 +50,8 @@ class _Answer:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
+        if name.lower() == b"content-encoding" and value.strip().lower() != b"identity":
+            self.encoded = True
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -96,24 +100,58 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             return await self.fallback.handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         head = _request_head(request, method, body)
+        await self._slot(timeouts, request)
         try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection free in time", request=request) from None
-        try:
-            return await self._exchange(request, method, head + body, timeouts)
+            key = (request.url.host, request.url.port or 80)
+            answer = await self._exchange(request, key, method, head + body, timeouts)
         finally:
             self._slots.release()
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=httpx.ByteStream(b"".join(answer.body)),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def send(
+        self,
+        key: tuple[str, int],
+        method: bytes,
+        payload: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        """Send ``payload`` (a request's head and body, written by the caller) to ``key``
+        and return the answer, read whole: the path of :class:`medley_core.http.
+        UpstreamClient`, which writes the request itself instead of building an
+        ``httpx.Request`` (URL parsing and header merging were most of a pass-through's
+        client-side CPU). The errors are httpx's, as :meth:`handle_async_request`'s."""
+        await self._slot(timeouts)
+        try:
+            answer = await self._exchange(None, key, method, payload, timeouts)
+        finally:
+            self._slots.release()
+        body = answer.body[0] if len(answer.body) == 1 else b"".join(answer.body)
+        response = httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=httpx.ByteStream(body),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+        if answer.encoded:
+            await response.aread()  # decoded as httpx decodes it (gzip, deflate)
+        else:
+            # Read already: what ``aread`` would set, without its decoder chain.
+            response._content = body
+        return response
 
     async def _exchange(
         self,
-        request: httpx.Request,
+        request: httpx.Request | None,
+        key: tuple[str, int],
         method: bytes,
         payload: bytes,
-        timeouts: dict[str, float | None],
-    ) -> httpx.Response:
-        key = (request.url.host, request.url.port or 80)
+        timeouts: Mapping[str, float | None],
+    ) -> _Answer:
         connection = self._reused(key)
         if connection is not None:
             try:
@@ -131,6 +169,19 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 "the server closed the connection without answering", request=request
             ) from None
 
+    async def _slot(
+        self, timeouts: Mapping[str, float | None], request: httpx.Request | None = None
+    ) -> None:
+        """A connection slot; the pool timeout is armed only when none is free."""
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: taken at once, no timer to set and cancel
+            return
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no connection free in time", request=request) from None
+
     def _reused(self, key: tuple[str, int]) -> _Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
@@ -142,7 +193,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return None
 
     async def _connect(
-        self, request: httpx.Request, key: tuple[str, int], timeout_s: float | None
+        self, request: httpx.Request | None, key: tuple[str, int], timeout_s: float | None
     ) -> _Connection:
         try:
             async with asyncio.timeout(timeout_s):
@@ -155,39 +206,49 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
     async def _send(
         self,
-        request: httpx.Request,
+        request: httpx.Request | None,
         connection: _Connection,
         key: tuple[str, int],
         payload: bytes,
-        timeouts: dict[str, float | None],
-    ) -> httpx.Response:
+        timeouts: Mapping[str, float | None],
+    ) -> _Answer:
         answer = _Answer()
         parser = answer.parser = httptools.HttpResponseParser(answer)
         received = False
         try:
-            connection.writer.write(payload)
-            try:
-                async with asyncio.timeout(timeouts.get("write")):
-                    await connection.writer.drain()
-            except TimeoutError:
-                raise httpx.WriteTimeout("sending timed out", request=request) from None
-            while not answer.complete:
+            writer = connection.writer
+            writer.write(payload)
+            if writer.transport.get_write_buffer_size():
+                # Not all written at once (a large body): wait until it is, in time.
                 try:
-                    async with asyncio.timeout(timeouts.get("read")):
-                        data = await connection.reader.read(READ_CHUNK)
+                    async with asyncio.timeout(timeouts.get("write")):
+                        await writer.drain()
                 except TimeoutError:
-                    raise httpx.ReadTimeout("the answer timed out", request=request) from None
-                if not data:
-                    if not received:
-                        raise _Stale
-                    raise httpx.RemoteProtocolError(
-                        "the server closed the connection mid-answer", request=request
-                    )
-                received = True
-                try:
-                    parser.feed_data(data)
-                except httptools.HttpParserError as exc:
-                    raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                    raise httpx.WriteTimeout("sending timed out", request=request) from None
+            read_s = timeouts.get("read")
+            try:
+                # One timer for the answer, moved on at every chunk (httpx's read timeout
+                # is per chunk): most answers come in one.
+                async with asyncio.timeout(read_s) as deadline:
+                    while not answer.complete:
+                        data = await connection.reader.read(READ_CHUNK)
+                        if not data:
+                            break
+                        received = True
+                        try:
+                            parser.feed_data(data)
+                        except httptools.HttpParserError as exc:
+                            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                        if read_s is not None and not answer.complete:
+                            deadline.reschedule(asyncio.get_running_loop().time() + read_s)
+            except TimeoutError:
+                raise httpx.ReadTimeout("the answer timed out", request=request) from None
+            if not answer.complete:
+                if not received:
+                    raise _Stale
+                raise httpx.RemoteProtocolError(
+                    "the server closed the connection mid-answer", request=request
+                )
         except (ConnectionError, OSError) as exc:
             connection.close()
             if not received:
@@ -201,12 +262,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             self._idle.setdefault(key, deque()).append(connection)
         else:
             connection.close()
-        return httpx.Response(
-            answer.status,
-            headers=answer.headers,
-            stream=httpx.ByteStream(b"".join(answer.body)),
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+        return answer
 
     async def aclose(self) -> None:
         for idle in self._idle.values():

@@ -7,16 +7,19 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.params import QueryParameter
 
 from medley_core.params import parse_id
+from medley_core.responses import ServiceResponse
 from medley_playlists import items, playlists
 from medley_playlists.api.answers import Answer, ItemsPage, PlaylistOut, shaped
 from medley_playlists.api.deps import PlaylistId, Session
 
 Viewer = NamedDependency[uuid.UUID | None]
+_encode = msgspec.json.Encoder().encode
 
 
 class PlaylistWithItems(Answer):
@@ -35,16 +38,15 @@ class ExpandedController(Controller):
         db_session: Session,
         viewer: Viewer,
         limit: Annotated[int, QueryParameter(ge=1, le=items.MAX_PAGE)] = 100,
-    ) -> PlaylistWithItems:
+    ) -> Response[PlaylistWithItems]:
         ident = parse_id(playlist_id, "playlist_id")
         playlist = await playlists.read(db_session, ident, viewer)
         page = await items.page(db_session, ident, viewer, limit=limit)
-        # The items page comes encoded already (the 10,000-item read's fast path); a page
-        # here is at most ``limit`` items, decoded once to nest it.
         shown = page.body
-        items_page = (
-            msgspec.json.decode(shown, type=ItemsPage)
-            if isinstance(shown, bytes)
-            else shaped(shown, ItemsPage)
-        )
-        return PlaylistWithItems(playlist=shaped(playlist.body, PlaylistOut), items=items_page)
+        head = shaped(playlist.body, PlaylistOut)
+        if isinstance(shown, bytes):
+            # The items page comes encoded already (the items read's fast path): nested as
+            # it is, not decoded and encoded again (that was a fifth of this call's CPU).
+            body = b"".join((b'{"playlist":', _encode(head), b',"items":', shown, b"}"))
+            return ServiceResponse(body, media_type=MediaType.JSON)
+        return ServiceResponse(PlaylistWithItems(playlist=head, items=shaped(shown, ItemsPage)))
