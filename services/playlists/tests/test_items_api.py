@@ -169,6 +169,35 @@ async def test_moves_follow_the_spotify_definition(
     assert await playlist.tracks() == model
 
 
+async def test_random_moves_from_either_half_keep_the_order_a_list_keeps(
+    client: Client, people: People, sessions: Sessions
+) -> None:
+    """Keys are found walking from the nearer end of the playlist: ranges and spots in both
+    halves, at either end, and the positions a page shows after them."""
+    tracks = await some_tracks(sessions, 41)
+    playlist = await new_playlist(client, people.alice)
+    await playlist.add(tracks)
+    model = list(tracks)
+    rng = random.Random(9)
+    moves = [(0, 5, 41), (36, 5, 0), (20, 1, 41), (40, 1, 0), (19, 3, 23)]
+    while len(moves) < 30:
+        start = rng.randrange(41)
+        length = rng.randint(1, 41 - start)
+        before = rng.randrange(42)
+        if not start <= before <= start + length:
+            moves.append((start, length, before))
+    for start, length, before in moves:
+        response = await playlist.move(start, before, length)
+        assert response.status_code == 200, response.text
+        moved = model[start : start + length]
+        rest = model[:start] + model[start + length :]
+        at = before if before < start else before - length
+        model[:] = rest[:at] + moved + rest[at:]
+        assert await playlist.tracks() == model
+    shown = await playlist.items()
+    assert [i["position"] for i in shown] == list(range(41))
+
+
 async def test_malformed_ranges_are_422(client: Client, people: People, sessions: Sessions) -> None:
     tracks = await some_tracks(sessions, 3)
     playlist = await new_playlist(client, people.alice)

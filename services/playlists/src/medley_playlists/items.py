@@ -14,6 +14,7 @@ gives the playlist its next snapshot and records one ``playlists.playlist.update
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from medley_core.errors import Unprocessable
 from medley_core.ids import new_id
 from medley_core.pagination import sort_key
 from medley_playlists import access, ordering, publishing
+from medley_playlists.access import PLAYLIST_COLUMNS
 from medley_playlists.playlists import ANYTHING, Expected, Versioned, advance
 from medley_playlists.settings import MAX_ITEMS
 
@@ -60,22 +62,38 @@ class Changed:
 
 
 # A page of items: each one's JSON as the items table keeps it (``shown_json``, a stored
-# generated column), in order. Only the position is added here, in Python: a whole
-# 10,000-item playlist is one index range of ready text, with no row decoded into objects
-# and no JSON built per read.
-PAGE_JSON = """
-SELECT ARRAY(
-    SELECT shown_json FROM items
-    WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
-    ORDER BY sort_key LIMIT $3 + 1
-)
-"""
+# generated column), in order, as bytes (migration 0004's ``shown_page``: an index walk in
+# key order whatever the planner's estimate, no sort). Only the position is added here: a
+# whole 10,000-item playlist is one index range of ready JSON, with no row decoded into
+# objects, no JSON built and no text decoded or encoded per read.
+PAGE_JSON = "SELECT playlists.shown_page($1, $2, $3 + 1)"
 # The key of the last item of a page that has a next one (the cursor after it).
-NTH_KEY = """
-SELECT sort_key FROM items
-WHERE playlist_id = $1 AND ($2::text IS NULL OR sort_key > $2)
-ORDER BY sort_key OFFSET $3 - 1 LIMIT 1
-"""
+NTH_KEY = "SELECT playlists.nth_key($1, $2, $3)"
+
+
+@functools.cache
+def _positions() -> tuple[bytes, ...]:
+    """What goes before each item of a page but the first: ``,{"position":N,`` for every
+    position a playlist has (made once)."""
+    return tuple(b',{"position":%d,' % n for n in range(MAX_ITEMS + 1))
+
+
+def _listed(start: int, shown: Sequence[bytes]) -> list[bytes]:
+    """The items' JSON with their positions, as pieces to join: ``{"position":N,`` then the
+    item's JSON, comma-separated."""
+    end = start + len(shown)
+    made = _positions()
+    heads = (
+        made[start:end]
+        if end <= len(made)
+        else [b',{"position":%d,' % n for n in range(start, end)]
+    )
+    pieces: list[bytes] = [b""] * (2 * len(shown))
+    pieces[0::2] = heads
+    pieces[1::2] = shown
+    if pieces:
+        pieces[0] = pieces[0][1:]  # no comma before the first
+    return pieces
 
 
 async def page(
@@ -103,24 +121,23 @@ async def page(
             playlist_id,
             after,
         )
-    shown: list[str] = await conn.fetchval(PAGE_JSON, playlist_id, after, limit)
+    shown: list[bytes] = await conn.fetchval(PAGE_JSON, playlist_id, after, limit)
     next_cursor = None
     if len(shown) > limit:
         shown = shown[:limit]
         last = await conn.fetchval(NTH_KEY, playlist_id, after, limit)
         next_cursor = IN_ORDER.cursor_after({"sort_key": last})
-    # The answer's bytes, as ItemsPage would encode them.
-    listed = ",".join([f'{{"position":{start + i},{one}' for i, one in enumerate(shown)])
+    # The answer's bytes, as ItemsPage would encode them, joined once.
     body = b"".join(
-        (
+        [
             b'{"items":[',
-            listed.encode(),
+            *_listed(start, shown),
             b'],"next_cursor":',
             msgspec.json.encode(next_cursor),
             b',"snapshot_id":',
             msgspec.json.encode(snapshot),
             b"}",
-        )
+        ]
     )
     return Versioned(snapshot, body, next_cursor)
 
@@ -174,22 +191,13 @@ def _room(count: int, adding: int) -> None:
 
 
 async def _neighbours(
-    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, index: int
+    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, count: int, index: int
 ) -> tuple[str | None, str | None]:
-    """The keys just before and at ``index`` (None past either end)."""
-    if index == 0:
-        first = await conn.fetchval(
-            "SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key LIMIT 1",
-            playlist_id,
-        )
-        return None, first
-    keys = await conn.fetch(
-        "SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key OFFSET $2 LIMIT 2",
-        playlist_id,
-        index - 1,
+    """The keys just before and at ``index`` (None past either end) in a playlist of
+    ``count`` items: the index walked from the nearer end (migration 0004's function)."""
+    low, high = await conn.fetchval(
+        "SELECT playlists.keys_around($1, $2, $3)", playlist_id, count, index
     )
-    low = keys[0]["sort_key"] if keys else None
-    high = keys[1]["sort_key"] if len(keys) > 1 else None
     return low, high
 
 
@@ -215,14 +223,14 @@ async def rebalance(conn: asyncpg.Connection[Any], playlist_id: uuid.UUID) -> No
 
 
 async def _keys_at(
-    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, index: int, count: int
+    conn: asyncpg.Connection[Any], playlist_id: uuid.UUID, length: int, index: int, count: int
 ) -> list[str]:
-    """``count`` new keys for items going before the item at ``index``, rebalancing the
-    playlist first when they would be too long."""
-    keys = ordering.keys_between(*await _neighbours(conn, playlist_id, index), count)
+    """``count`` new keys for items going before the item at ``index`` of a playlist of
+    ``length`` items, rebalancing the playlist first when they would be too long."""
+    keys = ordering.keys_between(*await _neighbours(conn, playlist_id, length, index), count)
     if ordering.needs_rebalance(keys):
         await rebalance(conn, playlist_id)
-        keys = ordering.keys_between(*await _neighbours(conn, playlist_id, index), count)
+        keys = ordering.keys_between(*await _neighbours(conn, playlist_id, length, index), count)
     return keys
 
 
@@ -303,7 +311,7 @@ async def add(
         )
     _room(count, len(track_ids))
     resolved = await addable(conn, track_ids)
-    keys = await _keys_at(conn, playlist_id, position, len(resolved))
+    keys = await _keys_at(conn, playlist_id, count, position, len(resolved))
     count, duration_ms = await insert(conn, playlist_id, resolved, keys, user)
     return await _commit_change(session, conn, playlist_id, tracks=count, duration_ms=duration_ms)
 
@@ -383,33 +391,21 @@ async def remove(
 
 
 # What a move reads, in one statement: the ids of the range and the keys on either side of
-# where it goes. Finding the key at a position walks the (playlist_id, sort_key) index from
-# the nearer end (an index-only walk of at most half the playlist); only the rows moved are
-# fetched. Nothing else of the playlist is read.
-KEY_AT = (
-    "(SELECT sort_key FROM items WHERE playlist_id = $1 ORDER BY sort_key{} OFFSET ${} LIMIT 1)"
+# where it goes (migration 0004's functions: index walks from the nearer end, never a sort
+# of the playlist). Only the rows moved are fetched; nothing else of the playlist is read.
+MOVING = """
+SELECT playlists.ids_from($1, $2, $3, $4) AS moved, playlists.keys_around($1, $2, $5) AS around
+"""
+# What a move writes, in one statement: the moved rows' keys (nothing else of them), and the
+# playlist's next snapshot (as playlists.advance gives it; the count and duration stay).
+MOVED = f"""
+WITH moved AS (
+    UPDATE items SET sort_key = k.sort_key
+    FROM unnest($2::uuid[], $3::text[]) AS k(id, sort_key) WHERE items.id = k.id
 )
-
-
-def _moving(count: int, range_start: int, insert_before: int) -> tuple[str, list[int]]:
-    """The statement and its offsets (parameters from $3)."""
-    offsets: list[int] = []
-
-    def key_at(position: int) -> str:
-        if not 0 <= position < count:
-            return "NULL"
-        backwards = position >= count / 2
-        offsets.append(count - 1 - position if backwards else position)
-        return KEY_AT.format(" DESC" if backwards else "", len(offsets) + 2)
-
-    start, low, high = key_at(range_start), key_at(insert_before - 1), key_at(insert_before)
-    query = f"""
-        SELECT ARRAY(
-            SELECT id FROM items WHERE playlist_id = $1 AND sort_key >= {start}
-            ORDER BY sort_key LIMIT $2
-        ) AS moved, {low}::text AS low, {high}::text AS high
-    """  # noqa: S608 -- fixed fragments; values are bind parameters
-    return query, offsets
+UPDATE playlists p SET snapshot_id = $4, updated_at = now() WHERE p.id = $1
+RETURNING {PLAYLIST_COLUMNS}
+"""  # noqa: S608 -- fixed fragments; values are bind parameters
 
 
 async def move(
@@ -444,24 +440,20 @@ async def move(
         raise Unprocessable(f"insert_before must be between 0 and {count}", field="insert_before")
     if range_start <= insert_before <= range_start + range_length:
         return Changed(str(seen.playlist["snapshot_id"]))
-    query, offsets = _moving(count, range_start, insert_before)
-    found = await conn.fetchrow(query, playlist_id, range_length, *offsets)
+    found = await conn.fetchrow(
+        MOVING, playlist_id, count, range_start, range_length, insert_before
+    )
     assert found is not None
     moved: list[uuid.UUID] = found["moved"]
-    low, high = found["low"], found["high"]
+    low, high = found["around"]
     keys = ordering.keys_between(low, high, len(moved))
     if ordering.needs_rebalance(keys):
         await rebalance(conn, playlist_id)
-        keys = await _keys_at(conn, playlist_id, insert_before, len(moved))
-    await conn.execute(
-        """
-        UPDATE items SET sort_key = k.sort_key
-        FROM unnest($1::uuid[], $2::text[]) AS k(id, sort_key) WHERE items.id = k.id
-        """,
-        moved,
-        keys,
-    )
-    return await _commit_change(session, conn, playlist_id, tracks=0, duration_ms=0)
+        keys = await _keys_at(conn, playlist_id, count, insert_before, len(moved))
+    row = await conn.fetchrow(MOVED, playlist_id, moved, keys, new_id())
+    assert row is not None
+    publishing.playlists_changed(session, [dict(row)])
+    return Changed(str(row["snapshot_id"]))
 
 
 async def replace(

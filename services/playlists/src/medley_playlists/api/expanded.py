@@ -1,5 +1,6 @@
 """``/playlists/{id}/expanded``: a playlist and its items in one answer, read in one session:
-what the gateway's composed playlist read asks for (one call to this service, not two)."""
+what the gateway's composed playlist read asks for (one call to this service, not two),
+without a transaction around it (reads only)."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ class ExpandedController(Controller):
     async def read(
         self,
         playlist_id: PlaylistId,
-        db_session: Session,
+        read_session: Session,
         viewer: Viewer,
         limit: Annotated[int, QueryParameter(ge=1, le=items.MAX_PAGE)] = 100,
     ) -> Response[PlaylistWithItems]:
         ident = parse_id(playlist_id, "playlist_id")
-        playlist = await playlists.read(db_session, ident, viewer)
-        page = await items.page(db_session, ident, viewer, limit=limit)
+        playlist = await playlists.read(read_session, ident, viewer)
+        page = await items.page(read_session, ident, viewer, limit=limit)
         shown = page.body
         head = shaped(playlist.body, PlaylistOut)
         if isinstance(shown, bytes):

@@ -34,13 +34,13 @@ class ItemsController(Controller):
         self,
         request: Request[Any, Any, Any],
         playlist_id: PlaylistId,
-        db_session: Session,
+        read_session: Session,
         viewer: Viewer,
         limit: Annotated[int, QueryParameter(ge=1, le=items.MAX_PAGE)] = 100,
         cursor: Cursor = None,
     ) -> Response[ItemsPage]:
         result = await items.page(
-            db_session,
+            read_session,
             parse_id(playlist_id, "playlist_id"),
             viewer,
             limit=limit,

@@ -70,11 +70,11 @@ class PlaylistController(Controller):
         self,
         request: Request[Any, Any, Any],
         playlist_id: PlaylistId,
-        db_session: Session,
+        read_session: Session,
         viewer: Viewer,
     ) -> Response[PlaylistOut]:
         result = await playlists.read(
-            db_session,
+            read_session,
             parse_id(playlist_id, "playlist_id"),
             viewer,
             if_none_match=request.headers.get("if-none-match"),
