@@ -6,8 +6,9 @@ looked up together; the missing ones are inserted together (``INSERT … ON CONF
 NOTHING``, so two imports racing on the same track store it once); the unresolved ones go to
 the catalog in batches of up to 1,000, a few batches in flight at once (``concurrency``): the
 catalog creates under one write lock, and while it creates one batch it can already parse,
-look up and match the next, and ingestion saves what the previous one answered. Every step is a set-based statement, never a query
-per listen, and each commits on its own (it is idempotent: a crash loses nothing).
+look up and match the next, and ingestion saves what the previous one answered. Every step
+is a set-based statement, never a query per listen, and each commits on its own (it is
+idempotent: a crash loses nothing).
 
 A resolved track also gets a provisional row in the catalog projection (its title and
 artist as the source said them) until the catalog's own event brings the real one, so a
