@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from medley_core.catalog_client import CatalogClient
+from medley_core.service_tokens import StaticAuthorization
+from medley_ingestion.settings import IngestionSettings
 from medley_ingestion.worker import ImportWorkers
 from medley_local.pytest_plugin import ServiceDb
 
 from . import samples
-from .conftest import Headers, assert_problem
+from .conftest import Headers, assert_problem, assert_rollups_exact
 from .samples import BASE, TRACKS, extended_row, minutes
 
 
@@ -507,3 +512,56 @@ async def test_a_track_the_catalog_refuses_is_counted_unmatched_and_listed(
         "SELECT refused FROM connector_tracks WHERE title = '!!!' AND source = 'lastfm'"
     )
     assert refused
+
+
+async def test_tracks_resolved_in_several_batches_at_once_each_land_on_their_own(
+    client: AsyncTestClient[Any],
+    settings: IngestionSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    catalog_url: str,
+    catalog_token: str,
+    catalog_db: ServiceDb,
+    as_user: Headers,
+    fresh: ServiceDb,
+) -> None:
+    """Batches of 2 candidates, 3 calls in flight: every listen on its own catalog track."""
+    small = CatalogClient(catalog_url, StaticAuthorization(catalog_token), batch_size=2)
+    workers = ImportWorkers(
+        settings.model_copy(update={"resolve_concurrency": 3}), sessions, small, count=0
+    )
+    user, tag = uuid.uuid4(), uuid.uuid4().hex[:8]
+    titles = ["Airbag", "Karma Police", "Exit Music", "Let Down", "Subterranean Homesick Alien"]
+    titles += ["Electioneering", "Climbing Up The Walls", "No Surprises", "The Tourist"]
+    rows = [
+        (f"Batch Artist {n % 3} {tag}", "Album", title, BASE + minutes(5 * n))
+        for n, title in enumerate(titles)
+    ]
+    rows.append(("Some Band", "", "!!!", BASE + minutes(100)))  # the catalog refuses it
+    try:
+        job = await import_file(
+            client, workers, as_user(user), samples.lastfm_headerless(rows), "scrobbles.csv"
+        )
+    finally:
+        await small.aclose()
+    assert job["status"] == "completed"
+    assert job["progress"]["listens_imported"] == 9
+    assert job["progress"]["unmatched"] == 1
+    # 10 candidates, 2 a call; the batch holding "!!!" is sent again without it (a 422).
+    assert small.calls == 6
+    stored = {
+        r["title"]: r["track_id"]
+        for r in await fresh.fetch(
+            "SELECT c.title, p.track_id FROM plays p "
+            "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
+            user,
+        )
+    }
+    in_catalog = {
+        r["title"]: r["id"]
+        for r in await catalog_db.fetch(
+            "SELECT title, id FROM tracks WHERE id = ANY($1::uuid[])", list(stored.values())
+        )
+    }
+    assert sorted(stored) == sorted(titles)
+    assert stored == in_catalog
+    await assert_rollups_exact(fresh)

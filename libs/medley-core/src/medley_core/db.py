@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -204,3 +204,65 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     if not driver.is_in_transaction():
         raise RuntimeError("bulk statements must run inside a transaction")
     return driver
+
+
+# --- planner statistics ----------------------------------------------------------------------
+
+_STALENESS = """
+SELECT t.name, c.oid::regclass::text AS ref, c.reltuples,
+       COALESCE(s.n_mod_since_analyze, 0) AS changed
+FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i)
+JOIN pg_class c ON c.oid = to_regclass(t.name)
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+ORDER BY t.i
+"""
+
+
+async def analyse_stale(
+    conn: asyncpg.Connection[Any],
+    tables: Sequence[str],
+    *,
+    stale_fraction: float = 0.25,
+    pending: Mapping[str, int] | None = None,
+    lock_timeout_s: float | None = None,
+) -> list[str] | None:
+    """ANALYZE those of ``tables`` whose planner statistics are stale, after a bulk write.
+
+    A table is stale when it was never analysed (``reltuples`` -1: a new or empty table
+    autovacuum has not reached yet), or when the rows changed since its last analyse are more
+    than ``stale_fraction`` of the rows the planner believes it holds. ``pending`` adds the
+    rows the caller's own transaction wrote (the statistics views count committed work only;
+    ANALYZE, run in that transaction, does see them). A table planned from "0 rows" or from a
+    tenth of what it holds sends the planner to nested loops and index probes per row; a
+    table at rest is left to autovacuum.
+
+    Runs in a savepoint of the caller's transaction (its own, when there is none). With
+    ``lock_timeout_s``, a table a vacuum holds longer than that is not waited for: None is
+    returned and nothing is analysed (statistics only speed reads up). Otherwise the names
+    analysed, in the order given.
+    """
+    pending = pending or {}
+    rows = await conn.fetch(_STALENESS, list(tables))
+    stale = [
+        r
+        for r in rows
+        if r["reltuples"] < 0
+        or r["changed"] + pending.get(r["name"], 0) > r["reltuples"] * stale_fraction
+    ]
+    if not stale:
+        return []
+    try:
+        async with conn.transaction():
+            previous = None
+            if lock_timeout_s is not None:
+                previous = await conn.fetchval("SELECT current_setting('lock_timeout')")
+                await conn.execute(
+                    "SELECT set_config('lock_timeout', $1, true)", f"{int(lock_timeout_s * 1000)}ms"
+                )
+            # The names as regclass prints them: quoted and qualified as they need to be.
+            await conn.execute("ANALYZE " + ", ".join(r["ref"] for r in stale))
+            if previous is not None:
+                await conn.execute("SELECT set_config('lock_timeout', $1, true)", previous)
+    except asyncpg.LockNotAvailableError:
+        return None
+    return [r["name"] for r in stale]

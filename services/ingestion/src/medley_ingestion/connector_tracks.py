@@ -4,8 +4,11 @@
 track's key → its row id and the catalog track it resolved to. Keys it has not seen are
 looked up together; the missing ones are inserted together (``INSERT … ON CONFLICT DO
 NOTHING``, so two imports racing on the same track store it once); the unresolved ones go to
-the catalog in batches of up to 1,000. Every step is a set-based statement, never a query
-per listen, and each commits on its own (it is idempotent: a crash loses nothing).
+the catalog in batches of up to 1,000, a few batches in flight at once (``concurrency``): the
+catalog creates under one write lock, and while it creates one batch it can already parse,
+look up and match the next, and ingestion saves what the previous one answered. Every step
+is a set-based statement, never a query per listen, and each commits on its own (it is
+idempotent: a crash loses nothing).
 
 A resolved track also gets a provisional row in the catalog projection (its title and
 artist as the source said them) until the catalog's own event brings the real one, so a
@@ -14,6 +17,7 @@ listen is shown with names from the moment it is stored.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterable
@@ -89,10 +93,13 @@ class ConnectorTracks:
         sessions: async_sessionmaker[AsyncSession],
         catalog: CatalogClient,
         source: str,
+        *,
+        concurrency: int = 1,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.source = source
+        self.concurrency = max(concurrency, 1)
         self.known: dict[str, Known] = {}
 
     async def ensure(self, tracks: Iterable[SourceTrack]) -> dict[str, Known]:
@@ -139,6 +146,30 @@ class ConnectorTracks:
             )
 
     async def _resolve(self, tracks: list[SourceTrack]) -> None:
+        """Resolve ``tracks`` in the catalog's batches, up to ``concurrency`` calls at once;
+        each batch's answer is saved (and committed) as it comes."""
+        size = max(self.catalog.batch_size, 1)
+        batches = [tracks[start : start + size] for start in range(0, len(tracks), size)]
+        if self.concurrency == 1 or len(batches) == 1:
+            for batch in batches:
+                await self._resolve_batch(batch)
+            return
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(batch: list[SourceTrack]) -> None:
+            async with gate:
+                await self._resolve_batch(batch)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for batch in batches:
+                    group.create_task(one(batch))
+        except ExceptionGroup as failed:
+            # The callers handle the catalog's errors one at a time (ServiceUnavailable puts
+            # a job back in the queue): the first one stands for the batch.
+            raise failed.exceptions[0] from None
+
+    async def _resolve_batch(self, tracks: list[SourceTrack]) -> None:
         outcomes = await self.catalog.resolve([_candidate(t) for t in tracks], self.source)
         rows: list[tuple[Any, ...]] = []
         provisional: list[tuple[Any, ...]] = []

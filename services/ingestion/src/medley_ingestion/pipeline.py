@@ -190,7 +190,12 @@ class JobRun:
 
     def _connectors(self, source: str) -> ConnectorTracks:
         if source not in self.connectors:
-            self.connectors[source] = ConnectorTracks(self.sessions, self.catalog, source)
+            self.connectors[source] = ConnectorTracks(
+                self.sessions,
+                self.catalog,
+                source,
+                concurrency=self.settings.resolve_concurrency,
+            )
         return self.connectors[source]
 
     async def run(self) -> str:

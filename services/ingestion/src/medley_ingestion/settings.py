@@ -23,6 +23,8 @@ class IngestionSettings(CatalogCallerSettings, service=INGESTION):
     max_body_bytes: int = Field(default=11 * 1_048_576, ge=1024)
 
     resolve_timeout_s: float = Field(default=120.0, gt=0)
+    # Resolve calls (of up to 1,000 candidates) one import keeps in flight at once.
+    resolve_concurrency: int = Field(default=3, ge=1, le=8)
 
     # --- imports -------------------------------------------------------------------------
     max_upload_bytes: int = Field(default=2 * GIB, ge=1024)

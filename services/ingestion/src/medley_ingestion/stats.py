@@ -24,7 +24,7 @@ from typing import Any, Literal, get_args
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from medley_core.db import driver_connection
+from medley_core.db import analyse_stale, driver_connection
 
 Range = Literal[
     "this_week",
@@ -267,18 +267,18 @@ def _at(day: date | None) -> datetime | None:
 # the 70 ms of a top-artists read; at 1,000,000 listens, 50,000 of them). Autovacuum gets
 # there in its own time, minutes later on a busy server; the import does not wait for it.
 ANALYZED_AFTER_IMPORT = ("user_track_totals", "user_hours", "tracks", "plays")
+# An import that changed less than this share of a table leaves it to autovacuum.
+STALE_AFTER_IMPORT = 0.1
 
 
 async def refresh_planner_statistics(conn: asyncpg.Connection[Any]) -> bool:
-    """ANALYZE what an import filled (a second at most for a million plays); False when a
-    vacuum held a table past the lock timeout (statistics only speed reads up)."""
-    try:
-        async with conn.transaction():
-            await conn.execute("SET LOCAL lock_timeout = '2s'")
-            await conn.execute("ANALYZE " + ", ".join(ANALYZED_AFTER_IMPORT))
-    except asyncpg.LockNotAvailableError:
-        return False
-    return True
+    """ANALYZE those of them an import changed by more than a tenth since last analysed (a
+    second at most for a million plays); False when a vacuum held a table past the lock
+    timeout (statistics only speed reads up)."""
+    analysed = await analyse_stale(
+        conn, ANALYZED_AFTER_IMPORT, stale_fraction=STALE_AFTER_IMPORT, lock_timeout_s=2
+    )
+    return analysed is not None
 
 
 # --- reports (what Medley's API answers) -----------------------------------------------

@@ -33,6 +33,7 @@ from medley_catalog.resolution.plan import (
     plan_albums,
 )
 from medley_catalog.resolution.prepare import Prepared
+from medley_core.db import analyse_stale
 from medley_core.events.unit_of_work import PendingEvent
 from medley_core.ids import new_id, utcnow
 
@@ -127,22 +128,17 @@ async def _albums(
 
 
 async def _refresh_statistics(conn: asyncpg.Connection[Any], created_tracks: int) -> None:
-    """ANALYZE the planned tables when the tracks changed since last analysed (earlier
-    batches, committed, and this one's: ANALYZE sees them) are more than
+    """ANALYZE the planned tables whose rows changed since last analysed (earlier batches,
+    committed, and this one's tracks: ANALYZE sees them) are more than
     ``_GROWTH_TO_REANALYSE`` of what the planner believes. Invalidates cached plans."""
     if created_tracks < _FEW_TRACKS:
         return
-    # reltuples -1: never analysed (an empty catalog, or autovacuum has not come by yet).
-    believed, changed = await conn.fetchrow(
-        """
-        SELECT c.reltuples, COALESCE(s.n_mod_since_analyze, 0)
-        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-        WHERE c.oid = 'tracks'::regclass
-        """
+    await analyse_stale(
+        conn,
+        _PLANNED_TABLES,
+        stale_fraction=_GROWTH_TO_REANALYSE,
+        pending={"tracks": created_tracks, "track_credits": created_tracks},
     )
-    if believed >= 0 and changed + created_tracks <= believed * _GROWTH_TO_REANALYSE:
-        return
-    await conn.execute(f"ANALYZE {', '.join(_PLANNED_TABLES)}")
 
 
 async def create(
