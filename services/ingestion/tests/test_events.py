@@ -146,6 +146,66 @@ async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
     await assert_rollups_exact(fresh)
 
 
+async def test_a_track_credited_to_another_artist_moves_its_listens_in_top_artists(
+    client: AsyncTestClient[Any],
+    workers: ImportWorkers,
+    as_user: Headers,
+    tokens: Tokens,
+    catalog_url: str,
+    fresh: ServiceDb,
+) -> None:
+    user = uuid.uuid4()
+    tag = uuid.uuid4().hex[:6]
+    first, second = f"First Band {tag}", f"Second Band {tag}"
+    rows = [
+        extended_row(BASE + minutes(10 * i), 150_000, (first, "LP", f"Song {i % 2}", "", 150_000))
+        for i in range(6)
+    ]
+    await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.spotify_extended_zip([samples.extended_history(rows)]),
+    )
+    moved = await fresh.fetchval(
+        "SELECT p.track_id FROM plays p JOIN connector_tracks c ON c.id = p.connector_track_id "
+        "WHERE p.user_id = $1 AND c.title = 'Song 1' LIMIT 1",
+        user,
+    )
+
+    async def projected() -> bool:
+        return bool(
+            await fresh.fetchval("SELECT NOT provisional FROM tracks WHERE track_id = $1", moved)
+        )
+
+    await eventually(projected)
+    await assert_rollups_exact(fresh)
+
+    async def top_artists() -> list[tuple[str, int]]:
+        answer = await client.get(
+            "/api/v1/me/stats/top-artists", params={"range": "all_time"}, headers=as_user(user)
+        )
+        assert answer.status_code == 200, answer.text
+        return [(i["artist_name"], i["listen_count"]) for i in answer.json()["items"]]
+
+    assert await top_artists() == [(first, 6)]
+
+    async with httpx.AsyncClient(base_url=catalog_url) as catalog:
+        patched = await catalog.patch(
+            f"/tracks/{moved}", json={"credits": [{"name": second}]}, headers=tokens.admin()
+        )
+        assert patched.status_code == 200, patched.text
+
+    async def renamed() -> bool:
+        name = await fresh.fetchval("SELECT artist_name FROM tracks WHERE track_id = $1", moved)
+        return bool(name == second)
+
+    await eventually(renamed)
+    # Song 1's three listens now count under the second band.
+    assert await top_artists() == [(first, 3), (second, 3)]
+    await assert_rollups_exact(fresh)
+
+
 async def test_a_deleted_track_keeps_its_plays_shown_as_unavailable(
     client: AsyncTestClient[Any],
     workers: ImportWorkers,
@@ -224,6 +284,8 @@ async def test_an_erased_user_leaves_nothing_behind_and_the_saga_hears_of_it(
         "import_jobs",
         "sync_checkpoints",
         "user_track_totals",
+        "user_artist_totals",
+        "user_artist_days",
         "user_hours",
         "listeners",
     ):
