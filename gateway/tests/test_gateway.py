@@ -38,6 +38,8 @@ def gateway(serve: Any) -> Gateway:
     async def run(users_url: str, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         # The fake stands for every upstream (its /health/ready too) unless a test says.
         settings.setdefault("upstream_urls", {spec.name: users_url for spec in UPSTREAMS})
+        # The rate limits count in NATS KV, which outlives a test: budgets of their own.
+        settings.setdefault("event_prefix", f"gw{uuid.uuid4().hex[:10]}")
         config = GatewaySettings(
             users_url=users_url, log_json=False, log_level="WARNING", **settings
         )

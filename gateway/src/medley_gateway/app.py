@@ -202,11 +202,10 @@ def create_app(
     app.state[UPSTREAMS_STATE_KEY] = upstreams
     app.state[CACHE_STATE_KEY] = composer.cache
     app.state[VERIFIER_STATE_KEY] = token_verifier
-    app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
+    counters = NatsCounters(nc)  # one store for every budget, shared by the replicas
+    app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings, counters)
     if settings.rate_limit_enabled:
-        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(
-            settings, NatsCounters(nc)
-        )
+        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(settings, counters)
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
     app.state["settings"] = settings
     return app

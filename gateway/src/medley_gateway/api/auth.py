@@ -3,8 +3,9 @@ table, because they do more than pass through.
 
 They take no access token (the users service checks the credentials in the body), and they
 are rate limited per client address and per account before the upstream is called: the
-handler reads the account name from the decoded body, charges the budgets, and (login)
-refunds them when the users service accepts the credentials. Refresh, logout and the
+handler reads the account name from the decoded body, charges the budgets (shared by every
+replica, :class:`~medley_gateway.ratelimit.AuthRateLimits`), and (login) refunds them when
+the users service accepts the credentials. Refresh, logout and the
 client-credentials token are plain pass-throughs (:mod:`medley_gateway.routes.users`).
 """
 
@@ -46,7 +47,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> Response[bytes]:
         """Create an account; log in afterwards. Limited per address and per username/email."""
-        rate_limits_of(request).register(request, data.username, data.email)
+        await rate_limits_of(request).register(request, data.username, data.email)
         return await forward(request, USERS, REGISTER.upstream_path, authorize=False)
 
     @post(
@@ -67,7 +68,7 @@ class AuthController(Controller):
         Retry-After come back as they are; a successful login does not count.
         """
         limits = rate_limits_of(request)
-        charges = limits.login(request, data.login)
+        charges = await limits.login(request, data.login)
         response = await forward(request, USERS, "/login", authorize=False)
         if 200 <= (response.status_code or 0) < 300:
             refund(charges)
