@@ -406,6 +406,17 @@ async def test_successful_logins_do_not_count(gateway: Gateway, fake_users: Any)
             assert response.status_code == 200
 
 
+async def test_register_answers_where_the_account_is_read(
+    gateway: Gateway, fake_users: Any
+) -> None:
+    _, url = fake_users
+    async with gateway(url) as client:
+        created = await client.post("/api/v1/auth/register", json=_registration("ada"))
+    assert created.status_code == 201
+    # The users service's /me, at the gateway's path.
+    assert created.headers["location"] == "/api/v1/me"
+
+
 async def test_register_is_limited_per_account(gateway: Gateway, fake_users: Any) -> None:
     _, url = fake_users
     async with gateway(url, register_per_account=1, register_per_address=100) as client:

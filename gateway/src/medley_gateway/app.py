@@ -41,7 +41,7 @@ from medley_core.verification import (
     follow_revocations,
 )
 from medley_gateway.api import route_handlers
-from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
+from medley_gateway.api.auth import PUBLIC_PATHS_STATE_KEY, RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
 from medley_gateway.compose import CACHE_STATE_KEY, Composer, without_composed
 from medley_gateway.compose.docs import link_contract_shapes
@@ -206,6 +206,7 @@ def create_app(
     app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings, counters)
     if settings.rate_limit_enabled:
         app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(settings, counters)
+    app.state[PUBLIC_PATHS_STATE_KEY] = public_paths
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
     app.state["settings"] = settings
     return app

@@ -19,11 +19,12 @@ from litestar.params import JSONBody
 from medley_gateway.docs import responses
 from medley_gateway.ratelimit import AuthRateLimits, refund
 from medley_gateway.routes.users import REGISTER, USERS
-from medley_gateway.routing import responses_of
+from medley_gateway.routing import PublicPaths, responses_of
 from medley_gateway.schemas import LoginRequest, RegisterRequest, TokenPair
 from medley_gateway.upstreams import forward
 
 RATE_LIMITS_STATE_KEY = "rate_limits"
+PUBLIC_PATHS_STATE_KEY = "public_paths"
 
 
 def rate_limits_of(request: Request[Any, Any, Any]) -> AuthRateLimits:
@@ -48,7 +49,14 @@ class AuthController(Controller):
     ) -> Response[bytes]:
         """Create an account; log in afterwards. Limited per address and per username/email."""
         await rate_limits_of(request).register(request, data.username, data.email)
-        return await forward(request, USERS, REGISTER.upstream_path, authorize=False)
+        response = await forward(request, USERS, REGISTER.upstream_path, authorize=False)
+        # The users service's Location (``/me``: the account, read once logged in), at the
+        # gateway's path.
+        location = response.headers.get("location")
+        if location is not None and location.startswith("/"):
+            public: PublicPaths = request.app.state[PUBLIC_PATHS_STATE_KEY]
+            response.headers["location"] = public.of(USERS, location) or location
+        return response
 
     @post(
         "/login",
