@@ -47,6 +47,7 @@ from medley_gateway.compose import CACHE_STATE_KEY, Composer, without_composed
 from medley_gateway.compose.docs import link_contract_shapes
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
+from medley_gateway.examples import add_examples
 from medley_gateway.ratelimit import (
     REQUEST_LIMITS_STATE_KEY,
     AuthRateLimits,
@@ -87,7 +88,8 @@ def _metrics() -> PrometheusConfig:
 
 
 def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAPIConfig | None:
-    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
+    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts
+    and the examples of the main bodies and answers (:mod:`medley_gateway.examples`)."""
     if not settings.docs_enabled:
         return None
     complete = partial(
@@ -97,7 +99,8 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
         document_only=DOCUMENT_ONLY,
     )
     return openapi_config(
-        version=VERSION, complete=lambda document: complete(link_contract_shapes(document))
+        version=VERSION,
+        complete=lambda document: add_examples(complete(link_contract_shapes(document))),
     )
 
 
