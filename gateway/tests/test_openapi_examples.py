@@ -237,6 +237,8 @@ MAIN_OPERATIONS = [
     ("GET /api/v1/catalog/tracks/{entity_id}", None, 200),
     ("GET /api/v1/catalog/albums/{entity_id}", None, 200),
     ("GET /api/v1/catalog/artists/{entity_id}", None, 200),
+    ("GET /api/v1/albums/{album_id}", None, 200),
+    ("GET /api/v1/artists/{artist_id}", None, 200),
     ("POST /api/v1/imports", None, 202),
     ("GET /api/v1/imports/{job_id}", None, 200),
     ("GET /api/v1/me/listens", None, 200),

@@ -67,7 +67,7 @@ ALBUM_OF_TRACK = {
     "cover_url": COVER,
     "release_year": 1997,
 }
-TRACK = {
+TRACK: dict[str, Any] = {
     "id": AIRBAG,
     "title": "Airbag",
     "artist_names": "Radiohead",
@@ -89,7 +89,7 @@ TRACK = {
     "created_at": EARLIER,
     "updated_at": EARLIER,
 }
-ALBUM = {
+ALBUM: dict[str, Any] = {
     "id": OK_COMPUTER,
     "title": "OK Computer",
     "album_type": "album",
@@ -141,7 +141,7 @@ ALBUM = {
     "created_at": EARLIER,
     "updated_at": EARLIER,
 }
-ARTIST = {
+ARTIST: dict[str, Any] = {
     "id": RADIOHEAD,
     "name": "Radiohead",
     "sort_name": "Radiohead",
@@ -231,6 +231,55 @@ RULES = {
     "sort": "-playCount",
 }
 
+# The composed reads: the catalog's album and artist, with the caller's plays, saves and
+# playlists (``meta.degraded`` empty: every upstream answered).
+MY_ALBUM = {
+    **ALBUM,
+    "tracks": [
+        {**ALBUM["tracks"][0], "my_play_count": 31, "my_last_played_at": "2026-11-30T19:58:40Z"},
+        {**ALBUM["tracks"][1], "my_play_count": 0, "my_last_played_at": None},
+    ],
+    "saved": True,
+    "in_my_playlists": [
+        {"id": PLAYLIST, "name": "Sunday morning", "updated_at": NOW, "album_items": 2}
+    ],
+    "meta": {"degraded": []},
+}
+MY_ARTIST = {
+    **ARTIST,
+    "albums": [
+        {
+            key: ALBUM[key]
+            for key in (
+                "id",
+                "title",
+                "album_type",
+                "artist_names",
+                "primary_artist_id",
+                "cover_url",
+                "release_date",
+                "release_year",
+                "total_tracks",
+                "source",
+                "created_at",
+                "updated_at",
+            )
+        }
+    ],
+    "my_top_tracks": [
+        {
+            "track_id": AIRBAG,
+            "title": "Airbag",
+            "artist_names": "Radiohead",
+            "album_id": OK_COMPUTER,
+            "album_title": "OK Computer",
+            "play_count": 31,
+            "ms_played": 8_822_166,
+        }
+    ],
+    "meta": {"degraded": []},
+}
+
 #: ``METHOD /path`` → the examples of its request body (``request``, by media type) and of
 #: its answers (by status).
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -301,6 +350,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "GET /api/v1/catalog/tracks/{entity_id}": {"responses": {200: TRACK}},
     "GET /api/v1/catalog/albums/{entity_id}": {"responses": {200: ALBUM}},
     "GET /api/v1/catalog/artists/{entity_id}": {"responses": {200: ARTIST}},
+    "GET /api/v1/albums/{album_id}": {"responses": {200: MY_ALBUM}},
+    "GET /api/v1/artists/{artist_id}": {"responses": {200: MY_ARTIST}},
     "POST /api/v1/imports": {"responses": {202: IMPORT_JOB}},
     "GET /api/v1/imports/{job_id}": {
         "responses": {
