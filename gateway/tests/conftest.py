@@ -147,7 +147,9 @@ class FakeUsers:
             if data.get("username") == "taken":
                 return problem(409, "conflict", "the username is taken", field="username")
             return Response(
-                {"id": str(uuid.uuid4()), "username": data["username"]}, status_code=201
+                {"id": str(uuid.uuid4()), "username": data["username"]},
+                status_code=201,
+                headers={"Location": "/me"},  # as the users service says where it is read
             )
 
         @post("/logout", status_code=204)

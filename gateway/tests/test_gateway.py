@@ -38,6 +38,8 @@ def gateway(serve: Any) -> Gateway:
     async def run(users_url: str, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         # The fake stands for every upstream (its /health/ready too) unless a test says.
         settings.setdefault("upstream_urls", {spec.name: users_url for spec in UPSTREAMS})
+        # The rate limits count in NATS KV, which outlives a test: budgets of their own.
+        settings.setdefault("event_prefix", f"gw{uuid.uuid4().hex[:10]}")
         config = GatewaySettings(
             users_url=users_url, log_json=False, log_level="WARNING", **settings
         )
@@ -402,6 +404,17 @@ async def test_successful_logins_do_not_count(gateway: Gateway, fake_users: Any)
                 "/api/v1/auth/login", json={"login": "ada", "password": "right"}
             )
             assert response.status_code == 200
+
+
+async def test_register_answers_where_the_account_is_read(
+    gateway: Gateway, fake_users: Any
+) -> None:
+    _, url = fake_users
+    async with gateway(url) as client:
+        created = await client.post("/api/v1/auth/register", json=_registration("ada"))
+    assert created.status_code == 201
+    # The users service's /me, at the gateway's path.
+    assert created.headers["location"] == "/api/v1/me"
 
 
 async def test_register_is_limited_per_account(gateway: Gateway, fake_users: Any) -> None:

@@ -1,4 +1,5 @@
-"""The rate limiter's arithmetic, with a clock the test moves by hand."""
+"""The login and register budgets' rules (all-or-nothing, the longest wait, refunds), and
+the keys they count by."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 from litestar import Request
 
 from medley_core.errors import TooManyRequests
+from medley_core.ratelimit import MemoryCounters, SharedLimiter
 from medley_gateway.ratelimit import (
-    TokenBucketLimiter,
+    Budget,
     account_key,
     client_address,
     enforce,
@@ -25,93 +27,67 @@ class Clock:
         return self.now
 
 
-def limiter(capacity: int = 3, window_s: float = 60.0, **kwargs: Any) -> tuple[Any, Clock]:
-    clock = Clock()
-    return TokenBucketLimiter(
-        "test", capacity=capacity, window_s=window_s, clock=clock, **kwargs
-    ), clock
+def budget(capacity: int = 3, window_s: int = 60, label: str = "test") -> Budget:
+    """A budget counted in memory (the store shared by replicas is NATS KV: tested against
+    it in ``test_shared_ratelimit``)."""
+    limiter = SharedLimiter(
+        label, limit=capacity, window_s=window_s, counters=MemoryCounters(), batch=1, clock=Clock()
+    )
+    return Budget(label, limiter)
 
 
-def test_burst_up_to_capacity_then_refused() -> None:
-    bucket, _ = limiter(capacity=3)
-    for _ in range(3):
-        assert bucket.wait_s("a") == 0
-        bucket.take("a")
-    assert bucket.wait_s("a") == pytest.approx(20.0)  # one token every 60/3 s
+async def remaining(of: Budget, key: str) -> int:
+    """What is left of ``key``'s budget, seen by spending one more and giving it back."""
+    decision = await of.limiter.hit(key)
+    of.limiter.give_back(key, decision)
+    return decision.remaining + 1 if decision.allowed else 0
 
 
-def test_tokens_refill_evenly_over_the_window() -> None:
-    bucket, clock = limiter(capacity=3, window_s=60)
-    for _ in range(3):
-        bucket.take("a")
-    clock.now += 10
-    assert bucket.wait_s("a") == pytest.approx(10.0)
-    clock.now += 10
-    assert bucket.wait_s("a") == 0
-    bucket.take("a")
-    assert bucket.wait_s("a") > 0
-    clock.now += 3600
-    assert bucket.remaining("a") == 3  # never above capacity
-
-
-def test_keys_are_independent() -> None:
-    bucket, _ = limiter(capacity=1)
-    bucket.take("a")
-    assert bucket.wait_s("a") > 0
-    assert bucket.wait_s("b") == 0
-
-
-def test_give_back_restores_a_token_but_not_beyond_capacity() -> None:
-    bucket, _ = limiter(capacity=2)
-    bucket.take("a")
-    bucket.take("a")
-    bucket.give_back("a")
-    assert bucket.remaining("a") == 1
-    bucket.give_back("a")
-    bucket.give_back("a")
-    assert bucket.remaining("a") == 2
-
-
-def test_memory_is_bounded_least_recently_used_first() -> None:
-    bucket, _ = limiter(capacity=1, max_keys=100)
-    bucket.take("old")
-    for i in range(100):
-        bucket.take(f"k{i}")
-    assert len(bucket) == 100
-    assert bucket.wait_s("old") == 0  # evicted: forgotten, so full again
-
-
-def test_enforce_is_all_or_nothing() -> None:
-    address, _ = limiter(capacity=5)
-    account, _ = limiter(capacity=1)
-    enforce([(address, "1.2.3.4"), (account, "ada")], "login")
+async def test_enforce_is_all_or_nothing() -> None:
+    address = budget(capacity=5, label="per-address")
+    account = budget(capacity=1, label="per-account")
+    await enforce([(address, "1.2.3.4"), (account, "ada")], "login")
     with pytest.raises(TooManyRequests) as caught:
-        enforce([(address, "1.2.3.4"), (account, "ada")], "login")
+        await enforce([(address, "1.2.3.4"), (account, "ada")], "login")
     problem = caught.value
     assert problem.status == 429
+    assert problem.extensions["limit"] == "per-account"
     assert int(problem.headers["Retry-After"]) >= 1
     assert problem.extensions["retry_after_s"] == int(problem.headers["Retry-After"])
+    # The refusing budget's own fields, not the address's.
+    assert problem.headers["RateLimit-Limit"] == "1"
+    assert problem.headers["RateLimit-Remaining"] == "0"
     # The refused attempt did not cost the address anything.
-    assert address.remaining("1.2.3.4") == 4
+    assert await remaining(address, "1.2.3.4") == 4
 
 
-def test_retry_after_is_the_longest_wait() -> None:
-    fast, _ = limiter(capacity=1, window_s=2)
-    slow, _ = limiter(capacity=1, window_s=120)
-    fast.take("x")
-    slow.take("x")
+async def test_retry_after_is_the_longest_wait() -> None:
+    fast = budget(capacity=1, window_s=2, label="fast")
+    slow = budget(capacity=1, window_s=120, label="slow")
+    await enforce([(fast, "x"), (slow, "x")], "login")
     with pytest.raises(TooManyRequests) as caught:
-        enforce([(fast, "x"), (slow, "x")], "login")
+        await enforce([(fast, "x"), (slow, "x")], "login")
     assert caught.value.headers["Retry-After"] == "120"
+    assert caught.value.extensions["limit"] == "slow"
 
 
-def test_refund_gives_every_charge_back() -> None:
-    a, _ = limiter(capacity=1)
-    b, _ = limiter(capacity=1)
+async def test_keys_are_independent() -> None:
+    account = budget(capacity=1)
+    await enforce([(account, "a")], "login")
+    with pytest.raises(TooManyRequests):
+        await enforce([(account, "a")], "login")
+    await enforce([(account, "b")], "login")
+
+
+async def test_refund_gives_every_charge_back() -> None:
+    a = budget(capacity=1)
+    b = budget(capacity=1)
     charges = [(a, "k"), (b, "k")]
-    enforce(charges, "login")
-    refund(charges)
-    enforce(charges, "login")
+    for _ in range(3):  # a login that succeeds, again and again
+        refund(await enforce(charges, "login"))
+    await enforce(charges, "login")
+    with pytest.raises(TooManyRequests):
+        await enforce(charges, "login")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Every request's rate limit, shared by two gateway apps on two ports through the real NATS.
+"""Every request's rate limit, and the login and register budgets, shared by two gateway
+apps on two ports through the real NATS.
 
 Each app has its own NATS connection and its own local counts, as two replicas would; what
 they share is the KV bucket. The budget of a user (or an address) is spent by the requests
@@ -32,6 +33,8 @@ async def two_gateways(
         log_json=False,
         log_level="WARNING",
         rate_limit_window_s=WINDOW_S,
+        # The counts outlive the test in NATS KV: budgets of its own.
+        event_prefix=f"rl{uuid.uuid4().hex[:10]}",
         **settings,
     )
     async with AsyncExitStack() as stack:
@@ -105,3 +108,72 @@ async def test_anonymous_requests_share_their_address_budget(serve: Any, fake_us
     assert answers[0].headers["RateLimit-Remaining"] == "3"
     assert "Retry-After" in answers[-1].headers
     assert "RateLimit-Limit" not in health.headers  # health checks do not count
+
+
+async def test_two_gateways_share_one_login_budget(serve: Any, fake_users: Any) -> None:
+    fake, users_url = fake_users
+    async with two_gateways(
+        serve, users_url, login_per_account=3, login_per_address=100, login_window_s=600
+    ) as (first, second):
+        answers = [
+            await (first if i % 2 == 0 else second).post(
+                "/api/v1/auth/login", json={"login": "Ada", "password": "wrong"}
+            )
+            for i in range(5)
+        ]
+        # A successful login does not count, on either replica.
+        for i in range(4):
+            other = first if i % 2 == 0 else second
+            ok = await other.post("/api/v1/auth/login", json={"login": "bob", "password": "right"})
+            assert ok.status_code == 200
+    # Three failed attempts in all, not three per gateway.
+    assert [a.status_code for a in answers] == [401] * 3 + [429] * 2
+    assert fake.hits["/login"] == 3 + 4  # the refused ones never reached the users service
+    refused = answers[-1]
+    body = refused.json()
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert body["limit"] == "login-per-account"
+    assert 0 < int(refused.headers["Retry-After"]) <= 600
+    # The budget that refused it, in the RateLimit-* fields.
+    assert refused.headers["RateLimit-Policy"] == "3;w=600"
+    assert refused.headers["RateLimit-Remaining"] == "0"
+
+
+async def test_two_gateways_share_one_login_budget_per_address(serve: Any, fake_users: Any) -> None:
+    _, users_url = fake_users
+    async with two_gateways(serve, users_url, login_per_account=100, login_per_address=2) as (
+        first,
+        second,
+    ):
+        statuses = [
+            (
+                await (first if i % 2 == 0 else second).post(
+                    "/api/v1/auth/login", json={"login": f"user{i}", "password": "wrong"}
+                )
+            ).status_code
+            for i in range(4)
+        ]
+    assert statuses == [401, 401, 429, 429]
+
+
+async def test_two_gateways_share_one_registration_budget(serve: Any, fake_users: Any) -> None:
+    _, users_url = fake_users
+    async with two_gateways(serve, users_url, register_per_account=1, register_per_address=100) as (
+        first,
+        second,
+    ):
+        created = await first.post("/api/v1/auth/register", json=_registration("ada"))
+        again = await second.post(
+            "/api/v1/auth/register", json=_registration("ada2", email="ADA@example.com")
+        )
+    assert created.status_code == 201
+    assert again.status_code == 429
+    assert again.json()["limit"] == "register-per-account"
+
+
+def _registration(username: str, email: str | None = None) -> dict[str, str]:
+    return {
+        "username": username,
+        "email": email or f"{username}@example.com",
+        "password": "correct horse battery staple",
+    }

@@ -5,7 +5,11 @@ holds), creations a ``Location`` the client can read, and every answer the rate 
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
+from datetime import UTC, datetime
 
 import httpx
 from e2e_helpers import login, new_account, register
@@ -82,3 +86,50 @@ async def test_my_profile_and_playlists_have_etags_and_locations(api: httpx.Asyn
     assert playlist.status_code == 201, playlist.text
     assert playlist.headers["location"] == f"/api/v1/playlists/{playlist.json()['id']}"
     assert (await api.get(playlist.headers["location"], headers=me)).status_code == 200
+
+
+async def test_an_account_an_api_token_and_an_import_have_a_location(
+    api: httpx.AsyncClient,
+) -> None:
+    account = new_account()
+    registered = await api.post("/api/v1/auth/register", json=account)
+    assert registered.status_code == 201, registered.text
+    # The account's address is its own (read once logged in): no route reads an account by
+    # id but the administrators' list.
+    assert registered.headers["location"] == "/api/v1/me"
+    me = bearer((await login(api, account["username"]))["access_token"])
+    profile = await api.get(registered.headers["location"], headers=me)
+    assert profile.status_code == 200
+    assert profile.json()["id"] == registered.json()["id"]
+
+    created = await api.post("/api/v1/me/api-tokens", json={"name": "scrobbler"}, headers=me)
+    assert created.status_code == 201, created.text
+    token = created.json()
+    assert created.headers["location"] == f"/api/v1/me/api-tokens/{token['id']}"
+    read = await api.get(created.headers["location"], headers=me)
+    assert read.status_code == 200, read.text
+    assert read.json()["name"] == "scrobbler"
+    assert "token" not in read.json()  # the secret was shown once, at its creation
+
+    export = io.BytesIO()
+    play = {
+        "ts": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ms_played": 200_000,
+        "master_metadata_track_name": "Located Song",
+        "master_metadata_album_artist_name": "Located Band",
+        "master_metadata_album_album_name": "Located Album",
+        "reason_end": "trackdone",
+        "incognito_mode": False,
+    }
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("Streaming_History_Audio_2024.json", json.dumps([play]))
+    queued = await api.post(
+        "/api/v1/imports",
+        files={"file": ("my_spotify_data.zip", export.getvalue(), "application/zip")},
+        headers=me,
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.headers["location"] == f"/api/v1/imports/{queued.json()['id']}"
+    job = await api.get(queued.headers["location"], headers=me)
+    assert job.status_code == 200
+    assert job.json()["id"] == queued.json()["id"]

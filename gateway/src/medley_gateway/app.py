@@ -41,12 +41,13 @@ from medley_core.verification import (
     follow_revocations,
 )
 from medley_gateway.api import route_handlers
-from medley_gateway.api.auth import RATE_LIMITS_STATE_KEY
+from medley_gateway.api.auth import PUBLIC_PATHS_STATE_KEY, RATE_LIMITS_STATE_KEY
 from medley_gateway.api.health import HEALTH_TIMEOUT_STATE_KEY
 from medley_gateway.compose import CACHE_STATE_KEY, Composer, without_composed
 from medley_gateway.compose.docs import link_contract_shapes
 from medley_gateway.contracts import Contracts, compose
 from medley_gateway.docs import openapi_config, static_files_router
+from medley_gateway.examples import add_examples
 from medley_gateway.ratelimit import (
     REQUEST_LIMITS_STATE_KEY,
     AuthRateLimits,
@@ -87,7 +88,8 @@ def _metrics() -> PrometheusConfig:
 
 
 def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAPIConfig | None:
-    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts."""
+    """The OpenAPI document, completed with the routes' shapes from the upstreams' contracts
+    and the examples of the main bodies and answers (:mod:`medley_gateway.examples`)."""
     if not settings.docs_enabled:
         return None
     complete = partial(
@@ -97,7 +99,8 @@ def _documentation(settings: GatewaySettings, routes: Sequence[Route]) -> OpenAP
         document_only=DOCUMENT_ONLY,
     )
     return openapi_config(
-        version=VERSION, complete=lambda document: complete(link_contract_shapes(document))
+        version=VERSION,
+        complete=lambda document: add_examples(complete(link_contract_shapes(document))),
     )
 
 
@@ -202,11 +205,11 @@ def create_app(
     app.state[UPSTREAMS_STATE_KEY] = upstreams
     app.state[CACHE_STATE_KEY] = composer.cache
     app.state[VERIFIER_STATE_KEY] = token_verifier
-    app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings)
+    counters = NatsCounters(nc)  # one store for every budget, shared by the replicas
+    app.state[RATE_LIMITS_STATE_KEY] = AuthRateLimits.from_settings(settings, counters)
     if settings.rate_limit_enabled:
-        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(
-            settings, NatsCounters(nc)
-        )
+        app.state[REQUEST_LIMITS_STATE_KEY] = RequestRateLimits.from_settings(settings, counters)
+    app.state[PUBLIC_PATHS_STATE_KEY] = public_paths
     app.state[HEALTH_TIMEOUT_STATE_KEY] = settings.health_timeout_s
     app.state["settings"] = settings
     return app

@@ -10,33 +10,26 @@ share one budget. Every answer carries ``RateLimit-Limit``, ``-Remaining``, ``-R
 is a 429 problem with ``Retry-After``. Health, metrics, the docs and ListenBrainz's ``/1/``
 routes (limited by ingestion, with ListenBrainz's own headers) do not count.
 
-**Login and register** (below): stricter, and in memory.
-
-Token buckets, in memory: each key (a client address, an account) has ``capacity`` tokens
-that refill evenly over ``window_s``; an attempt takes one. So ``capacity`` attempts may come
-in a burst, then one more every ``window_s / capacity`` seconds.
-
-**Per gateway replica.** With N replicas behind a load balancer an attacker gets up to N
-times the budget; that still turns a password-guessing run from millions of tries into a
-handful per minute, and the limit needs no shared store. A deployment that needs one global
-limit puts it in front (the load balancer) or swaps this module for a Redis-backed one.
+**Login and register** (:class:`AuthRateLimits`): stricter budgets of attempts, per client
+address and per account, in the same shared store, so every replica spends one budget (N
+replicas do not grant an attacker N times the tries). Each is ``capacity`` attempts per
+window (``login_window_s``, ``register_window_s``) beginning at the key's first attempt;
+past it, a 429 problem naming the budget (``limit``), with ``Retry-After`` and that budget's
+``RateLimit-*`` fields. An attempt is charged all-or-nothing: one refused for the account
+does not also cost the address.
 
 Login counts against both the client address and the login named in the body (as typed,
 folded: the gateway cannot tell that a username and an email are one account, so this is a
 cheap first line; the users service keeps each account's failed-login budget by account id,
-shared by every replica); a successful login gives its tokens back, so a user who logs in
-often is never locked out while guessing at their password costs the guesser. Memory is
-bounded: past ``max_keys`` keys the least recently used go first (a full bucket carries no
-information).
+in its database); a successful login gives its attempts back (to the replica that admitted
+it, :meth:`~medley_core.ratelimit.SharedLimiter.give_back`), so a user who logs in often is
+never locked out while guessing at their password costs the guesser.
 """
 
 from __future__ import annotations
 
-import math
-import time
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,91 +47,47 @@ if TYPE_CHECKING:
     from medley_gateway.settings import GatewaySettings
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated_at: float
+@dataclass(frozen=True)
+class Budget:
+    """A budget of attempts (``login-per-account``…), counted in the shared store."""
+
+    label: str
+    limiter: SharedLimiter
 
 
-class TokenBucketLimiter:
-    """``capacity`` attempts per ``window_s`` for each key, refilled continuously."""
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        capacity: int,
-        window_s: float,
-        max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if capacity < 1 or window_s <= 0:
-            raise ValueError("a limiter needs a capacity >= 1 and a positive window")
-        self.name = name
-        self.capacity = float(capacity)
-        self.window_s = window_s
-        self.rate = capacity / window_s  # tokens per second
-        self.max_keys = max_keys
-        self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def _bucket(self, key: str, now: float) -> _Bucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = _Bucket(self.capacity, now)
-            self._buckets[key] = bucket
-            while len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-        else:
-            elapsed = max(0.0, now - bucket.updated_at)
-            bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
-            bucket.updated_at = now
-            self._buckets.move_to_end(key)
-        return bucket
-
-    def wait_s(self, key: str) -> float:
-        """0 if an attempt is allowed now, else how long until it would be."""
-        bucket = self._bucket(key, self._clock())
-        return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self.rate
-
-    def take(self, key: str) -> None:
-        bucket = self._bucket(key, self._clock())
-        bucket.tokens = max(0.0, bucket.tokens - 1.0)
-
-    def give_back(self, key: str) -> None:
-        bucket = self._bucket(key, self._clock())
-        bucket.tokens = min(self.capacity, bucket.tokens + 1.0)
-
-    def remaining(self, key: str) -> int:
-        return math.floor(self._bucket(key, self._clock()).tokens)
+#: An attempt admitted by a budget for a key: what :func:`refund` gives back.
+Charge = tuple[Budget, str, Decision]
 
 
-Charge = tuple[TokenBucketLimiter, str]
-
-
-def enforce(charges: Sequence[Charge], what: str) -> None:
-    """Take one attempt from every (limiter, key), or none and a 429 problem if any is empty.
+async def enforce(charges: Sequence[tuple[Budget, str]], what: str) -> list[Charge]:
+    """Spend one attempt of every (budget, key), or none and a 429 problem if any is spent
+    (its ``Retry-After`` the longest wait of those refusing).
 
     All-or-nothing, so an attempt refused for the account does not also cost the address.
     """
-    waits = [(limiter.wait_s(key), limiter) for limiter, key in charges]
-    longest, limiter = max(waits, key=lambda pair: pair[0], default=(0.0, None))
-    if longest > 0 and limiter is not None:
+    admitted: list[Charge] = []
+    refused: list[tuple[Budget, Decision]] = []
+    for budget, key in charges:
+        decision = await budget.limiter.hit(key)
+        if decision.allowed:
+            admitted.append((budget, key, decision))
+        else:
+            refused.append((budget, decision))
+    if refused:
+        refund(admitted)
+        budget, decision = max(refused, key=lambda found: found[1].retry_after_s)
         raise TooManyRequests(
             f"too many {what} attempts; try again later",
-            retry_after_s=math.ceil(longest),
-            limit=limiter.name,
+            retry_after_s=decision.retry_after_s,
+            limit=budget.label,
+            headers={**decision.headers(), "Retry-After": str(decision.retry_after_s)},
         )
-    for limiter_, key in charges:
-        limiter_.take(key)
+    return admitted
 
 
 def refund(charges: Sequence[Charge]) -> None:
-    for limiter, key in charges:
-        limiter.give_back(key)
+    for budget, key, decision in charges:
+        budget.limiter.give_back(key, decision)
 
 
 def account_key(value: Any) -> str | None:
@@ -164,65 +113,65 @@ def client_address(request: ASGIConnection[Any, Any, Any, Any], forwarded_for_de
 
 @dataclass
 class AuthRateLimits:
-    """The gateway's limiters: login and register, each per address and per account."""
+    """The budgets of login and register attempts, each per address and per account."""
 
-    login_address: TokenBucketLimiter
-    login_account: TokenBucketLimiter
-    register_address: TokenBucketLimiter
-    register_account: TokenBucketLimiter
+    login_address: Budget
+    login_account: Budget
+    register_address: Budget
+    register_account: Budget
     forwarded_for_depth: int = 0
     enabled: bool = True
 
     @classmethod
-    def from_settings(
-        cls, settings: GatewaySettings, *, clock: Callable[[], float] = time.monotonic
-    ) -> AuthRateLimits:
-        max_keys = settings.rate_limit_max_keys
-
-        def limiter(name: str, capacity: int, window_s: float) -> TokenBucketLimiter:
-            return TokenBucketLimiter(
-                name, capacity=capacity, window_s=window_s, max_keys=max_keys, clock=clock
+    def from_settings(cls, settings: GatewaySettings, counters: Counters) -> AuthRateLimits:
+        def budget(label: str, capacity: int, window_s: int) -> Budget:
+            # One attempt per allowance: a login costs the users service a password hash,
+            # next to which one round trip to the store is nothing, and the budgets are
+            # small enough that replicas holding allowances would be felt.
+            limiter = SharedLimiter(
+                f"{settings.event_prefix}.{label}",
+                limit=capacity,
+                window_s=window_s,
+                counters=counters,
+                batch=1,
+                max_keys=settings.rate_limit_max_keys,
             )
+            return Budget(label, limiter)
 
         return cls(
-            login_address=limiter(
+            login_address=budget(
                 "login-per-address", settings.login_per_address, settings.login_window_s
             ),
-            login_account=limiter(
+            login_account=budget(
                 "login-per-account", settings.login_per_account, settings.login_window_s
             ),
-            register_address=limiter(
+            register_address=budget(
                 "register-per-address", settings.register_per_address, settings.register_window_s
             ),
-            register_account=limiter(
+            register_account=budget(
                 "register-per-account", settings.register_per_account, settings.register_window_s
             ),
             forwarded_for_depth=settings.forwarded_for_depth,
             enabled=settings.rate_limit_enabled,
         )
 
-    def login(self, request: Request[Any, Any, Any], login: Any) -> list[Charge]:
+    async def login(self, request: Request[Any, Any, Any], login: Any) -> list[Charge]:
         """Charge a login attempt; the charges to :func:`refund` if it succeeds."""
         if not self.enabled:
             return []
-        charges: list[Charge] = [
-            (self.login_address, client_address(request, self.forwarded_for_depth))
-        ]
+        charges = [(self.login_address, client_address(request, self.forwarded_for_depth))]
         if (account := account_key(login)) is not None:
             charges.append((self.login_account, account))
-        enforce(charges, "login")
-        return charges
+        return await enforce(charges, "login")
 
-    def register(self, request: Request[Any, Any, Any], *accounts: Any) -> None:
+    async def register(self, request: Request[Any, Any, Any], *accounts: Any) -> None:
         if not self.enabled:
             return
-        charges: list[Charge] = [
-            (self.register_address, client_address(request, self.forwarded_for_depth))
-        ]
+        charges = [(self.register_address, client_address(request, self.forwarded_for_depth))]
         for value in accounts:
             if (account := account_key(value)) is not None:
                 charges.append((self.register_account, account))
-        enforce(charges, "registration")
+        await enforce(charges, "registration")
 
 
 # --- every request, shared by the replicas ---------------------------------------------------
@@ -294,8 +243,11 @@ class RateLimitMiddleware(ASGIMiddleware):
         async def send_with_fields(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in fields.items():
-                    headers[name] = value
+                # An answer carrying a budget's fields already (the login budget that
+                # refused it) keeps them: they say why.
+                if headers.get("ratelimit-limit") is None:
+                    for name, value in fields.items():
+                        headers[name] = value
             await send(message)
 
         await next_app(scope, receive, send_with_fields)

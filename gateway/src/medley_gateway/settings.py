@@ -74,13 +74,14 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_address: int = Field(default=600, ge=1)
     rate_limit_window_s: int = Field(default=60, ge=1, le=3600)
     rate_limit_batch: int = Field(default=16, ge=1, le=1000)
-    # Login and register (token buckets, in memory, per replica): N attempts per window.
+    # Login and register: N attempts per window per address and per account, counted in the
+    # same NATS KV bucket (shared by every replica); a successful login does not count.
     login_per_address: int = Field(default=30, ge=1)
     login_per_account: int = Field(default=10, ge=1)
-    login_window_s: float = Field(default=60.0, gt=0)
+    login_window_s: int = Field(default=60, ge=1, le=3600)
     register_per_address: int = Field(default=20, ge=1)
     register_per_account: int = Field(default=5, ge=1)
-    register_window_s: float = Field(default=600.0, gt=0)
+    register_window_s: int = Field(default=600, ge=1, le=3600)
     rate_limit_max_keys: int = Field(default=100_000, ge=100)
 
     docs_enabled: bool = True

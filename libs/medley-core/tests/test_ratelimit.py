@@ -95,3 +95,27 @@ async def test_concurrent_requests_waiting_on_one_allowance_are_not_refused() ->
     (b,), _ = replicas(1, limit=30, batch=4)
     decisions = await asyncio.gather(*(b.hit("k") for _ in range(50)))
     assert sum(d.allowed for d in decisions) == 30
+
+
+async def test_a_request_given_back_is_admitted_again_without_asking_the_store() -> None:
+    (a, b), _ = replicas(2, limit=1, batch=1)
+    for _ in range(5):  # a login that succeeds, again and again: it never counts
+        admitted = await a.hit("ada")
+        assert admitted.allowed
+        a.give_back("ada", admitted)
+    # What was given back is a's to admit again, not a new request's in the store: b
+    # finds the budget taken, and the fleet never admits more than the limit that count.
+    assert not (await b.hit("ada")).allowed
+    assert (await a.hit("ada")).allowed
+    assert not (await a.hit("ada")).allowed
+
+
+async def test_what_is_given_back_after_its_window_ended_is_dropped() -> None:
+    (a,), clock = replicas(1, limit=1, window_s=10, batch=1)
+    admitted = await a.hit("ada")
+    clock.now += 10
+    assert (await a.hit("ada")).allowed  # the next window's only request
+    a.give_back("ada", admitted)  # of the window before: not this one's to give back
+    assert not (await a.hit("ada")).allowed
+    a.give_back("ada", await a.hit("ada"))  # refused: nothing to give back
+    assert not (await a.hit("ada")).allowed

@@ -42,6 +42,11 @@ async def test_create_list_resolve_revoke(client: Client, users_db: UsersDb) -> 
     assert [t["id"] for t in listed] == [body["id"]]
     assert "token" not in listed[0]
     assert set(listed[0]) == {"id", "name", "prefix", "created_at", "last_used_at"}
+    # Its address, where it is read (without the secret).
+    assert created.headers["location"] == f"/me/api-tokens/{body['id']}"
+    read = await client.get(created.headers["location"], headers=account.headers)
+    assert read.status_code == 200
+    assert read.json() == listed[0]
     # Stored as a hash only.
     stored = await users_db.fetch(
         "SELECT * FROM users.api_tokens WHERE id = $1", uuid.UUID(body["id"])
@@ -65,6 +70,7 @@ async def test_create_list_resolve_revoke(client: Client, users_db: UsersDb) -> 
     revoked = await client.delete(f"/me/api-tokens/{body['id']}", headers=account.headers)
     assert revoked.status_code == 204
     assert (await client.get("/me/api-tokens", headers=account.headers)).json() == []
+    assert_problem(await client.get(created.headers["location"], headers=account.headers), 404)
     gone = await client.post("/internal/api-tokens/resolve", headers=service, json={"token": token})
     assert_problem(gone, 404)
 
@@ -98,6 +104,7 @@ async def test_a_user_cannot_revoke_someone_elses_token(client: Client) -> None:
     ).json()["id"]
     response = await client.delete(f"/me/api-tokens/{token_id}", headers=other.headers)
     assert_problem(response, 404)
+    assert_problem(await client.get(f"/me/api-tokens/{token_id}", headers=other.headers), 404)
     assert len((await client.get("/me/api-tokens", headers=owner.headers)).json()) == 1
 
 

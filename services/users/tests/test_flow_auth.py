@@ -34,6 +34,8 @@ async def test_register_answers_the_account(client: Client) -> None:
         },
     )
     assert response.status_code == 201
+    # The new account's address: its own, once logged in.
+    assert response.headers["location"] == "/me"
     body = response.json()
     assert set(body) == {"id", "username", "email", "display_name", "roles", "created_at"}
     assert body["username"] == name

@@ -3,8 +3,9 @@ table, because they do more than pass through.
 
 They take no access token (the users service checks the credentials in the body), and they
 are rate limited per client address and per account before the upstream is called: the
-handler reads the account name from the decoded body, charges the budgets, and (login)
-refunds them when the users service accepts the credentials. Refresh, logout and the
+handler reads the account name from the decoded body, charges the budgets (shared by every
+replica, :class:`~medley_gateway.ratelimit.AuthRateLimits`), and (login) refunds them when
+the users service accepts the credentials. Refresh, logout and the
 client-credentials token are plain pass-throughs (:mod:`medley_gateway.routes.users`).
 """
 
@@ -18,11 +19,12 @@ from litestar.params import JSONBody
 from medley_gateway.docs import responses
 from medley_gateway.ratelimit import AuthRateLimits, refund
 from medley_gateway.routes.users import REGISTER, USERS
-from medley_gateway.routing import responses_of
+from medley_gateway.routing import PublicPaths, responses_of
 from medley_gateway.schemas import LoginRequest, RegisterRequest, TokenPair
 from medley_gateway.upstreams import forward
 
 RATE_LIMITS_STATE_KEY = "rate_limits"
+PUBLIC_PATHS_STATE_KEY = "public_paths"
 
 
 def rate_limits_of(request: Request[Any, Any, Any]) -> AuthRateLimits:
@@ -46,8 +48,15 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[RegisterRequest]
     ) -> Response[bytes]:
         """Create an account; log in afterwards. Limited per address and per username/email."""
-        rate_limits_of(request).register(request, data.username, data.email)
-        return await forward(request, USERS, REGISTER.upstream_path, authorize=False)
+        await rate_limits_of(request).register(request, data.username, data.email)
+        response = await forward(request, USERS, REGISTER.upstream_path, authorize=False)
+        # The users service's Location (``/me``: the account, read once logged in), at the
+        # gateway's path.
+        location = response.headers.get("location")
+        if location is not None and location.startswith("/"):
+            public: PublicPaths = request.app.state[PUBLIC_PATHS_STATE_KEY]
+            response.headers["location"] = public.of(USERS, location) or location
+        return response
 
     @post(
         "/login",
@@ -67,7 +76,7 @@ class AuthController(Controller):
         Retry-After come back as they are; a successful login does not count.
         """
         limits = rate_limits_of(request)
-        charges = limits.login(request, data.login)
+        charges = await limits.login(request, data.login)
         response = await forward(request, USERS, "/login", authorize=False)
         if 200 <= (response.status_code or 0) < 300:
             refund(charges)

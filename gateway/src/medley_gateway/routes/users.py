@@ -68,6 +68,12 @@ ME: tuple[Route, ...] = (
         body=ApiTokenRequest,
         problems=(*BODY, 409),
     ),
+    me.get(
+        "/api-tokens/{token_id:uuid}",
+        summary="One of my API tokens",
+        answer="The token (never its secret); where a creation's Location points.",
+        problems=(404,),
+    ),
     me.delete(
         "/api-tokens/{token_id:uuid}",
         status=204,

@@ -293,6 +293,23 @@ class SharedLimiter:
                 await self._take(key, window, now)
         return self._decision(window, now, allowed=True)
 
+    def give_back(self, key: str, admitted: Decision) -> None:
+        """Return one request ``admitted`` for ``key`` that turned out not to count (a login
+        that succeeded): it goes back to this replica's allowance, to be admitted again in
+        the same window. The store's count is left as it is, so the fleet still admits at
+        most ``limit`` requests that count; what is given back after its window ended (or
+        was never admitted) is dropped."""
+        window = self._windows.get(key)
+        if (
+            not admitted.allowed
+            or window is None
+            or window.started_at is None
+            or window.started_at + self.window_s != admitted.reset_at
+            or window.spent == 0
+        ):
+            return
+        window.spent -= 1
+
     async def _take(self, key: str, window: _Window, now: float) -> None:
         """Take the next allowance of ``key`` from the store (one at a time per key)."""
         room = self.limit - window.store_hits

@@ -88,6 +88,18 @@ async def list_for(session: AsyncSession, user_id: uuid.UUID) -> list[ApiToken]:
     )
 
 
+async def get_for(session: AsyncSession, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
+    """One of the user's tokens; 404 if it is not theirs (or revoked)."""
+    found = (
+        await session.exec(
+            select(ApiToken).where(col(ApiToken.id) == token_id, col(ApiToken.user_id) == user_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("no such API token")
+    return found
+
+
 async def revoke(session: AsyncSession, user_id: uuid.UUID, token_id: uuid.UUID) -> None:
     """Revoke (delete) one of the user's tokens; 404 if it is not theirs."""
     result = await session.exec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, delete, get, patch, post
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -36,6 +36,7 @@ from medley_users.api.schemas import (
 from medley_users.tokens import RefreshVerdict
 
 NO_STORE = CacheControlHeader(no_store=True)
+LOCATION = "The account's address: `/me`, read with an access token of it (log in first)."
 
 
 def _pair(pair: accounts.TokenPair) -> TokenPairOut:
@@ -47,7 +48,14 @@ def _pair(pair: accounts.TokenPair) -> TokenPairOut:
 class AuthController(Controller):
     tags = ["auth"]
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account")
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        summary="Create an account",
+        # Where the new account is read: its own address once logged in. No route reads an
+        # account by id but the administrators' list, which its owner may not call.
+        response_headers=[ResponseHeader(name="Location", value="/me", description=LOCATION)],
+    )
     async def register(
         self, data: JSONBody[RegisterIn], db_session: Session, users: Users
     ) -> UserOut:

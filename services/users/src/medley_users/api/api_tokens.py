@@ -57,6 +57,17 @@ class ApiTokensController(Controller):
     async def list_tokens(self, me: Me, read_session: Session) -> list[ApiTokenOut]:
         return [ApiTokenOut.of(row) for row in await api_tokens.list_for(read_session, me.id)]
 
+    @get(
+        "/{token_id:uuid}",
+        summary="One of the caller's API tokens (without the secret)",
+        dependencies={"me": Provide(provide_current_user_to_read)},
+    )
+    async def get_token(
+        self, token_id: FromPath[uuid.UUID], me: Me, read_session: Session
+    ) -> ApiTokenOut:
+        # What a creation's Location names (``/me/api-tokens/<id>``).
+        return ApiTokenOut.of(await api_tokens.get_for(read_session, me.id, token_id))
+
     @delete("/{token_id:uuid}", summary="Revoke an API token")
     async def revoke(self, token_id: FromPath[uuid.UUID], me: Me, db_session: Session) -> None:
         await api_tokens.revoke(db_session, me.id, token_id)
