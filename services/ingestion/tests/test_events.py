@@ -206,6 +206,73 @@ async def test_a_track_credited_to_another_artist_moves_its_listens_in_top_artis
     await assert_rollups_exact(fresh)
 
 
+async def test_a_merge_into_another_artists_track_moves_the_listens_in_top_artists(
+    client: AsyncTestClient[Any],
+    workers: ImportWorkers,
+    as_user: Headers,
+    tokens: Tokens,
+    catalog_url: str,
+    fresh: ServiceDb,
+) -> None:
+    user = uuid.uuid4()
+    tag = uuid.uuid4().hex[:6]
+    kept_band, gone_band = f"Kept Band {tag}", f"Gone Band {tag}"
+    rows = [
+        extended_row(BASE + minutes(10 * i), 150_000, (band, "LP", title, "", 150_000))
+        for i, (band, title) in enumerate(
+            [(kept_band, "Original")] * 2 + [(gone_band, "Cover")] * 3
+        )
+    ]
+    await import_file(
+        client,
+        workers,
+        as_user(user),
+        samples.spotify_extended_zip([samples.extended_history(rows)]),
+    )
+    by_title = {
+        r["title"]: r["track_id"]
+        for r in await fresh.fetch(
+            "SELECT DISTINCT c.title, p.track_id FROM plays p "
+            "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
+            user,
+        )
+    }
+    kept, gone = by_title["Original"], by_title["Cover"]
+
+    async def projected() -> bool:
+        return bool(
+            await fresh.fetchval(
+                "SELECT count(*) = 2 FROM tracks WHERE track_id = ANY($1) AND NOT provisional",
+                [kept, gone],
+            )
+        )
+
+    await eventually(projected)
+
+    async def top_artists() -> list[tuple[str, int]]:
+        answer = await client.get(
+            "/api/v1/me/stats/top-artists", params={"range": "all_time"}, headers=as_user(user)
+        )
+        assert answer.status_code == 200, answer.text
+        return [(i["artist_name"], i["listen_count"]) for i in answer.json()["items"]]
+
+    assert await top_artists() == [(gone_band, 3), (kept_band, 2)]
+
+    async with httpx.AsyncClient(base_url=catalog_url) as catalog:
+        merged = await catalog.post(
+            f"/tracks/{gone}/merge", json={"into": str(kept)}, headers=tokens.admin()
+        )
+        assert merged.status_code == 200, merged.text
+
+    async def repointed() -> bool:
+        return not await fresh.fetchval("SELECT count(*) FROM plays WHERE track_id = $1", gone)
+
+    await eventually(repointed)
+    # The cover's three listens now count as the kept track's, under the kept band.
+    assert await top_artists() == [(kept_band, 5)]
+    await assert_rollups_exact(fresh)
+
+
 async def test_a_deleted_track_keeps_its_plays_shown_as_unavailable(
     client: AsyncTestClient[Any],
     workers: ImportWorkers,
