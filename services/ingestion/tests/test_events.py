@@ -66,6 +66,32 @@ async def test_catalog_tracks_are_projected_from_the_catalogs_events(
     assert ("Paranoid Android", "Radiohead", "OK Computer") in [tuple(r) for r in rows]
 
 
+async def track_ids_by_title(fresh: ServiceDb, user: uuid.UUID) -> dict[str, uuid.UUID]:
+    """The catalog track each title the user played was resolved to."""
+    rows = await fresh.fetch(
+        "SELECT DISTINCT c.title, p.track_id FROM plays p "
+        "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
+        user,
+    )
+    return {r["title"]: r["track_id"] for r in rows}
+
+
+async def merge_in_the_catalog(
+    catalog_url: str, tokens: Tokens, gone: uuid.UUID, kept: uuid.UUID, fresh: ServiceDb
+) -> None:
+    """``gone`` merged into ``kept`` by the catalog; back once ingestion repointed its plays."""
+    async with httpx.AsyncClient(base_url=catalog_url) as catalog:
+        merged = await catalog.post(
+            f"/tracks/{gone}/merge", json={"into": str(kept)}, headers=tokens.admin()
+        )
+        assert merged.status_code == 200, merged.text
+
+    async def repointed() -> bool:
+        return not await fresh.fetchval("SELECT count(*) FROM plays WHERE track_id = $1", gone)
+
+    await eventually(repointed)
+
+
 async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
     client: AsyncTestClient[Any],
     workers: ImportWorkers,
@@ -103,29 +129,13 @@ async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
         as_user(user),
         samples.spotify_extended_zip([samples.extended_history(gone_rows)]),
     )
-    by_title = {
-        r["title"]: r["track_id"]
-        for r in await fresh.fetch(
-            "SELECT DISTINCT c.title, p.track_id FROM plays p "
-            "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
-            user,
-        )
-    }
+    by_title = await track_ids_by_title(fresh, user)
     kept, gone = by_title["Song Kept"], by_title["Song Gone"]
     assert kept != gone
     liked = await client.put(f"/api/v1/me/likes/{gone}", headers=as_user(user))
     assert liked.status_code == 200, liked.text
 
-    async with httpx.AsyncClient(base_url=catalog_url) as catalog:
-        merged = await catalog.post(
-            f"/tracks/{gone}/merge", json={"into": str(kept)}, headers=tokens.admin()
-        )
-        assert merged.status_code == 200, merged.text
-
-    async def repointed() -> bool:
-        return not await fresh.fetchval("SELECT count(*) FROM plays WHERE track_id = $1", gone)
-
-    await eventually(repointed)
+    await merge_in_the_catalog(catalog_url, tokens, gone, kept, fresh)
     plays = await fresh.fetch(
         "SELECT listened_at, source FROM plays WHERE user_id = $1 ORDER BY listened_at", user
     )
@@ -229,14 +239,7 @@ async def test_a_merge_into_another_artists_track_moves_the_listens_in_top_artis
         as_user(user),
         samples.spotify_extended_zip([samples.extended_history(rows)]),
     )
-    by_title = {
-        r["title"]: r["track_id"]
-        for r in await fresh.fetch(
-            "SELECT DISTINCT c.title, p.track_id FROM plays p "
-            "JOIN connector_tracks c ON c.id = p.connector_track_id WHERE p.user_id = $1",
-            user,
-        )
-    }
+    by_title = await track_ids_by_title(fresh, user)
     kept, gone = by_title["Original"], by_title["Cover"]
 
     async def projected() -> bool:
@@ -258,16 +261,7 @@ async def test_a_merge_into_another_artists_track_moves_the_listens_in_top_artis
 
     assert await top_artists() == [(gone_band, 3), (kept_band, 2)]
 
-    async with httpx.AsyncClient(base_url=catalog_url) as catalog:
-        merged = await catalog.post(
-            f"/tracks/{gone}/merge", json={"into": str(kept)}, headers=tokens.admin()
-        )
-        assert merged.status_code == 200, merged.text
-
-    async def repointed() -> bool:
-        return not await fresh.fetchval("SELECT count(*) FROM plays WHERE track_id = $1", gone)
-
-    await eventually(repointed)
+    await merge_in_the_catalog(catalog_url, tokens, gone, kept, fresh)
     # The cover's three listens now count as the kept track's, under the kept band.
     assert await top_artists() == [(kept_band, 5)]
     await assert_rollups_exact(fresh)

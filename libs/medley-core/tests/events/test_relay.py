@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from sqlalchemy import func, select
 
@@ -253,6 +254,20 @@ async def test_a_relay_cancelled_as_it_is_woken_stops(
     assert task.cancelled()
 
 
+async def stream_refusing_big_messages(js: JetStreamContext, prefix: str) -> StreamConfig:
+    """Our stream, refusing messages over 600 bytes: raise its ``max_msg_size`` to let
+    them in."""
+    config = StreamConfig(
+        name=stream_name(CONTEXT, prefix),
+        subjects=[f"{prefix}.{CONTEXT}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        max_msg_size=600,
+    )
+    await js.add_stream(config)
+    return config
+
+
 async def test_a_batch_marks_exactly_the_acknowledged_events_and_retries_the_failed_once(
     db: EventDb, make_settings: SettingsFactory, connect: Callable[[], asyncio.Future[NATS]]
 ) -> None:
@@ -261,14 +276,7 @@ async def test_a_batch_marks_exactly_the_acknowledged_events_and_retries_the_fai
     js = nc.jetstream()
     relay = OutboxRelay(settings, db.sessions, nc, batch_size=50)
     name = stream_name(CONTEXT, settings.event_prefix)
-    config = StreamConfig(
-        name=name,
-        subjects=[f"{settings.event_prefix}.{CONTEXT}.>"],
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        max_msg_size=600,
-    )
-    await js.add_stream(config)
+    config = await stream_refusing_big_messages(js, settings.event_prefix)
     # One batch, every fifth event too big for the stream: those fail, in the middle of it.
     keys = [f"k{i}" + ("x" * 1000 if i % 5 == 2 else "") for i in range(40)]
     await record_many(db, keys)
@@ -335,14 +343,7 @@ async def test_a_refused_event_holds_back_its_subjects_later_events_not_the_othe
     js = nc.jetstream()
     relay = OutboxRelay(settings, db.sessions, nc, batch_size=50)
     name = stream_name(CONTEXT, settings.event_prefix)
-    config = StreamConfig(
-        name=name,
-        subjects=[f"{settings.event_prefix}.{CONTEXT}.>"],
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        max_msg_size=600,
-    )
-    await js.add_stream(config)
+    config = await stream_refusing_big_messages(js, settings.event_prefix)
     # "a" is created, then changed in a way the stream refuses, then changed again: its
     # third event must not overtake the second. "b" has nothing to do with it.
     await record_notes(
