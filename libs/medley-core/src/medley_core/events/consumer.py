@@ -39,14 +39,15 @@ from medley_contracts.envelope import (
 from medley_core import tracing
 from medley_core.aio import cancel_and_wait, wait_event
 from medley_core.events.deadletters import envelope_document, has_dead_letter, store_dead_letter
-from medley_core.events.inbox import EventHandler, already_applied, apply_once
+from medley_core.events.inbox import EventHandler, already_applied, apply_once, claim_many
 from medley_core.events.streams import ensure_stream
 from medley_core.settings import ServiceSettings
 
 log = logging.getLogger("medley.events.consumer")
 
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
-FETCH_BATCH = 16
+# Up to this many messages per fetch, applied in one transaction.
+FETCH_BATCH = 64
 FETCH_TIMEOUT_S = 5.0
 NOT_CONNECTED_WAIT_S = 0.5
 SETUP_RETRY_MAX_S = 10.0
@@ -277,10 +278,20 @@ class StreamConsumer:
         keep_alive = asyncio.create_task(self._keep_alive(*in_hand))
         try:
             async with self.sessions() as session, session.begin():
-                outcomes = [
-                    await self._apply(session, msg, envelope, handler)
-                    for msg, envelope, handler in ready
-                ]
+                # One inbox statement for the batch, then the handlers of what it claimed.
+                claimed = await claim_many(
+                    session,
+                    self.durable,
+                    [envelope.id for _, envelope, _ in ready],
+                    schema=self.schema,
+                )
+                outcomes = []
+                for msg, envelope, handler in ready:
+                    fresh = envelope.id in claimed
+                    claimed.discard(envelope.id)  # the same event twice: applied once
+                    if fresh:
+                        await self._run(session, msg, envelope, handler)
+                    outcomes.append(fresh)
         except Exception as exc:
             keep_alive.cancel()
             log.info(
@@ -347,6 +358,16 @@ class StreamConsumer:
         self, session: AsyncSession, msg: Msg, envelope: EventEnvelope, handler: EventHandler
     ) -> bool:
         """The event applied through the inbox in the caller's transaction; True if it ran."""
+
+        async def run(session: AsyncSession, envelope: EventEnvelope) -> None:
+            await self._run(session, msg, envelope, handler)
+
+        return await apply_once(session, self.durable, envelope, run, schema=self.schema)
+
+    async def _run(
+        self, session: AsyncSession, msg: Msg, envelope: EventEnvelope, handler: EventHandler
+    ) -> None:
+        """The handler, in the writer's request context and (tracing on) a consumer span."""
         headers = msg.headers or {}
         tracing.bind(headers.get("X-Request-ID"), headers.get("traceparent"))
         # A consumer span, child of the publish, when tracing is on; nothing when off.
@@ -356,7 +377,7 @@ class StreamConsumer:
             parent=headers.get("traceparent"),
             attributes={"messaging.consumer.group.name": self.durable},
         ):
-            return await apply_once(session, self.durable, envelope, handler, schema=self.schema)
+            await handler(session, envelope)
 
     def _count(self, envelope: EventEnvelope, applied: bool, deliveries: int) -> None:
         log.debug(

@@ -8,9 +8,9 @@ already went through) finds its row and changes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Text, Uuid, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,6 +49,36 @@ async def apply_once(
         return False
     await handler(session, envelope)
     return True
+
+
+async def claim_many(
+    session: AsyncSession,
+    consumer: str,
+    event_ids: Sequence[uuid.UUID],
+    *,
+    schema: str | None = None,
+) -> set[uuid.UUID]:
+    """Inbox rows for ``event_ids`` in one statement: the ids not applied before.
+
+    For a batch of events applied in one transaction (the caller runs the handlers of the
+    returned ids in it); an id given twice is claimed once.
+    """
+    inbox = tables_for(schema).inbox
+    conn = await session.connection()
+    unique = list(dict.fromkeys(event_ids))
+    claimed = await conn.execute(
+        insert(inbox)
+        .from_select(
+            ["consumer", "event_id"],
+            select(
+                literal(consumer, Text).label("consumer"),
+                func.unnest(cast(unique, ARRAY(Uuid))).label("event_id"),
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
+        .returning(inbox.c.event_id)
+    )
+    return set(claimed.scalars())
 
 
 async def already_applied(

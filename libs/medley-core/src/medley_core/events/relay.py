@@ -229,16 +229,20 @@ class OutboxRelay:
         outbox = self.outbox
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
-            ids = await self._claimable(conn, held_back)
-            if not ids:
+            taken = await self._take_shares(conn, held_back)
+            if taken is None:
                 return BatchOutcome(claimed=0, published=0, failed=False, refused=False)
+            shares, last_id = taken
             rows = (
                 (
                     await conn.execute(
                         select(outbox)
-                        .where(outbox.c.id.in_(ids))
                         .where(outbox.c.published_at.is_(None))
+                        .where(outbox.c.id <= last_id)
+                        .where(subject_share(outbox.c.subject).in_(shares))
+                        .where(outbox.c.subject.not_in(list(held_back)))
                         .order_by(outbox.c.id)
+                        .limit(self.batch_size)
                         .with_for_update(skip_locked=True)
                     )
                 )
@@ -265,13 +269,16 @@ class OutboxRelay:
             log.debug("relayed %d of %d claimed events", len(sent), len(rows))
         return BatchOutcome(claimed=len(rows), published=len(sent), failed=failed, refused=refused)
 
-    async def _claimable(self, conn: AsyncConnection, held_back: set[str]) -> list[uuid.UUID]:
-        """Ids of up to ``batch_size`` of the oldest unpublished events whose shares this
-        transaction now holds, in order.
+    async def _take_shares(
+        self, conn: AsyncConnection, held_back: set[str]
+    ) -> tuple[list[int], uuid.UUID] | None:
+        """Lock shares of the oldest unpublished events: the shares this transaction now
+        holds, and the newest of the events looked at (the batch is taken up to it).
 
-        The oldest ``SHARE_CANDIDATES`` events are listed, their shares tried in the order
-        they first appear, and the locks of the first ``SHARES_PER_BATCH`` free ones taken
-        (``unnest`` yields in order and LIMIT ends the tries: no lock is taken beyond).
+        The oldest ``SHARE_CANDIDATES`` events are looked at, their shares tried in the
+        order they first appear, and the locks of the first ``SHARES_PER_BATCH`` free ones
+        taken (``unnest`` yields in order and LIMIT ends the tries: no lock is taken
+        beyond). None when no share with work is free.
         """
         outbox = self.outbox
         candidates = (
@@ -284,9 +291,9 @@ class OutboxRelay:
             )
         ).all()
         if not candidates:
-            return []
+            return None
         in_order = list(dict.fromkeys(int(share) for _id, share in candidates))
-        held = set(
+        held = list(
             (
                 await conn.execute(
                     TAKE_SHARES,
@@ -294,7 +301,7 @@ class OutboxRelay:
                 )
             ).scalars()
         )
-        return [event_id for event_id, share in candidates if share in held][: self.batch_size]
+        return (held, candidates[-1][0]) if held else None
 
     async def _publish_in_waves(
         self, rows: Sequence[Mapping[Any, Any]], held_back: set[str]
