@@ -391,11 +391,10 @@ async def remove(
 
 
 # What a move reads, in one statement: the ids of the range and the keys on either side of
-# where it goes (migration 0004's functions: index walks from the nearer end, never a sort
-# of the playlist). Only the rows moved are fetched; nothing else of the playlist is read.
-MOVING = """
-SELECT playlists.ids_from($1, $2, $3, $4) AS moved, playlists.keys_around($1, $2, $5) AS around
-"""
+# where it goes (migration 0005's function: index walks, each position from the nearer end
+# or from the other position's key when that is closer, never a sort of the playlist). Only
+# the rows moved are fetched; nothing else of the playlist is read.
+MOVING = "SELECT moved, around FROM playlists.moving($1, $2, $3, $4, $5)"
 # What a move writes, in one statement: the moved rows' keys (nothing else of them), and the
 # playlist's next snapshot (as playlists.advance gives it; the count and duration stay).
 MOVED = f"""

@@ -55,32 +55,31 @@ def _base(digits: int) -> int:
     return sum(_span(k) for k in range(1, digits))
 
 
+# Per width 1 … MAX_DIGITS: (the smallest non-negative integer of that width, 62^width), so a
+# token is found by a look-up, not by summing powers again for every integer.
+_CLASSES = [(_base(width), _span(width)) for width in range(1, MAX_DIGITS + 1)]
+
+
 def _digits_of(value: int, width: int) -> str:
-    out = []
-    for _ in range(width):
+    out = [""] * width
+    for index in range(width - 1, -1, -1):
         value, digit = divmod(value, BASE)
-        out.append(DIGITS[digit])
-    return "".join(reversed(out))
+        out[index] = DIGITS[digit]
+    return "".join(out)
 
 
 def encode_int(n: int) -> str:
     """One integer's token."""
     if n >= 0:
-        width, base = 1, 0
-        while n >= base + _span(width):
-            base += _span(width)
-            width += 1
-        if width > MAX_DIGITS:
-            raise OverflowError(n)
-        return chr(ord("a") + width - 1) + _digits_of(n - base, width)
-    width, base = 1, 0
-    # Class k holds -(base_k + 62^k) … -(base_k + 1), more digits for larger magnitudes.
-    while -n > base + _span(width):
-        base += _span(width)
-        width += 1
-    if width > MAX_DIGITS:
+        for width, (base, span) in enumerate(_CLASSES, 1):
+            if n < base + span:
+                return chr(ord("a") + width - 1) + _digits_of(n - base, width)
         raise OverflowError(n)
-    return chr(ord("Z") - width + 1) + _digits_of(n + base + _span(width), width)
+    # Class k holds -(base_k + 62^k) … -(base_k + 1), more digits for larger magnitudes.
+    for width, (base, span) in enumerate(_CLASSES, 1):
+        if -n <= base + span:
+            return chr(ord("Z") - width + 1) + _digits_of(n + base + span, width)
+    raise OverflowError(n)
 
 
 def encode(path: Sequence[int]) -> str:
@@ -120,15 +119,16 @@ def decode(key: str) -> Path:
     return tuple(path)
 
 
-def _paths_between(low: Path | None, high: Path | None, count: int) -> list[Path]:
-    """``count`` ascending paths strictly between ``low`` and ``high`` (None: no bound)."""
+def _paths_between(low: Path | None, high: Path | None, count: int) -> tuple[Path, list[int]]:
+    """``count`` ascending paths strictly between ``low`` and ``high`` (None: no bound), as
+    the prefix they share and the last integer of each (every rule varies the last one)."""
     if low is None and high is None:
-        return [(i,) for i in range(count)]
+        return (), list(range(count))
     if high is None:
         assert low is not None
-        return [(low[0] + i + 1,) for i in range(count)]
+        return (), [low[0] + i + 1 for i in range(count)]
     if low is None:
-        return [(high[0] - count + i,) for i in range(count)]
+        return (), [high[0] - count + i for i in range(count)]
     if not low < high:
         raise ValueError(f"keys out of order: {low} is not before {high}")
     shared = 0
@@ -138,14 +138,15 @@ def _paths_between(low: Path | None, high: Path | None, count: int) -> list[Path
     if shared == len(low):
         # low is a prefix of high: go below high's next integer.
         below = high[shared]
-        return [(*prefix, below - count + i) for i in range(count)]
+        return prefix, [below - count + i for i in range(count)]
     x, y = low[shared], high[shared]
     if y - x - 1 >= count:
         gap = y - x
-        return [(*prefix, x + gap * (i + 1) // (count + 1)) for i in range(count)]
+        return prefix, [x + gap * (i + 1) // (count + 1) for i in range(count)]
     # No room at this level: extend low's branch, after whatever low holds below it.
     rest = low[shared + 1 :]
-    return [(*prefix, x, *tail) for tail in _paths_between(rest or None, None, count)]
+    below_prefix, lasts = _paths_between(rest or None, None, count)
+    return (*prefix, x, *below_prefix), lasts
 
 
 def keys_between(low: str | None, high: str | None, count: int = 1) -> list[str]:
@@ -153,14 +154,14 @@ def keys_between(low: str | None, high: str | None, count: int = 1) -> list[str]
     the list). Raises ValueError when ``low`` is not before ``high``."""
     if count <= 0:
         return []
-    return [
-        encode(path)
-        for path in _paths_between(
-            decode(low) if low is not None else None,
-            decode(high) if high is not None else None,
-            count,
-        )
-    ]
+    prefix, lasts = _paths_between(
+        decode(low) if low is not None else None,
+        decode(high) if high is not None else None,
+        count,
+    )
+    # The shared prefix is written once; only each key's last integer is encoded.
+    head = "".join(encode_int(n) for n in prefix)
+    return [head + encode_int(n) for n in lasts]
 
 
 def key_between(low: str | None, high: str | None) -> str:
