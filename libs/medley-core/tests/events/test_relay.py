@@ -342,7 +342,6 @@ async def test_a_refused_event_holds_back_its_subjects_later_events_not_the_othe
     nc = await connect()
     js = nc.jetstream()
     relay = OutboxRelay(settings, db.sessions, nc, batch_size=50)
-    name = stream_name(CONTEXT, settings.event_prefix)
     config = await stream_refusing_big_messages(js, settings.event_prefix)
     # "a" is created, then changed in a way the stream refuses, then changed again: its
     # third event must not overtake the second. "b" has nothing to do with it.
