@@ -190,8 +190,8 @@ async def transaction(
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     """The asyncpg connection of ``session``'s transaction, for COPY and other bulk work.
 
-    SQLAlchemy begins the database transaction lazily, on the first statement; running one
-    first (when none has run yet) makes sure whatever the caller sends over the raw
+    SQLAlchemy begins the database transaction lazily, on the first statement; beginning it
+    here (when nothing has run yet) makes sure whatever the caller sends over the raw
     connection is part of it. Asking again in the same transaction costs no round trip.
     """
     conn = await session.connection()
@@ -200,7 +200,15 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection[Any]:
     if is_read_session(session):
         return driver  # each read statement stands alone (see create_read_session_factory)
     if not driver.is_in_transaction():
-        await conn.execute(text("SELECT 1"))
+        adapted = raw.dbapi_connection
+        start = getattr(adapted, "_start_transaction", None)
+        if start is not None and getattr(adapted, "_transaction", True) is None:
+            # SQLAlchemy's asyncpg adapter begins lazily, on its first statement: begin it
+            # now, as that statement would (one BEGIN, where a `SELECT 1` cost a second
+            # round trip and a compiled statement on every write path).
+            await start()
+        else:
+            await conn.execute(text("SELECT 1"))
     if not driver.is_in_transaction():
         raise RuntimeError("bulk statements must run inside a transaction")
     return driver
