@@ -47,8 +47,7 @@ CATALOG_ROLE = "medley_catalog_for_ingestion_test"
 # Every table a test may fill; emptied by ``fresh``.
 TABLES = (
     "plays, likes, import_rejections, import_jobs, connector_tracks, sync_checkpoints, "
-    "tracks, user_track_totals, user_hours, user_artist_totals, user_artist_days, "
-    "playing_now, listeners, "
+    "tracks, user_track_totals, user_hours, playing_now, listeners, "
     "outbox, inbox"
 )
 
@@ -227,23 +226,6 @@ ROLLUP_DRIFT = {
         truth AS (SELECT user_id, date_trunc('hour', listened_at, 'UTC') AS hour,
                          count(*) AS plays, sum(coalesce(ms_played, 0)) AS ms_played
                   FROM plays GROUP BY 1, 2)
-        (TABLE rollup EXCEPT ALL TABLE truth) UNION ALL (TABLE truth EXCEPT ALL TABLE rollup)
-    """,
-    # Under the artist each play's track is projected under now ('' when not projected).
-    "user_artist_totals": """
-        WITH rollup AS (SELECT user_id, artist_key, plays, ms_played FROM user_artist_totals),
-        truth AS (SELECT p.user_id, lower(coalesce(t.artist_name, '')) AS artist_key,
-                         count(*) AS plays, sum(coalesce(p.ms_played, 0)) AS ms_played
-                  FROM plays p LEFT JOIN tracks t ON t.track_id = p.track_id GROUP BY 1, 2)
-        (TABLE rollup EXCEPT ALL TABLE truth) UNION ALL (TABLE truth EXCEPT ALL TABLE rollup)
-    """,
-    "user_artist_days": """
-        WITH rollup AS (SELECT user_id, day, artist_key, plays, ms_played
-                        FROM user_artist_days),
-        truth AS (SELECT p.user_id, (p.listened_at AT TIME ZONE 'UTC')::date AS day,
-                         lower(coalesce(t.artist_name, '')) AS artist_key,
-                         count(*) AS plays, sum(coalesce(p.ms_played, 0)) AS ms_played
-                  FROM plays p LEFT JOIN tracks t ON t.track_id = p.track_id GROUP BY 1, 2, 3)
         (TABLE rollup EXCEPT ALL TABLE truth) UNION ALL (TABLE truth EXCEPT ALL TABLE rollup)
     """,
 }

@@ -345,8 +345,6 @@ async def test_an_erased_user_leaves_nothing_behind_and_the_saga_hears_of_it(
         "import_jobs",
         "sync_checkpoints",
         "user_track_totals",
-        "user_artist_totals",
-        "user_artist_days",
         "user_hours",
         "listeners",
     ):

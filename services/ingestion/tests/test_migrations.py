@@ -33,8 +33,6 @@ INGESTION_TABLES = {
     "sync_checkpoints",
     "tracks",
     "user_track_totals",
-    "user_artist_totals",
-    "user_artist_days",
     "user_hours",
     "listeners",
     "playing_now",

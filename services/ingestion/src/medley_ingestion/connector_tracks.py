@@ -32,7 +32,6 @@ from medley_core.catalog_client import CatalogClient, Refused, Resolved, candida
 from medley_core.db import driver_connection, transaction
 from medley_core.ids import new_id, utcnow
 from medley_ingestion.importers.records import SourceTrack
-from medley_ingestion.plays import move_tracks_artists
 
 
 @dataclass(slots=True)
@@ -83,7 +82,6 @@ SELECT DISTINCT ON (track_id) track_id, title, artist, artist, album_id, album, 
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::int[])
      AS p(track_id, title, artist, album_id, album, duration_ms)
 ON CONFLICT (track_id) DO NOTHING
-RETURNING track_id, lower(coalesce(artist_name, '')) AS artist_key
 """
 
 
@@ -221,13 +219,4 @@ async def _save(
         await conn.execute(SAVE_RESOLUTIONS, utcnow(), *[list(c) for c in columns])
     if provisional:
         columns = list(zip(*provisional, strict=True))
-        added = await conn.fetch(PROVISIONAL_TRACKS, *[list(c) for c in columns])
-        # Plays stored before their track was projected counted under no artist ('').
-        named = [r for r in added if r["artist_key"] != ""]
-        if named:
-            await move_tracks_artists(
-                conn,
-                [r["track_id"] for r in named],
-                ["" for _ in named],
-                [r["artist_key"] for r in named],
-            )
+        await conn.execute(PROVISIONAL_TRACKS, *[list(c) for c in columns])

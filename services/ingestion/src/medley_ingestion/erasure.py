@@ -21,8 +21,6 @@ USER_TABLES = (
     "likes",
     "sync_checkpoints",
     "user_track_totals",
-    "user_artist_totals",
-    "user_artist_days",
     "user_hours",
     "playing_now",
     "listeners",

@@ -17,14 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from medley_core.db import driver_connection
-from medley_ingestion.plays import (
-    ARTIST_KEY,
-    PRUNE_ROLLUPS,
-    artist_rollup_ctes,
-    lock_user,
-    rollup_ctes,
-    same_listen,
-)
+from medley_ingestion.plays import PRUNE_ROLLUPS, lock_user, rollup_ctes, same_listen
 
 # A track's listeners are those with its per-track total (plays has no track index).
 AFFECTED_USERS = """
@@ -51,38 +44,18 @@ SELECT count(*) FROM removed
 """
 )
 
-# The per-artist rollups follow when the two tracks are projected under different artists.
-MOVE_PLAYS = (
-    """
+MOVE_PLAYS = """
 WITH moved AS (UPDATE plays SET track_id = $2
-               WHERE user_id = ANY($3::uuid[]) AND track_id = $1
-               RETURNING user_id, listened_at, coalesce(ms_played, 0)::bigint AS ms),
+               WHERE user_id = ANY($3::uuid[]) AND track_id = $1 RETURNING 1),
      totals AS (DELETE FROM user_track_totals WHERE track_id = $1
                 RETURNING user_id, plays, ms_played),
      added_totals AS (
         INSERT INTO user_track_totals AS t (user_id, track_id, plays, ms_played)
         SELECT user_id, $2, plays, ms_played FROM totals
         ON CONFLICT (user_id, track_id) DO UPDATE
-        SET plays = t.plays + excluded.plays, ms_played = t.ms_played + excluded.ms_played),
-     artist_keys AS (
-        SELECT coalesce((SELECT """
-    + ARTIST_KEY.format(t="t")
-    + """ FROM tracks t WHERE t.track_id = $1), '') AS from_key,
-               coalesce((SELECT """
-    + ARTIST_KEY.format(t="t")
-    + """ FROM tracks t WHERE t.track_id = $2), '') AS into_key),
-     deltas AS (
-        SELECT m.user_id, (m.listened_at AT TIME ZONE 'UTC')::date AS day, k.artist_key,
-               k.sign * count(*) AS plays, k.sign * sum(m.ms) AS ms
-        FROM moved m, artist_keys a
-        CROSS JOIN LATERAL (VALUES (a.from_key, -1), (a.into_key, 1)) AS k(artist_key, sign)
-        WHERE a.from_key <> a.into_key
-        GROUP BY 1, 2, 3, k.sign)"""
-    + artist_rollup_ctes("deltas")
-    + """
+        SET plays = t.plays + excluded.plays, ms_played = t.ms_played + excluded.ms_played)
 SELECT count(*) FROM moved
 """
-)
 
 MOVE_LIKES = """
 WITH dropped AS (

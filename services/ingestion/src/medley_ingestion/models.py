@@ -17,7 +17,7 @@ Tables the bulk paths fill are written with COPY and set-based SQL
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    Date,
     DateTime,
     Index,
     Integer,
@@ -309,8 +308,6 @@ class Track(IngestionModel, table=True):
     __tablename__ = "tracks"
     __table_args__ = (
         CheckConstraint("duration_ms IS NULL OR duration_ms > 0", name="duration_positive"),
-        # The artist key top artists groups by (names shown for a page of artists).
-        Index("ix_tracks_artist_key", text("lower(coalesce(artist_name, ''))")),
     )
 
     track_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
@@ -344,31 +341,6 @@ class UserTrackTotal(IngestionModel, table=True):
 
     user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
     track_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
-    plays: int = Field(sa_column=Column(BigInteger, nullable=False))
-    ms_played: int = Field(sa_column=Column(BigInteger, nullable=False))
-
-
-class UserArtistTotal(IngestionModel, table=True):
-    """Each user's plays of each artist, all time: the artist is the projected track's artist
-    name lower-cased ('' for a track not projected yet), kept with every write to the plays
-    and when a catalog event moves a track to another artist."""
-
-    __tablename__ = "user_artist_totals"
-
-    user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
-    artist_key: str = Field(sa_column=Column(Text, primary_key=True))
-    plays: int = Field(sa_column=Column(BigInteger, nullable=False))
-    ms_played: int = Field(sa_column=Column(BigInteger, nullable=False))
-
-
-class UserArtistDay(IngestionModel, table=True):
-    """Each user's plays of each artist per UTC day (top artists over a range)."""
-
-    __tablename__ = "user_artist_days"
-
-    user_id: uuid.UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
-    day: date = Field(sa_column=Column(Date, primary_key=True))
-    artist_key: str = Field(sa_column=Column(Text, primary_key=True))
     plays: int = Field(sa_column=Column(BigInteger, nullable=False))
     ms_played: int = Field(sa_column=Column(BigInteger, nullable=False))
 

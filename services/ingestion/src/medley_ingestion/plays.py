@@ -9,12 +9,11 @@ stored with one statement that:
   a play of the same track starting within ``duplicate_window_s`` (90 s) or overlapping it:
   an import over live scrobbles does not double (the first stays; the other is counted as
   a duplicate). Genuine repeats from one source (a short track on repeat) stay distinct;
-* inserts the rest and adds them to the rollups (per user and track, per user and hour, per
-  user and artist, per user, artist and day) in the same statement (for an import chunk,
-  :func:`store_and_record_plays`, also its ``ingestion.listens.recorded`` events). Only the
-  user's stored plays around the batch's span are read to judge duplicates. Stats over a
-  range read the plays themselves, through an index that covers them (user, start time →
-  track, time played), or the per-artist days.
+* inserts the rest and adds them to the rollups (per user and track, per user and hour) in
+  the same statement (for an import chunk, :func:`store_and_record_plays`, also its
+  ``ingestion.listens.recorded`` events). Only the user's stored plays around the batch's
+  span are read to judge duplicates. Stats over a range read the plays themselves, through
+  an index that covers them (user, start time → track, time played).
 
 Writers of one user's plays take that user's advisory lock for their transaction, so a live
 submission and an import chunk cannot both decide the other is absent.
@@ -52,10 +51,6 @@ PLAY_COLUMNS = (
 # Plays longer than this are not looked for when judging overlaps (the index range scanned).
 OVERLAP_HORIZON = "1 hour"
 USER_LOCK = "medley.ingestion.plays"
-# Held shared by every writer of plays (with its user's lock) and exclusively by a catalog
-# event that moves a track's plays to another artist: the move then sees every play stored
-# under the old artist, and no writer stores one under it after.
-ARTIST_KEYS_LOCK = "medley.ingestion.artist-keys"
 
 
 def same_listen(stored: str, new: str, window: str) -> str:
@@ -89,63 +84,20 @@ _HOUR_CTE = """
 )"""
 
 
-# The artist a play counts under in the per-artist rollups: its track's projected artist
-# name, lower-cased ('' while the track is not projected). Top artists groups by the same.
-ARTIST_KEY = "lower(coalesce({t}.artist_name, ''))"
-
-_ARTIST_ROWS_CTE = (
-    """
-, artist_rows{n} AS (
-    SELECT r.user_id, (r.listened_at AT TIME ZONE 'UTC')::date AS day,
-           """
-    + ARTIST_KEY.format(t="t")
-    + """ AS artist_key,
-           {sign} count(*) AS plays, {sign} sum(r.ms) AS ms
-    FROM {rows} r LEFT JOIN tracks t ON t.track_id = {track}
-    GROUP BY 1, 2, 3
-)"""
-)
-
-
-def artist_rollup_ctes(deltas: str, *, n: str = "") -> str:
-    """CTEs adding the rows of CTE ``deltas`` (columns ``user_id``, ``day``, ``artist_key``,
-    ``plays``, ``ms``; signed, several per key allowed) to the per-artist rollups, one
-    upsert per table."""
-    return f"""
-, artist_totals{n} AS (
-    INSERT INTO user_artist_totals AS a (user_id, artist_key, plays, ms_played)
-    SELECT user_id, artist_key, sum(plays)::bigint, sum(ms)::bigint FROM {deltas} GROUP BY 1, 2
-    ON CONFLICT (user_id, artist_key) DO UPDATE
-    SET plays = a.plays + excluded.plays, ms_played = a.ms_played + excluded.ms_played
-), artist_days{n} AS (
-    INSERT INTO user_artist_days AS a (user_id, day, artist_key, plays, ms_played)
-    SELECT user_id, day, artist_key, sum(plays)::bigint, sum(ms)::bigint
-    FROM {deltas} GROUP BY 1, 2, 3
-    ON CONFLICT (user_id, day, artist_key) DO UPDATE
-    SET plays = a.plays + excluded.plays, ms_played = a.ms_played + excluded.ms_played
-)"""
-
-
 def rollup_ctes(
     rows: str, *, sign: int, n: str = "", track: str = "track_id", hours: bool = True
 ) -> str:
     """CTEs adding (``sign`` 1) or taking away (-1) the plays of CTE ``rows`` (columns
     ``user_id``, ``track_id``, ``listened_at``, ``ms``) to or from the rollups."""
-    signed = "" if sign > 0 else "-"
-    text = _ROLLUP_CTES.format(n=n, rows=rows, track=track, sign=signed)
+    text = _ROLLUP_CTES.format(n=n, rows=rows, track=track, sign="" if sign > 0 else "-")
     if hours:
-        text += _HOUR_CTE.format(n=n, rows=rows, sign=signed)
-    track_ref = f"r.{track}" if track.isidentifier() else track
-    text += _ARTIST_ROWS_CTE.format(n=n, rows=rows, track=track_ref, sign=signed)
-    text += artist_rollup_ctes(f"artist_rows{n}", n=n)
+        text += _HOUR_CTE.format(n=n, rows=rows, sign="" if sign > 0 else "-")
     return text
 
 
 # Rollup rows a removal left at zero.
 PRUNE_ROLLUPS = """
-WITH t AS (DELETE FROM user_track_totals WHERE user_id = ANY($1::uuid[]) AND plays <= 0),
-     a AS (DELETE FROM user_artist_totals WHERE user_id = ANY($1::uuid[]) AND plays <= 0),
-     d AS (DELETE FROM user_artist_days WHERE user_id = ANY($1::uuid[]) AND plays <= 0)
+WITH t AS (DELETE FROM user_track_totals WHERE user_id = ANY($1::uuid[]) AND plays <= 0)
 DELETE FROM user_hours WHERE user_id = ANY($1::uuid[]) AND plays <= 0
 """
 
@@ -245,18 +197,8 @@ class StoredPlay:
 async def lock_user(conn: asyncpg.Connection[Any], user_id: uuid.UUID) -> None:
     """Serialise with every other writer of this user's plays until the transaction ends."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)), "
-        "pg_advisory_xact_lock_shared(hashtext($3), 0)",
-        USER_LOCK,
-        str(user_id),
-        ARTIST_KEYS_LOCK,
+        "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", USER_LOCK, str(user_id)
     )
-
-
-async def lock_artist_keys(conn: asyncpg.Connection[Any]) -> None:
-    """Wait for every writer of plays in flight and hold off new ones until the
-    transaction ends (before moving a track's plays to another artist)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1), 0)", ARTIST_KEYS_LOCK)
 
 
 async def _stage(
@@ -339,46 +281,3 @@ async def delete_plays(
     if removed:
         await conn.execute(PRUNE_ROLLUPS, [user_id])
     return len(removed)
-
-
-# Tracks whose artist changed ($1 ids, $2 artist keys before, $3 after): their plays move
-# from the old artist to the new one in the per-artist rollups. A track's plays are found
-# through its listeners' per-track totals and the unique key (user, track, start).
-REKEY_TRACKS = (
-    """
-WITH changed AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(track_id, old_key, new_key)
-    WHERE old_key IS DISTINCT FROM new_key
-), played AS (
-    SELECT p.user_id, p.listened_at, coalesce(p.ms_played, 0)::bigint AS ms,
-           c.old_key, c.new_key
-    FROM changed c
-    JOIN user_track_totals u ON u.track_id = c.track_id
-    JOIN plays p ON p.user_id = u.user_id AND p.track_id = c.track_id
-), deltas AS (
-    SELECT user_id, (listened_at AT TIME ZONE 'UTC')::date AS day, k.artist_key,
-           k.sign * count(*) AS plays, k.sign * sum(ms) AS ms
-    FROM played CROSS JOIN LATERAL (VALUES (old_key, -1), (new_key, 1)) AS k(artist_key, sign)
-    GROUP BY 1, 2, 3, k.sign
-)"""
-    + artist_rollup_ctes("deltas")
-    + """
-SELECT coalesce(array_agg(DISTINCT user_id), '{}') FROM played
-"""
-)
-
-
-async def move_tracks_artists(
-    conn: asyncpg.Connection[Any],
-    track_ids: Sequence[uuid.UUID],
-    old_keys: Sequence[str],
-    new_keys: Sequence[str],
-) -> int:
-    """Move the plays of tracks whose artist key changed to their new artist in the
-    per-artist rollups (set-based); how many listeners' rollups changed."""
-    if not track_ids:
-        return 0
-    users = await conn.fetchval(REKEY_TRACKS, list(track_ids), list(old_keys), list(new_keys))
-    if users:
-        await conn.execute(PRUNE_ROLLUPS, list(users))
-    return len(users or [])

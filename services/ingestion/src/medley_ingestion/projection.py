@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from medley_contracts.catalog import TrackV1
 from medley_core.db import driver_connection
 from medley_core.errors import NotFound
-from medley_ingestion.plays import lock_artist_keys, move_tracks_artists
 
 UPSERT_TRACK = """
 INSERT INTO tracks AS t (track_id, title, artist_names, artist_id, artist_name, credits,
@@ -33,53 +32,25 @@ SET title = excluded.title, artist_names = excluded.artist_names,
     album_title = excluded.album_title, duration_ms = excluded.duration_ms,
     provisional = false, updated_at = excluded.updated_at
 WHERE t.provisional OR t.updated_at IS NULL OR t.updated_at <= excluded.updated_at
-RETURNING lower(coalesce(artist_name, '')) AS artist_key
-"""
-
-# Whether applying a snapshot naming artist $2 may move track $1's plays to another artist
-# (a row held under another artist, or none held while the track has plays).
-MAY_MOVE_ARTIST = """
-SELECT CASE WHEN t.track_id IS NULL
-            THEN lower(coalesce($2, '')) <> ''
-                 AND EXISTS (SELECT 1 FROM user_track_totals u WHERE u.track_id = $1)
-            ELSE lower(coalesce(t.artist_name, '')) IS DISTINCT FROM lower(coalesce($2, ''))
-       END
-FROM (SELECT $1::uuid AS track_id) x LEFT JOIN tracks t ON t.track_id = x.track_id
-"""
-HELD_ARTIST = """
-SELECT lower(coalesce(artist_name, '')) FROM tracks WHERE track_id = $1 FOR UPDATE
 """
 
 
 async def apply_track(session: AsyncSession, track: TrackV1) -> None:
     conn = await driver_connection(session)
     first = track.credits[0] if track.credits else None
-    artist_name = first.name if first else track.artist_names
-    # A track moving to another artist moves its plays in the per-artist rollups, with every
-    # writer of plays waited for first (one that read the old artist has committed; none
-    # reads it after).
-    locked = bool(await conn.fetchval(MAY_MOVE_ARTIST, track.track_id, artist_name))
-    if locked:
-        await lock_artist_keys(conn)
-    held = await conn.fetchval(HELD_ARTIST, track.track_id)
-    new_key = await conn.fetchval(
+    await conn.execute(
         UPSERT_TRACK,
         track.track_id,
         track.title,
         track.artist_names,
         first.artist_id if first else None,
-        artist_name,
+        first.name if first else track.artist_names,
         json.dumps([c.model_dump(mode="json") for c in track.credits]),
         track.album_id,
         track.album_title,
         track.duration_ms,
         track.updated_at,
     )
-    old_key = held if held is not None else ""
-    if new_key is not None and new_key != old_key:
-        if not locked:  # the row changed since it was looked at: rare, wait now
-            await lock_artist_keys(conn)
-        await move_tracks_artists(conn, [track.track_id], [old_key], [new_key])
 
 
 async def mark_deleted(session: AsyncSession, track_id: uuid.UUID, deleted_at: datetime) -> None:

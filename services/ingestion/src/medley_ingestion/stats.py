@@ -3,8 +3,7 @@
 A listen stored now is in ``this_week`` at once: the rollups are written in the transaction
 that stores it (:mod:`medley_ingestion.plays`), not computed overnight. ``all_time`` reads
 the per-track totals; a range reads its plays through the index that covers them (user,
-start time → track, time played); top artists read the per-artist rollups (all time, per
-day); activity reads the per-hour rollup. Names come from the
+start time → track, time played); activity reads the per-hour rollup. Names come from the
 catalog projection (a provisional row until the catalog's event), so a read is a few
 set-based statements, never one per track.
 
@@ -141,69 +140,10 @@ _GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
-# Top artists read the per-artist rollups (all time, or the range's days), keyed as
-# ``_GROUPS["artists"]`` groups: the same listens, counts and order, without touching every
-# track the user played. The names shown for a page of artists are those of the projected
-# tracks under each artist the user played in the period (found by the index on the key and
-# one probe per track: the per-track totals for all time, the plays' key for a range).
-def _per_artist(p: Period) -> str:
-    if p.start is None:
-        return (
-            "SELECT artist_key AS key, plays::bigint AS listen_count, "
-            "ms_played::bigint AS ms_played "
-            "FROM user_artist_totals WHERE user_id = $1 AND plays > 0"
-        )
-    return (
-        "SELECT artist_key AS key, sum(plays)::bigint AS listen_count, "
-        "sum(ms_played)::bigint AS ms_played FROM user_artist_days "
-        "WHERE user_id = $1 AND day >= ($2 AT TIME ZONE 'UTC')::date "
-        "AND day < ($3 AT TIME ZONE 'UTC')::date "
-        "GROUP BY 1 HAVING sum(plays) > 0"
-    )
-
-
-def _played_in(p: Period) -> str:
-    if p.start is None:
-        return (
-            "SELECT 1 FROM user_track_totals u "
-            "WHERE u.user_id = $1 AND u.track_id = t.track_id AND u.plays > 0"
-        )
-    return (
-        "SELECT 1 FROM plays pl WHERE pl.user_id = $1 AND pl.track_id = t.track_id "
-        "AND pl.listened_at >= $2 AND pl.listened_at < $3"
-    )
-
-
-def _top_artists_query(
-    user_id: uuid.UUID, p: Period, *, limit: int, offset: int
-) -> tuple[str, list[Any]]:
-    args = _args(user_id, p)
-    n = len(args)
-    key, _ = _GROUPS["artists"]
-    query = f"""
-        WITH page AS (
-            SELECT *, count(*) OVER () AS total FROM ({_per_artist(p)}) pa
-            ORDER BY listen_count DESC, key
-            LIMIT ${n + 1} OFFSET ${n + 2}
-        )
-        SELECT page.key, names.artist_id, names.artist_name, page.listen_count,
-               page.ms_played, page.total
-        FROM page CROSS JOIN LATERAL (
-            SELECT min(t.artist_id::text)::uuid AS artist_id, min(t.artist_name) AS artist_name
-            FROM tracks t
-            WHERE {key} = page.key AND EXISTS ({_played_in(p)})
-        ) names
-        ORDER BY page.listen_count DESC, page.key
-    """
-    return query, [*args, limit, offset]
-
-
 def top_query(
     user_id: uuid.UUID, entity: Entity, p: Period, *, limit: int, offset: int = 0
 ) -> tuple[str, list[Any]]:
     """The statement :func:`top` runs and its arguments (the benchmark EXPLAINs it)."""
-    if entity == "artists":
-        return _top_artists_query(user_id, p, limit=limit, offset=offset)
     key, columns = _GROUPS[entity]
     where = "WHERE t.album_title IS NOT NULL" if entity == "albums" else ""
     args = _args(user_id, p)
@@ -242,9 +182,6 @@ async def top(
 
 async def _count(conn: asyncpg.Connection[Any], entity: Entity, p: Period, args: list[Any]) -> int:
     """How many there are (a page past the end has no row to carry the window count)."""
-    if entity == "artists":
-        value = await conn.fetchval(f"SELECT count(*) FROM ({_per_artist(p)}) pa", *args)
-        return int(value or 0)
     key, _ = _GROUPS[entity]
     where = "WHERE t.album_title IS NOT NULL" if entity == "albums" else ""
     value = await conn.fetchval(
@@ -329,14 +266,7 @@ def _at(day: date | None) -> datetime | None:
 # per track, sorting to group (measured after a 100,000-listen import: 5,000 probes, 50 of
 # the 70 ms of a top-artists read; at 1,000,000 listens, 50,000 of them). Autovacuum gets
 # there in its own time, minutes later on a busy server; the import does not wait for it.
-ANALYZED_AFTER_IMPORT = (
-    "user_track_totals",
-    "user_hours",
-    "user_artist_totals",
-    "user_artist_days",
-    "tracks",
-    "plays",
-)
+ANALYZED_AFTER_IMPORT = ("user_track_totals", "user_hours", "tracks", "plays")
 # An import that changed less than this share of a table leaves it to autovacuum.
 STALE_AFTER_IMPORT = 0.1
 
