@@ -92,6 +92,17 @@ async def merge_in_the_catalog(
     await eventually(repointed)
 
 
+async def top_artists(
+    client: AsyncTestClient[Any], headers: dict[str, str]
+) -> list[tuple[str, int]]:
+    """The caller's all-time top artists over HTTP: (name, listens)."""
+    answer = await client.get(
+        "/api/v1/me/stats/top-artists", params={"range": "all_time"}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    return [(i["artist_name"], i["listen_count"]) for i in answer.json()["items"]]
+
+
 async def test_a_merge_repoints_plays_and_likes_and_merges_the_doubles(
     client: AsyncTestClient[Any],
     workers: ImportWorkers,
@@ -191,14 +202,7 @@ async def test_a_track_credited_to_another_artist_moves_its_listens_in_top_artis
     await eventually(projected)
     await assert_rollups_exact(fresh)
 
-    async def top_artists() -> list[tuple[str, int]]:
-        answer = await client.get(
-            "/api/v1/me/stats/top-artists", params={"range": "all_time"}, headers=as_user(user)
-        )
-        assert answer.status_code == 200, answer.text
-        return [(i["artist_name"], i["listen_count"]) for i in answer.json()["items"]]
-
-    assert await top_artists() == [(first, 6)]
+    assert await top_artists(client, as_user(user)) == [(first, 6)]
 
     async with httpx.AsyncClient(base_url=catalog_url) as catalog:
         patched = await catalog.patch(
@@ -212,7 +216,7 @@ async def test_a_track_credited_to_another_artist_moves_its_listens_in_top_artis
 
     await eventually(renamed)
     # Song 1's three listens now count under the second band.
-    assert await top_artists() == [(first, 3), (second, 3)]
+    assert await top_artists(client, as_user(user)) == [(first, 3), (second, 3)]
     await assert_rollups_exact(fresh)
 
 
@@ -252,18 +256,11 @@ async def test_a_merge_into_another_artists_track_moves_the_listens_in_top_artis
 
     await eventually(projected)
 
-    async def top_artists() -> list[tuple[str, int]]:
-        answer = await client.get(
-            "/api/v1/me/stats/top-artists", params={"range": "all_time"}, headers=as_user(user)
-        )
-        assert answer.status_code == 200, answer.text
-        return [(i["artist_name"], i["listen_count"]) for i in answer.json()["items"]]
-
-    assert await top_artists() == [(gone_band, 3), (kept_band, 2)]
+    assert await top_artists(client, as_user(user)) == [(gone_band, 3), (kept_band, 2)]
 
     await merge_in_the_catalog(catalog_url, tokens, gone, kept, fresh)
     # The cover's three listens now count as the kept track's, under the kept band.
-    assert await top_artists() == [(kept_band, 5)]
+    assert await top_artists(client, as_user(user)) == [(kept_band, 5)]
     await assert_rollups_exact(fresh)
 
 
