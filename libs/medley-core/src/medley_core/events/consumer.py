@@ -270,7 +270,7 @@ class StreamConsumer:
             if parsed is not None:
                 ready.append((msg, *parsed))
         if len(ready) == 1:
-            await self.handle(ready[0][0])
+            await self._handle_parsed(*ready[0])
             return
         if not ready:
             return
@@ -301,8 +301,8 @@ class StreamConsumer:
                 type(exc).__name__,
                 exc,
             )
-            for msg, _envelope, _handler in ready:
-                await self.handle(msg)
+            for msg, envelope, handler in ready:
+                await self._handle_parsed(msg, envelope, handler)
             return
         finally:
             keep_alive.cancel()
@@ -315,9 +315,13 @@ class StreamConsumer:
     async def handle(self, msg: Msg) -> None:
         """Apply one message at most once; retry, dead-letter or skip it otherwise."""
         parsed = await self._parse(msg)
-        if parsed is None:
-            return
-        envelope, handler = parsed
+        if parsed is not None:
+            await self._handle_parsed(msg, *parsed)
+
+    async def _handle_parsed(
+        self, msg: Msg, envelope: EventEnvelope, handler: EventHandler
+    ) -> None:
+        """One parsed message in a transaction of its own, then acked (or retried)."""
         deliveries = msg.metadata.num_delivered
         keep_alive = asyncio.create_task(self._keep_alive(msg))
         try:
